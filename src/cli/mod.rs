@@ -1,0 +1,109 @@
+//! The headless commands: `process`, `models`, `info`. Errors are reported once, here, at the
+//! binary's edge (anyhow); exit codes: 0 all good, 1 some frames failed, 2 the job could not run.
+
+mod info;
+mod models;
+mod process;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Mattebox: AI depth and matte passes for shots, exported as layered EXR and PNG.
+#[derive(Debug, Parser)]
+#[command(name = "mattebox", version, about, long_about = None)]
+struct Cli {
+    /// A shot or project to open in the desktop app (the app is not built yet; use `process`).
+    input: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run depth and matte models over a shot and export layered frames.
+    Process(process::ProcessArgs),
+    /// List or verify the models in the manifest.
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
+    /// Show an EXR's layers, channels, sizes and metadata.
+    Info(info::InfoArgs),
+}
+
+/// Where models and ONNX Runtime come from; shared by the commands that load models.
+#[derive(Debug, Clone, Args)]
+struct RuntimeArgs {
+    /// The ONNX Runtime library (else ORT_DYLIB_PATH, next to the binary, vendor/onnxruntime).
+    #[arg(long, value_name = "FILE")]
+    ort_lib: Option<PathBuf>,
+    /// The models folder (else MATTEBOX_MODELS_DIR, models/ next to the binary, the project's models/).
+    #[arg(long, value_name = "DIR")]
+    models_dir: Option<PathBuf>,
+    /// Extra manifest files with [[model]] entries (repeatable).
+    #[arg(long, value_name = "FILE")]
+    manifest: Vec<PathBuf>,
+    /// Execution provider: auto (CUDA if present, else CPU), cpu or cuda.
+    #[arg(long, default_value = "auto", value_parser = parse_device)]
+    device: mattebox::infer::Device,
+    /// Fail instead of falling back to the CPU when no GPU provider works.
+    #[arg(long)]
+    require_gpu: bool,
+    /// Threads per model run (0 = one per core).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    threads: usize,
+}
+
+fn parse_device(s: &str) -> Result<mattebox::infer::Device, String> {
+    s.parse()
+}
+
+impl RuntimeArgs {
+    fn manifest(&self) -> anyhow::Result<mattebox::infer::Manifest> {
+        Ok(mattebox::infer::Manifest::load(
+            self.models_dir.as_deref(),
+            &self.manifest,
+        )?)
+    }
+
+    fn runtime(&self) -> anyhow::Result<mattebox::infer::Runtime> {
+        Ok(mattebox::infer::Runtime::new(
+            mattebox::infer::RuntimeOptions {
+                library: self.ort_lib.clone(),
+                device: self.device,
+                require_gpu: self.require_gpu,
+                intra_threads: self.threads,
+            },
+        )?)
+    }
+}
+
+/// Runs the command line and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Process(args)) => process::run(args),
+        Some(Command::Models(cmd)) => models::run(cmd),
+        Some(Command::Info(args)) => info::run(args),
+        None => {
+            let what = cli
+                .input
+                .map(|p| format!(" on {}", p.display()))
+                .unwrap_or_default();
+            eprintln!(
+                "mattebox: the desktop app{what} is not part of this build yet.\n\
+                 Run the headless pipeline instead, for example:\n  \
+                 mattebox process assets/sample_shot --out out/sample\n\
+                 See `mattebox --help` for all commands."
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mattebox: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! `mattebox process INPUT --out DIR`: depth and matte passes over a shot, exported as layered
+//! frames, with a progress bar on a terminal and plain or JSON lines when piped.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use mattebox::export::ExrCompression;
+use mattebox::infer::{Model, Task};
+use mattebox::passes::cache::{PassCache, default_cache_dir};
+use mattebox::process::{Event, Formats, PassModels, ProcessOptions, process_shot};
+use mattebox::shot::decode::DecodeLimits;
+use mattebox::shot::{FrameRange, Shot};
+
+use super::RuntimeArgs;
+
+/// Arguments of `mattebox process`.
+#[derive(Debug, Args)]
+pub struct ProcessArgs {
+    /// A still, a folder of frames, or a sequence pattern (name.####.png, name.%04d.exr).
+    input: PathBuf,
+    /// The output folder (created if needed; never the input folder).
+    #[arg(long, short)]
+    out: PathBuf,
+    /// Only these frames, by the sequence's own numbers: 1001-1050, or 1001.
+    #[arg(long, value_name = "A-B")]
+    frames: Option<FrameRange>,
+    /// The depth model id from the manifest, or `none`.
+    #[arg(long, default_value = "fastdepth", value_name = "MODEL")]
+    depth: String,
+    /// The matte model id from the manifest, or `none`.
+    #[arg(long, default_value = "u2netp", value_name = "MODEL")]
+    matte: String,
+    /// Output formats: exr, png or exr,png.
+    #[arg(long, default_value = "exr")]
+    format: Formats,
+    /// EXR compression: zip, zips, piz, rle or none.
+    #[arg(long, default_value = "zip")]
+    exr_compression: ExrCompression,
+    /// Worker threads for decoding and for writing (default: one per core).
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    /// Ignore the pass cache: run every model on every frame.
+    #[arg(long)]
+    no_cache: bool,
+    /// The pass cache folder (else MATTEBOX_CACHE_DIR, else ~/.cache/mattebox/passes).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Redo frames whose outputs are already complete and current.
+    #[arg(long)]
+    force: bool,
+    /// Allow the output folder to be inside the input folder.
+    #[arg(long)]
+    allow_inside_input: bool,
+    /// Refuse images with more pixels than this (decompression-bomb guard).
+    #[arg(long, value_name = "N")]
+    max_pixels: Option<u64>,
+    /// Print one JSON object per event on stdout instead of a progress bar.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
+}
+
+fn load(
+    rt: &mattebox::infer::Runtime,
+    manifest: &mattebox::infer::Manifest,
+    id: &str,
+    task: Task,
+) -> anyhow::Result<Option<Model>> {
+    if id.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let entry = manifest.get(id, task)?;
+    Ok(Some(Model::load(rt, entry, &manifest.models_dir)?))
+}
+
+/// Runs `mattebox process`.
+pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
+    let shot = Shot::open(&args.input)?;
+    if let Some(range) = args.frames {
+        // Check the range early for a clear message. The job gets the whole shot (its depth range
+        // is sampled over all frames, so farm chunks agree) and filters by the range itself.
+        let mut probe = shot.clone();
+        probe.select(range)?;
+    }
+    let manifest = args.runtime.manifest()?;
+    let rt = args.runtime.runtime()?;
+    let mut models = PassModels {
+        depth: load(&rt, &manifest, &args.depth, Task::Depth)?,
+        matte: load(&rt, &manifest, &args.matte, Task::Matte)?,
+    };
+    let json = args.json;
+    let say = |line: String| {
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({ "event": "info", "message": line })
+            );
+        } else {
+            eprintln!("{line}");
+        }
+    };
+    say(format!(
+        "ONNX Runtime {} ({})",
+        rt.version,
+        rt.library.display()
+    ));
+    for m in [&models.depth, &models.matte].into_iter().flatten() {
+        let mut line = format!(
+            "{} `{}` on {} (sha256 {}…)",
+            m.entry.task.as_str(),
+            m.entry.id,
+            m.provider.name(),
+            &m.sha256[..12]
+        );
+        if let Some(why) = &m.fallback_reason {
+            line.push_str(&format!("; CUDA not used: {why}"));
+        }
+        say(line);
+    }
+
+    let mut options = ProcessOptions::new(&args.out);
+    options.range = args.frames;
+    options.formats = args.format;
+    options.exr_compression = args.exr_compression;
+    if let Some(j) = args.jobs {
+        options.jobs = j.max(1);
+    }
+    options.cache = (!args.no_cache)
+        .then(|| PassCache::new(args.cache_dir.clone().unwrap_or_else(default_cache_dir)));
+    options.force = args.force;
+    options.allow_inside_input = args.allow_inside_input;
+    if let Some(max) = args.max_pixels {
+        options.limits = DecodeLimits {
+            max_pixels: max,
+            ..DecodeLimits::default()
+        };
+    }
+
+    let bar = (!json && std::io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:32} {pos}/{len} frames {per_sec} ETA {eta} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    });
+    let cancel = AtomicBool::new(false);
+    let mut on_event = |event: Event| {
+        if json {
+            let value = match &event {
+                Event::Started { total } => {
+                    serde_json::json!({ "event": "started", "frames": total })
+                }
+                Event::Warning(w) => serde_json::json!({ "event": "warning", "message": w }),
+                Event::FrameDone { label, seconds } => {
+                    serde_json::json!({ "event": "frame_done", "frame": label, "seconds": seconds })
+                }
+                Event::FrameSkipped { label } => {
+                    serde_json::json!({ "event": "frame_skipped", "frame": label })
+                }
+                Event::FrameFailed { label, error } => {
+                    serde_json::json!({ "event": "frame_failed", "frame": label, "error": error })
+                }
+            };
+            println!("{value}");
+            return;
+        }
+        match (&bar, event) {
+            (Some(bar), Event::Started { total }) => bar.set_length(total as u64),
+            (Some(bar), Event::Warning(w)) => bar.println(format!("warning: {w}")),
+            (Some(bar), Event::FrameFailed { label, error }) => {
+                bar.println(format!("failed: {label}: {error}"));
+                bar.inc(1);
+            }
+            (Some(bar), Event::FrameDone { label, .. }) => {
+                bar.set_message(label);
+                bar.inc(1);
+            }
+            (Some(bar), Event::FrameSkipped { .. }) => bar.inc(1),
+            (None, Event::Started { total }) => eprintln!("processing {total} frame(s)"),
+            (None, Event::Warning(w)) => eprintln!("warning: {w}"),
+            (None, Event::FrameDone { label, seconds }) => {
+                eprintln!("done    {label} ({seconds:.2} s)")
+            }
+            (None, Event::FrameSkipped { label }) => eprintln!("current {label} (skipped)"),
+            (None, Event::FrameFailed { label, error }) => eprintln!("failed  {label}: {error}"),
+        }
+    };
+    let summary = process_shot(&shot, &mut models, &options, &cancel, &mut on_event)
+        .with_context(|| format!("cannot process {}", args.input.display()))?;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let t = &summary.timings;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "event": "finished", "summary": summary })
+        );
+    } else {
+        eprintln!(
+            "{} done, {} already current, {} failed of {} frame(s) in {:.1} s (inference {:.1} s, {} model runs, {} cache hits) on {}",
+            summary.done,
+            summary.skipped,
+            summary.failed.len(),
+            summary.total,
+            t.wall_s,
+            t.inference_s,
+            t.model_runs,
+            t.cache_hits,
+            summary.execution_provider
+        );
+        if let Some(r) = summary.depth_range {
+            eprintln!(
+                "shot-wide depth range: near {:.4}, far {:.4} (raw model units)",
+                r.near, r.far
+            );
+        }
+        if !summary.failed.is_empty() {
+            eprintln!("failed frames:");
+            for f in &summary.failed {
+                eprintln!("  {}: {}", f.source.display(), f.error);
+            }
+        }
+        println!("layered frames written to {}", summary.out_dir.display());
+        println!("sidecar: {}", summary.sidecar.display());
+    }
+    Ok(if summary.failed.is_empty() && !summary.cancelled {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,730 @@
+//! The multi-layer OpenEXR: one single-part scanline file per frame holding the plate, the depth
+//! and every matte, with the models that made them recorded in the header.
+//!
+//! Channel layout (the names Nuke, Blender and `oiiotool --info -v` show as layers):
+//!
+//! | channel        | type  | contents                                              |
+//! |----------------|-------|-------------------------------------------------------|
+//! | `R` `G` `B`    | half  | the plate, linear, premultiplied by alpha             |
+//! | `A`            | half  | the plate's alpha                                     |
+//! | `Z`            | float | the depth map's raw values, exactly (never tonemapped) |
+//! | `matte.<name>.A` | half | one per matte: coverage 0..1                          |
+//!
+//! Header text attributes under `mattebox/` say which software, source file, frame, execution
+//! provider and models (id, SHA-256, licence) made the frame, and what the depth values mean.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use ::exr::image::write::WritableImage;
+use ::exr::image::{AnyChannel, AnyChannels, Blocks, Encoding, FlatSamples, Image, Layer};
+use ::exr::math::Vec2;
+use ::exr::meta::attribute::{AttributeValue, LineOrder, Text};
+use ::exr::meta::header::LayerAttributes;
+use ::exr::prelude::Compression;
+use half::f16;
+use half::slice::HalfFloatSliceExt;
+use serde::{Deserialize, Serialize};
+
+use super::{ExportError, FrameMetadata, atomic::write_atomic, check_len, check_size};
+use crate::passes::{DepthMap, Matte};
+use crate::shot::Plate;
+
+/// Longest matte name accepted, so that every header attribute name stays within OpenEXR's
+/// 255-byte limit.
+const MAX_MATTE_NAME_BYTES: usize = 64;
+
+/// Pixels converted per step: small enough that the f32 staging rows stay in cache.
+const CHUNK_PX: usize = 4096;
+
+/// Lossless compression for the EXR, named as in `oiiotool` and Nuke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExrCompression {
+    /// No compression: largest files, fastest to write.
+    None,
+    /// Deflate over blocks of 16 scanlines: the usual choice, good on float data.
+    #[default]
+    Zip,
+    /// Deflate per scanline: slightly larger files, faster partial reads.
+    Zips,
+    /// Wavelet compression: best on noisy, grainy plates.
+    Piz,
+    /// Run-length encoding: fast, only good on flat areas.
+    Rle,
+}
+
+impl ExrCompression {
+    /// Every value, in the order listed in help texts.
+    pub const ALL: [ExrCompression; 5] = [
+        ExrCompression::None,
+        ExrCompression::Zip,
+        ExrCompression::Zips,
+        ExrCompression::Piz,
+        ExrCompression::Rle,
+    ];
+
+    /// The lowercase name used on the command line and in project files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExrCompression::None => "none",
+            ExrCompression::Zip => "zip",
+            ExrCompression::Zips => "zips",
+            ExrCompression::Piz => "piz",
+            ExrCompression::Rle => "rle",
+        }
+    }
+
+    fn to_exr(self) -> Compression {
+        match self {
+            ExrCompression::None => Compression::Uncompressed,
+            ExrCompression::Zip => Compression::ZIP16,
+            ExrCompression::Zips => Compression::ZIP1,
+            ExrCompression::Piz => Compression::PIZ,
+            ExrCompression::Rle => Compression::RLE,
+        }
+    }
+}
+
+impl fmt::Display for ExrCompression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An EXR compression name that is not one of `none`, `zip`, `zips`, `piz`, `rle`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown EXR compression {0:?}; expected one of none, zip, zips, piz, rle")]
+pub struct UnknownCompression(
+    /// The name given.
+    pub String,
+);
+
+impl FromStr for ExrCompression {
+    type Err = UnknownCompression;
+
+    /// Parses a name, ignoring case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ExrCompression::ALL
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| UnknownCompression(s.to_string()))
+    }
+}
+
+/// Writes one frame as a single-part scanline OpenEXR at `path`, atomically.
+///
+/// The plate becomes `R G B A` (half, premultiplied), `depth` becomes `Z` (float, raw values)
+/// and each matte becomes `matte.<name>.A` (half). `meta` goes into the header as `mattebox/...`
+/// text attributes; a stamp in `meta.mattes` is matched to a matte by name.
+///
+/// Fails with [`ExportError::SizeMismatch`] if the depth map or a matte is not the plate's size,
+/// and with [`ExportError::InvalidInput`] for an empty, duplicate, or unusable matte name
+/// (allowed: ASCII letters, digits, `_` and `-`, at most 64 bytes).
+pub fn write_layered_exr(
+    path: &Path,
+    plate: &Plate,
+    depth: Option<&DepthMap>,
+    mattes: &[Matte],
+    meta: &FrameMetadata,
+    compression: ExrCompression,
+) -> Result<(), ExportError> {
+    let size = (plate.width, plate.height);
+    check_len(
+        path,
+        "plate",
+        plate.rgba.len(),
+        plate.width,
+        plate.height,
+        4,
+    )?;
+    if let Some(depth) = depth {
+        check_size(
+            path,
+            || "depth map".to_string(),
+            (depth.width, depth.height),
+            size,
+        )?;
+        check_len(
+            path,
+            "depth map",
+            depth.values.len(),
+            depth.width,
+            depth.height,
+            1,
+        )?;
+    }
+    for (i, matte) in mattes.iter().enumerate() {
+        check_matte_name(path, &matte.name)?;
+        if mattes[..i].iter().any(|m| m.name == matte.name) {
+            return Err(ExportError::invalid(
+                path,
+                format!("two mattes are both named {:?}", matte.name),
+            ));
+        }
+        check_size(
+            path,
+            || format!("matte {:?}", matte.name),
+            (matte.width, matte.height),
+            size,
+        )?;
+        check_len(
+            path,
+            "matte",
+            matte.alpha.len(),
+            matte.width,
+            matte.height,
+            1,
+        )?;
+    }
+
+    let [r, g, b, a] = premultiplied_halves(&plate.rgba);
+    let mut channels = vec![
+        AnyChannel::new("R", FlatSamples::F16(r)),
+        AnyChannel::new("G", FlatSamples::F16(g)),
+        AnyChannel::new("B", FlatSamples::F16(b)),
+        AnyChannel::new("A", FlatSamples::F16(a)),
+    ];
+    if let Some(depth) = depth {
+        channels.push(AnyChannel::new("Z", FlatSamples::F32(depth.values.clone())));
+    }
+    for matte in mattes {
+        let mut halves = vec![f16::ZERO; matte.alpha.len()];
+        halves.convert_from_f32_slice(&matte.alpha);
+        channels.push(AnyChannel::new(
+            text(&format!("matte.{}.A", matte.name)),
+            FlatSamples::F16(halves),
+        ));
+    }
+
+    let mut attributes = LayerAttributes {
+        software_name: Some(text(&meta.software)),
+        ..LayerAttributes::default()
+    };
+    for (name, value) in header_attributes(meta, depth, mattes) {
+        attributes
+            .other
+            .insert(text(&name), AttributeValue::Text(text(&value)));
+    }
+
+    let encoding = Encoding {
+        compression: compression.to_exr(),
+        blocks: Blocks::ScanLines,
+        line_order: LineOrder::Increasing,
+    };
+    let layer = Layer::new(
+        Vec2(plate.width as usize, plate.height as usize),
+        attributes,
+        encoding,
+        AnyChannels::sort(channels.into()),
+    );
+    let image = Image::from_layer(layer);
+
+    write_atomic(path, |writer| {
+        image
+            .write()
+            .to_buffered(writer)
+            .map_err(|error| match error {
+                ::exr::error::Error::Io(error) => {
+                    ExportError::write(path, super::atomic::plain_io_error(error))
+                }
+                error => ExportError::ExrWrite {
+                    path: path.to_path_buf(),
+                    error,
+                },
+            })
+    })
+}
+
+/// The `mattebox/...` header attributes for one frame, as (name, text) pairs.
+fn header_attributes(
+    meta: &FrameMetadata,
+    depth: Option<&DepthMap>,
+    mattes: &[Matte],
+) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("mattebox/software".to_string(), meta.software.clone()),
+        (
+            "mattebox/source".to_string(),
+            meta.source.to_string_lossy().into_owned(),
+        ),
+        (
+            "mattebox/executionProvider".to_string(),
+            meta.execution_provider.clone(),
+        ),
+    ];
+    if let Some(frame) = meta.frame {
+        out.push(("mattebox/frame".to_string(), frame.to_string()));
+    }
+    if let Some(depth) = depth {
+        out.push((
+            "mattebox/depth/semantics".to_string(),
+            depth.semantics.as_str().to_string(),
+        ));
+        if let Some(stamp) = &meta.depth {
+            out.push(("mattebox/depth/model".to_string(), stamp.model_id.clone()));
+            out.push((
+                "mattebox/depth/modelSha256".to_string(),
+                stamp.model_sha256.clone(),
+            ));
+            out.push(("mattebox/depth/licence".to_string(), stamp.licence.clone()));
+        }
+        if let Some(range) = meta.depth_range {
+            out.push(("mattebox/depth/near".to_string(), range.near.to_string()));
+            out.push(("mattebox/depth/far".to_string(), range.far.to_string()));
+        }
+    }
+    for matte in mattes {
+        out.push((
+            format!("mattebox/matte/{}/channel", matte.name),
+            format!("matte.{}.A", matte.name),
+        ));
+        if let Some(stamp) = meta.mattes.iter().find(|s| s.pass == matte.name) {
+            let key = |field: &str| format!("mattebox/matte/{}/{field}", matte.name);
+            out.push((key("model"), stamp.model_id.clone()));
+            out.push((key("modelSha256"), stamp.model_sha256.clone()));
+            out.push((key("licence"), stamp.licence.clone()));
+        }
+    }
+    out
+}
+
+/// Splits straight-alpha RGBA into four premultiplied half-float planes.
+fn premultiplied_halves(rgba: &[f32]) -> [Vec<f16>; 4] {
+    let pixels = rgba.len() / 4;
+    let mut planes: [Vec<f16>; 4] = std::array::from_fn(|_| vec![f16::ZERO; pixels]);
+    let mut staging: [Vec<f32>; 4] = std::array::from_fn(|_| vec![0.0; CHUNK_PX]);
+    for (chunk_index, chunk) in rgba.chunks(CHUNK_PX * 4).enumerate() {
+        let n = chunk.len() / 4;
+        let [sr, sg, sb, sa] = &mut staging;
+        for (i, px) in chunk.chunks_exact(4).enumerate() {
+            let alpha = px[3];
+            sr[i] = px[0] * alpha;
+            sg[i] = px[1] * alpha;
+            sb[i] = px[2] * alpha;
+            sa[i] = alpha;
+        }
+        let start = chunk_index * CHUNK_PX;
+        for (plane, stage) in planes.iter_mut().zip(staging.iter()) {
+            plane[start..start + n].convert_from_f32_slice(&stage[..n]);
+        }
+    }
+    planes
+}
+
+/// Rejects matte names that would break the EXR layer structure or the attribute names.
+fn check_matte_name(path: &Path, name: &str) -> Result<(), ExportError> {
+    let problem = if name.is_empty() {
+        Some("a matte has an empty name".to_string())
+    } else if name.len() > MAX_MATTE_NAME_BYTES {
+        Some(format!(
+            "the matte name {name:?} is longer than {MAX_MATTE_NAME_BYTES} characters"
+        ))
+    } else if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        Some(format!(
+            "the matte name {name:?} may only hold letters, digits, '_' and '-' \
+             (it becomes the EXR layer matte.{name})"
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(ExportError::invalid(path, problem)),
+        None => Ok(()),
+    }
+}
+
+/// An EXR text holding `s` as UTF-8 bytes, which is how OpenEXR, OIIO and Nuke read strings.
+/// (`exr::Text::from(&str)` panics outside Latin-1.)
+fn text(s: &str) -> Text {
+    Text::from_slice_unchecked(s.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::PassStamp;
+    use crate::passes::{DepthRange, DepthSemantics};
+    use ::exr::prelude::{ReadChannels, ReadLayers, read};
+    use std::path::PathBuf;
+    use std::process::Command;
+
+    const W: u32 = 64;
+    const H: u32 = 48;
+
+    pub(crate) fn gradient_plate(w: u32, h: u32, alpha: f32) -> Plate {
+        let mut rgba = Vec::with_capacity((w * h * 4) as usize);
+        for y in 0..h {
+            for x in 0..w {
+                rgba.extend_from_slice(&[x as f32 / w as f32, y as f32 / h as f32, 0.25, alpha]);
+            }
+        }
+        Plate {
+            width: w,
+            height: h,
+            rgba,
+            source_bits: 8,
+        }
+    }
+
+    fn z_ramp(w: u32, h: u32) -> DepthMap {
+        DepthMap {
+            width: w,
+            height: h,
+            values: (0..w * h).map(|i| 1.0 + i as f32 * 0.001_234_567).collect(),
+            semantics: DepthSemantics::Metric,
+        }
+    }
+
+    fn fg_matte(w: u32, h: u32) -> Matte {
+        Matte {
+            name: "fg".into(),
+            width: w,
+            height: h,
+            alpha: (0..w * h)
+                .map(|i| (i % w) as f32 / (w - 1) as f32)
+                .collect(),
+        }
+    }
+
+    fn stamp(pass: &str, model: &str) -> PassStamp {
+        PassStamp {
+            pass: pass.into(),
+            model_id: model.into(),
+            model_sha256: "ab".repeat(32),
+            licence: "Apache-2.0".into(),
+            semantics: None,
+        }
+    }
+
+    fn metadata() -> FrameMetadata {
+        FrameMetadata {
+            software: crate::SOFTWARE.into(),
+            source: PathBuf::from("/shots/sh010/plate.1001.exr"),
+            frame: Some(1001),
+            execution_provider: "CPU".into(),
+            depth: Some(PassStamp {
+                semantics: Some(DepthSemantics::Metric),
+                ..stamp("depth", "depth-pro")
+            }),
+            depth_range: Some(DepthRange {
+                near: 1.0,
+                far: 4.75,
+            }),
+            mattes: vec![stamp("fg", "birefnet-lite")],
+        }
+    }
+
+    fn write_sample(dir: &Path) -> PathBuf {
+        let path = dir.join("sh010.1001.exr");
+        let plate = gradient_plate(W, H, 0.5);
+        write_layered_exr(
+            &path,
+            &plate,
+            Some(&z_ramp(W, H)),
+            &[fg_matte(W, H)],
+            &metadata(),
+            ExrCompression::Zip,
+        )
+        .unwrap();
+        path
+    }
+
+    fn attribute(layer_attrs: &LayerAttributes, name: &str) -> Option<String> {
+        match layer_attrs.other.get(&text(name))? {
+            AttributeValue::Text(t) => Some(String::from_utf8_lossy(t.as_slice()).into_owned()),
+            other => Some(format!("{other:?}")),
+        }
+    }
+
+    #[test]
+    fn layered_exr_has_the_channels_nuke_expects() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_sample(dir.path());
+        let image = read()
+            .no_deep_data()
+            .largest_resolution_level()
+            .all_channels()
+            .all_layers()
+            .all_attributes()
+            .from_file(&path)
+            .unwrap();
+        assert_eq!(image.layer_data.len(), 1);
+        let layer = &image.layer_data[0];
+        assert_eq!(layer.size, Vec2(W as usize, H as usize));
+        let names: Vec<String> = layer
+            .channel_data
+            .list
+            .iter()
+            .map(|c| c.name.to_string())
+            .collect();
+        assert_eq!(names, ["A", "B", "G", "R", "Z", "matte.fg.A"]);
+
+        let channel = |name: &str| {
+            layer
+                .channel_data
+                .list
+                .iter()
+                .find(|c| c.name == *name)
+                .unwrap()
+        };
+        for name in ["R", "G", "B", "A", "matte.fg.A"] {
+            assert!(
+                matches!(channel(name).sample_data, FlatSamples::F16(_)),
+                "{name}"
+            );
+        }
+        assert!(matches!(channel("Z").sample_data, FlatSamples::F32(_)));
+
+        // Z holds the raw depth exactly.
+        let expected = z_ramp(W, H).values;
+        match &channel("Z").sample_data {
+            FlatSamples::F32(z) => assert_eq!(z, &expected),
+            other => panic!("Z is {other:?}"),
+        }
+        // Colour is premultiplied: plate R = x / W, alpha 0.5.
+        let r: Vec<f32> = channel("R").sample_data.values_as_f32().collect();
+        let a: Vec<f32> = channel("A").sample_data.values_as_f32().collect();
+        let i = (10 * W + 40) as usize;
+        assert!((r[i] - 40.0 / W as f32 * 0.5).abs() < 1e-3, "{}", r[i]);
+        assert_eq!(a[i], 0.5);
+        let m: Vec<f32> = channel("matte.fg.A").sample_data.values_as_f32().collect();
+        assert!((m[(W - 1) as usize] - 1.0).abs() < 1e-3);
+        assert_eq!(m[0], 0.0);
+
+        let attrs = &layer.attributes;
+        let sha = "ab".repeat(32);
+        let expect = [
+            ("mattebox/software", crate::SOFTWARE),
+            ("mattebox/source", "/shots/sh010/plate.1001.exr"),
+            ("mattebox/frame", "1001"),
+            ("mattebox/executionProvider", "CPU"),
+            ("mattebox/depth/model", "depth-pro"),
+            ("mattebox/depth/modelSha256", &sha),
+            ("mattebox/depth/semantics", "metric"),
+            ("mattebox/depth/near", "1"),
+            ("mattebox/depth/far", "4.75"),
+            ("mattebox/depth/licence", "Apache-2.0"),
+            ("mattebox/matte/fg/model", "birefnet-lite"),
+            ("mattebox/matte/fg/modelSha256", &sha),
+            ("mattebox/matte/fg/licence", "Apache-2.0"),
+        ];
+        for (name, value) in expect {
+            assert_eq!(attribute(attrs, name).as_deref(), Some(value), "{name}");
+        }
+        assert_eq!(
+            attrs
+                .software_name
+                .as_ref()
+                .map(|t| t.to_string())
+                .as_deref(),
+            Some(crate::SOFTWARE)
+        );
+    }
+
+    #[test]
+    fn every_compression_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        for compression in ExrCompression::ALL {
+            let path = dir.path().join(format!("{compression}.exr"));
+            let plate = gradient_plate(W, H, 1.0);
+            write_layered_exr(
+                &path,
+                &plate,
+                Some(&z_ramp(W, H)),
+                &[],
+                &metadata(),
+                compression,
+            )
+            .unwrap();
+            let image = ::exr::prelude::read_first_flat_layer_from_file(&path).unwrap();
+            let z = image
+                .layer_data
+                .channel_data
+                .list
+                .iter()
+                .find(|c| c.name == *"Z")
+                .unwrap();
+            let z: Vec<f32> = z.sample_data.values_as_f32().collect();
+            assert_eq!(z, z_ramp(W, H).values, "{compression}");
+        }
+    }
+
+    #[test]
+    fn size_mismatch_names_the_file_and_both_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.exr");
+        let plate = gradient_plate(W, H, 1.0);
+        let err = write_layered_exr(
+            &path,
+            &plate,
+            Some(&z_ramp(W / 2, H / 2)),
+            &[],
+            &metadata(),
+            ExrCompression::Zip,
+        )
+        .unwrap_err();
+        assert!(matches!(err, ExportError::SizeMismatch { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains("bad.exr"), "{message}");
+        assert!(message.contains("32x24"), "{message}");
+        assert!(message.contains("64x48"), "{message}");
+
+        let err = write_layered_exr(
+            &path,
+            &plate,
+            None,
+            &[fg_matte(W, H + 1)],
+            &metadata(),
+            ExrCompression::Zip,
+        )
+        .unwrap_err();
+        assert!(matches!(err, ExportError::SizeMismatch { .. }), "{err:?}");
+        assert!(err.to_string().contains("\"fg\""), "{err}");
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn bad_or_duplicate_matte_names_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.exr");
+        let plate = gradient_plate(W, H, 1.0);
+        for name in ["", "a.b", "fg/hair", "é"] {
+            let matte = Matte {
+                name: name.into(),
+                ..fg_matte(W, H)
+            };
+            let err = write_layered_exr(
+                &path,
+                &plate,
+                None,
+                &[matte],
+                &metadata(),
+                ExrCompression::Zip,
+            )
+            .unwrap_err();
+            assert!(
+                matches!(err, ExportError::InvalidInput { .. }),
+                "{name}: {err:?}"
+            );
+        }
+        let err = write_layered_exr(
+            &path,
+            &plate,
+            None,
+            &[fg_matte(W, H), fg_matte(W, H)],
+            &metadata(),
+            ExrCompression::Zip,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("two mattes"), "{err}");
+    }
+
+    #[test]
+    fn non_latin_source_path_is_written_as_utf8() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("utf8.exr");
+        let meta = FrameMetadata {
+            source: PathBuf::from("/shots/東京/plate.exr"),
+            ..metadata()
+        };
+        write_layered_exr(
+            &path,
+            &gradient_plate(8, 8, 1.0),
+            None,
+            &[],
+            &meta,
+            ExrCompression::Zip,
+        )
+        .unwrap();
+        let image = ::exr::prelude::read_first_flat_layer_from_file(&path).unwrap();
+        assert_eq!(
+            attribute(&image.layer_data.attributes, "mattebox/source").as_deref(),
+            Some("/shots/東京/plate.exr")
+        );
+    }
+
+    #[test]
+    fn compression_parses_from_names() {
+        assert_eq!(
+            "ZIP".parse::<ExrCompression>().unwrap(),
+            ExrCompression::Zip
+        );
+        assert_eq!(
+            "piz".parse::<ExrCompression>().unwrap(),
+            ExrCompression::Piz
+        );
+        assert_eq!(ExrCompression::default(), ExrCompression::Zip);
+        let err = "dwaa".parse::<ExrCompression>().unwrap_err();
+        assert!(err.to_string().contains("none, zip, zips, piz, rle"));
+        assert_eq!(
+            serde_json::to_string(&ExrCompression::Zips).unwrap(),
+            "\"zips\""
+        );
+    }
+
+    /// `oiiotool --info -v` must show the layers and our metadata. CI installs OpenImageIO
+    /// through scripts/setup.sh; without it this test fails on purpose.
+    #[test]
+    fn oiiotool_lists_the_layers_and_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_sample(dir.path());
+        let output = match Command::new("oiiotool")
+            .args(["--info", "-v"])
+            .arg(&path)
+            .output()
+        {
+            Ok(output) => output,
+            Err(e) => panic!(
+                "cannot run oiiotool ({e}); install OpenImageIO's tools with scripts/setup.sh"
+            ),
+        };
+        assert!(output.status.success(), "{output:?}");
+        let info = String::from_utf8_lossy(&output.stdout);
+        for needle in [
+            "Z",
+            "matte.fg.A",
+            "mattebox/depth/semantics",
+            "metric",
+            "half",
+            "float",
+        ] {
+            assert!(info.contains(needle), "{needle} missing from:\n{info}");
+        }
+    }
+
+    /// Timing for the report, not a test of speed: run with
+    /// `cargo test --release --lib export::exr::tests::time_1080p -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn time_1080p() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, h) = (1920, 1080);
+        let plate = gradient_plate(w, h, 1.0);
+        let depth = z_ramp(w, h);
+        let matte = fg_matte(w, h);
+        for compression in ExrCompression::ALL {
+            let path = dir.path().join(format!("{compression}.exr"));
+            let mut best = f64::MAX;
+            for _ in 0..5 {
+                let start = std::time::Instant::now();
+                write_layered_exr(
+                    &path,
+                    &plate,
+                    Some(&depth),
+                    std::slice::from_ref(&matte),
+                    &metadata(),
+                    compression,
+                )
+                .unwrap();
+                best = best.min(start.elapsed().as_secs_f64() * 1e3);
+            }
+            let bytes = std::fs::metadata(&path).unwrap().len();
+            eprintln!("1920x1080 RGBA+Z+1 matte, {compression}: {best:.1} ms, {bytes} bytes");
+        }
+    }
+}

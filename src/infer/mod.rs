@@ -1,0 +1,119 @@
+//! ONNX Runtime: finding and loading the runtime library, choosing execution providers, the model
+//! manifest (TOML), and running a model on a plate with its family's pre- and post-processing.
+//!
+//! Sessions are built once per model and reused for every frame of a shot.
+
+pub mod manifest;
+pub mod model;
+pub mod runtime;
+
+use std::path::PathBuf;
+
+pub use manifest::{Manifest, ModelEntry, OutputSemantics, Task};
+pub use model::{Model, RawOutput};
+pub use runtime::{Device, Runtime, RuntimeOptions};
+
+/// Everything that can go wrong while loading or running a model.
+#[derive(Debug, thiserror::Error)]
+pub enum InferError {
+    /// No ONNX Runtime library was found in any of the documented places.
+    #[error(
+        "ONNX Runtime library not found. Looked in:\n{searched}\nInstall it with `bash scripts/setup.sh` \
+         (it fetches libonnxruntime.so from the PyPI `onnxruntime` wheel into vendor/onnxruntime/), \
+         or point ORT_DYLIB_PATH (or --ort-lib) at a libonnxruntime.so of version 1.22 or newer"
+    )]
+    RuntimeMissing {
+        /// The places searched, one per line.
+        searched: String,
+    },
+    /// The library was found but could not be loaded.
+    #[error("cannot load ONNX Runtime from {path}: {reason}")]
+    RuntimeLoad {
+        /// The library file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// `--require-gpu` or `--device cuda` was given and no GPU provider could be used.
+    #[error("GPU required but not available: {reason}")]
+    GpuUnavailable {
+        /// Why CUDA could not be used.
+        reason: String,
+    },
+    /// A manifest file could not be read or parsed.
+    #[error("model manifest {path}: {reason}")]
+    Manifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What is wrong, with the line where known.
+        reason: String,
+    },
+    /// No manifest entry has this id.
+    #[error("no model named `{id}` in the manifest (known: {known})")]
+    UnknownModel {
+        /// The id asked for.
+        id: String,
+        /// The ids that exist.
+        known: String,
+    },
+    /// A model was asked to do a task it is not for.
+    #[error("model `{id}` is a {actual} model, not a {wanted} model")]
+    WrongTask {
+        /// The model id.
+        id: String,
+        /// What the manifest says it does.
+        actual: String,
+        /// What it was asked to do.
+        wanted: String,
+    },
+    /// The model file is not there.
+    #[error(
+        "model file {path} is missing (model `{id}`); run `bash scripts/setup.sh` to fetch the bundled models, or put your own export there"
+    )]
+    ModelMissing {
+        /// The model id.
+        id: String,
+        /// The expected file.
+        path: PathBuf,
+    },
+    /// The model file's hash differs from the manifest's.
+    #[error(
+        "model file {path} has SHA-256 {actual}, but the manifest expects {expected}; the file is corrupt or a different model: delete it and run `bash scripts/setup.sh`"
+    )]
+    HashMismatch {
+        /// The model file.
+        path: PathBuf,
+        /// The manifest's hash.
+        expected: String,
+        /// The file's hash.
+        actual: String,
+    },
+    /// The model's graph does not have the inputs or outputs the manifest describes.
+    #[error("model file {path} does not match its manifest entry `{id}`: {reason}")]
+    Signature {
+        /// The model id.
+        id: String,
+        /// The model file.
+        path: PathBuf,
+        /// What differs.
+        reason: String,
+    },
+    /// ONNX Runtime reported an error.
+    #[error("ONNX Runtime error for {path} while {during}: {reason}")]
+    Ort {
+        /// The model file involved.
+        path: PathBuf,
+        /// What was being done.
+        during: &'static str,
+        /// ONNX Runtime's message.
+        reason: String,
+    },
+    /// Reading a file failed.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,999 @@
+//! The headless process job: a shot's frames through the depth and matte models to layered
+//! exports, as a pipeline that overlaps decoding and writing with inference.
+//!
+//! ```text
+//!  decode workers ──▶ inference thread ──▶ export workers ──▶ events (progress, errors)
+//!  hash, stamp check,  sessions reused,     guided upsample,
+//!  cache lookup,       cache store          EXR / PNG, stamp
+//!  decode, resize
+//! ```
+//!
+//! A frame that fails (corrupt file, full disk, …) is reported and the others go on. Each frame's
+//! outputs are written atomically, then a small stamp in `<out>/.mattebox/` records what made
+//! them; a rerun skips frames whose outputs are all present and whose stamp matches. The shot's
+//! sidecar (`mattebox.json`) is rebuilt from the stamps at the end, so farm chunks writing to one
+//! folder all end up in it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use crossbeam_channel::{bounded, unbounded};
+use serde::{Deserialize, Serialize};
+
+use crate::export::{
+    self, ExportError, ExrCompression, FrameMetadata, FrameStatus, PassStamp, ShotSidecar,
+    SidecarFrame,
+};
+use crate::infer::{InferError, Model, RawOutput, model::preprocess};
+use crate::passes::cache::{PassCache, hash_file};
+use crate::passes::upsample::guide_from_luminance;
+use crate::passes::{self, DepthRange, DepthSemantics};
+use crate::shot::decode::{DecodeLimits, decode};
+use crate::shot::{Frame, FrameRange, Plate, Shot};
+
+/// The name of the matte layer the matte model writes (`matte.fg.A` in EXRs).
+pub const MATTE_NAME: &str = "fg";
+/// The folder under the output folder that holds per-frame stamps.
+pub const STAMP_DIR: &str = ".mattebox";
+
+/// Which file formats to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Formats {
+    /// One multi-layer OpenEXR per frame.
+    pub exr: bool,
+    /// PNG passes per frame: plate, 16-bit depth, 16-bit matte, RGBA cut-out.
+    pub png: bool,
+}
+
+impl Default for Formats {
+    fn default() -> Self {
+        Formats {
+            exr: true,
+            png: false,
+        }
+    }
+}
+
+impl FromStr for Formats {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut f = Formats {
+            exr: false,
+            png: false,
+        };
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part.to_ascii_lowercase().as_str() {
+                "exr" => f.exr = true,
+                "png" => f.png = true,
+                other => return Err(format!("unknown format `{other}`: use exr, png or exr,png")),
+            }
+        }
+        if !f.exr && !f.png {
+            return Err("no format given: use exr, png or exr,png".to_string());
+        }
+        Ok(f)
+    }
+}
+
+/// The models that make a shot's passes, each loaded once.
+#[derive(Debug, Default)]
+pub struct PassModels {
+    /// The depth model, if the depth pass is wanted.
+    pub depth: Option<Model>,
+    /// The matte model, if the matte pass is wanted.
+    pub matte: Option<Model>,
+}
+
+impl PassModels {
+    /// The execution provider(s) in use, as recorded in exports.
+    pub fn provider_label(&self) -> String {
+        let mut names: Vec<&str> = [&self.depth, &self.matte]
+            .iter()
+            .filter_map(|m| m.as_ref().map(|m| m.provider.name()))
+            .collect();
+        names.dedup();
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    }
+
+    fn depth_semantics(&self) -> Option<DepthSemantics> {
+        self.depth
+            .as_ref()
+            .and_then(|m| m.entry.output.semantics.depth())
+    }
+
+    fn stamp(model: &Model, pass: &str) -> PassStamp {
+        PassStamp {
+            pass: pass.to_string(),
+            model_id: model.entry.id.clone(),
+            model_sha256: model.sha256.clone(),
+            licence: model.entry.licence.clone(),
+            semantics: model.entry.output.semantics.depth(),
+        }
+    }
+}
+
+/// How to process a shot.
+#[derive(Debug, Clone)]
+pub struct ProcessOptions {
+    /// Where the exports go.
+    pub out_dir: PathBuf,
+    /// Only frames whose numbers are in this range.
+    pub range: Option<FrameRange>,
+    /// Which formats to write.
+    pub formats: Formats,
+    /// EXR compression.
+    pub exr_compression: ExrCompression,
+    /// Worker threads for decoding and for exporting (each).
+    pub jobs: usize,
+    /// The pass cache; `None` ignores it (benchmarks).
+    pub cache: Option<PassCache>,
+    /// Limits against decompression bombs.
+    pub limits: DecodeLimits,
+    /// Redo frames whose outputs are already complete and current.
+    pub force: bool,
+    /// Allow the output folder to be the input folder or inside it.
+    pub allow_inside_input: bool,
+    /// How many frames, spread over the whole shot, set the shot-wide depth range.
+    pub depth_range_samples: usize,
+}
+
+impl ProcessOptions {
+    /// Defaults for an output folder.
+    pub fn new(out_dir: impl Into<PathBuf>) -> ProcessOptions {
+        ProcessOptions {
+            out_dir: out_dir.into(),
+            range: None,
+            formats: Formats::default(),
+            exr_compression: ExrCompression::default(),
+            jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            cache: Some(PassCache::new(passes::cache::default_cache_dir())),
+            limits: DecodeLimits::default(),
+            force: false,
+            allow_inside_input: false,
+            depth_range_samples: 16,
+        }
+    }
+}
+
+/// Progress reported while a shot processes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Work is about to start on `total` frames.
+    Started {
+        /// Frames selected.
+        total: usize,
+    },
+    /// A note for the user (e.g. mixed frame sizes, a cache that could not be written).
+    Warning(String),
+    /// A frame was written.
+    FrameDone {
+        /// The frame's file name.
+        label: String,
+        /// Seconds from its decode to its last write.
+        seconds: f64,
+    },
+    /// A frame's outputs were already complete and current.
+    FrameSkipped {
+        /// The frame's file name.
+        label: String,
+    },
+    /// A frame failed; the others go on.
+    FrameFailed {
+        /// The frame's file name.
+        label: String,
+        /// Why, naming the file.
+        error: String,
+    },
+}
+
+/// One failed frame.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FrameFailure {
+    /// The source file.
+    pub source: PathBuf,
+    /// Why it failed.
+    pub error: String,
+}
+
+/// Where the time went, summed over frames (stages overlap, so these add up to more than wall).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Timings {
+    /// Wall-clock seconds for the whole job.
+    pub wall_s: f64,
+    /// Seconds inside the models' `run` calls.
+    pub inference_s: f64,
+    /// Seconds hashing, decoding and resizing for the models.
+    pub decode_s: f64,
+    /// Seconds upsampling and writing files.
+    pub export_s: f64,
+    /// Model runs answered by the cache.
+    pub cache_hits: usize,
+    /// Model runs actually executed.
+    pub model_runs: usize,
+}
+
+/// What a process job did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// The output folder.
+    pub out_dir: PathBuf,
+    /// The shot's sidecar.
+    pub sidecar: PathBuf,
+    /// Frames selected.
+    pub total: usize,
+    /// Frames written.
+    pub done: usize,
+    /// Frames already complete and current.
+    pub skipped: usize,
+    /// Frames that failed.
+    pub failed: Vec<FrameFailure>,
+    /// Whether the job was cancelled before the end.
+    pub cancelled: bool,
+    /// The shot-wide depth display range.
+    pub depth_range: Option<DepthRange>,
+    /// The execution provider(s) used.
+    pub execution_provider: String,
+    /// Where the time went.
+    pub timings: Timings,
+}
+
+/// Errors that stop a whole job before any frame is written (per-frame errors never do).
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// The output folder is the input folder or inside it.
+    #[error(
+        "the output folder {out} is inside the input folder {input}; Mattebox never writes into a shot's folder unless asked (pass --allow-inside-input)"
+    )]
+    OutputInsideInput {
+        /// The output folder.
+        out: PathBuf,
+        /// The input folder.
+        input: PathBuf,
+    },
+    /// The output folder cannot be created or written.
+    #[error("cannot write to the output folder {path}: {source}")]
+    OutputNotWritable {
+        /// The folder.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// No frame is in the range asked for.
+    #[error("no frame of {source_path} is in the range {range}")]
+    EmptySelection {
+        /// The shot.
+        source_path: PathBuf,
+        /// The range.
+        range: FrameRange,
+    },
+    /// Neither a depth nor a matte model was given.
+    #[error("nothing to do: both the depth and the matte pass are off")]
+    NoPasses,
+}
+
+/// A frame's outputs and the key of what made them, stored in `<out>/.mattebox/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct FrameStamp {
+    key: String,
+    frame: SidecarFrame,
+}
+
+struct Decoded {
+    index: usize,
+    started: Instant,
+    hash: String,
+    plate: Plate,
+    depth: Option<RawOutput>,
+    matte: Option<RawOutput>,
+    depth_input: Option<Vec<f32>>,
+    matte_input: Option<Vec<f32>>,
+}
+
+struct Inferred {
+    index: usize,
+    started: Instant,
+    hash: String,
+    plate: Plate,
+    depth: Option<RawOutput>,
+    matte: Option<RawOutput>,
+}
+
+/// Shared state of one run.
+struct Run<'a> {
+    frames: Vec<&'a Frame>,
+    options: &'a ProcessOptions,
+    settings_key: String,
+    depth_key: Option<String>,
+    matte_key: Option<String>,
+    depth_entry: Option<crate::infer::ModelEntry>,
+    matte_entry: Option<crate::infer::ModelEntry>,
+    depth_semantics: Option<DepthSemantics>,
+    depth_range: Option<DepthRange>,
+    metadata_template: FrameMetadata,
+    /// Depth results computed while sampling the range, reused by frame hash.
+    sampled: Mutex<HashMap<String, RawOutput>>,
+    cancel: &'a AtomicBool,
+    decode_ns: AtomicU64,
+    export_ns: AtomicU64,
+    cache_hits: AtomicUsize,
+}
+
+fn secs(ns: u64) -> f64 {
+    ns as f64 / 1e9
+}
+
+fn elapsed_ns(t: Instant) -> u64 {
+    t.elapsed().as_nanos().min(u64::MAX as u128) as u64
+}
+
+/// Runs `shot` through `models` and writes the exports; see the module docs.
+///
+/// `on_event` is called on the calling thread. Setting `cancel` stops the job after the frames
+/// in flight; the summary then says `cancelled`.
+pub fn process_shot(
+    shot: &Shot,
+    models: &mut PassModels,
+    options: &ProcessOptions,
+    cancel: &AtomicBool,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<Summary, ProcessError> {
+    let wall = Instant::now();
+    if models.depth.is_none() && models.matte.is_none() {
+        return Err(ProcessError::NoPasses);
+    }
+    check_output_folder(shot, options)?;
+
+    let frames: Vec<&Frame> = shot
+        .frames
+        .iter()
+        .filter(|f| match (options.range, f.number) {
+            (None, _) => true,
+            (Some(r), Some(n)) => r.contains(n),
+            (Some(_), None) => false,
+        })
+        .collect();
+    if let (Some(range), true) = (options.range, frames.is_empty()) {
+        return Err(ProcessError::EmptySelection {
+            source_path: shot.source.clone(),
+            range,
+        });
+    }
+    on_event(Event::Started {
+        total: frames.len(),
+    });
+    if let Some(first) = frames.first() {
+        if let Ok(first_size) = crate::shot::decode::dimensions(&first.path, &options.limits) {
+            report_mixed_sizes(&frames, first_size, options, on_event);
+        }
+    }
+
+    let mut run = Run {
+        frames,
+        options,
+        settings_key: String::new(),
+        depth_key: models.depth.as_ref().map(Model::cache_key),
+        matte_key: models.matte.as_ref().map(Model::cache_key),
+        depth_entry: models.depth.as_ref().map(|m| m.entry.clone()),
+        matte_entry: models.matte.as_ref().map(|m| m.entry.clone()),
+        depth_semantics: models.depth_semantics(),
+        depth_range: None,
+        metadata_template: FrameMetadata {
+            software: crate::SOFTWARE.to_string(),
+            source: PathBuf::new(),
+            frame: None,
+            execution_provider: models.provider_label(),
+            depth: models.depth.as_ref().map(|m| PassModels::stamp(m, "depth")),
+            depth_range: None,
+            mattes: models
+                .matte
+                .as_ref()
+                .map(|m| vec![PassModels::stamp(m, MATTE_NAME)])
+                .unwrap_or_default(),
+        },
+        sampled: Mutex::new(HashMap::new()),
+        cancel,
+        decode_ns: AtomicU64::new(0),
+        export_ns: AtomicU64::new(0),
+        cache_hits: AtomicUsize::new(0),
+    };
+
+    let mut inference_ns = 0u64;
+    let mut model_runs = 0usize;
+    if let Some(depth_model) = models.depth.as_mut() {
+        let (range, ns, runs) = sample_depth_range(shot, depth_model, &run, on_event);
+        run.depth_range = range;
+        inference_ns += ns;
+        model_runs += runs;
+    }
+    run.metadata_template.depth_range = run.depth_range;
+    run.settings_key = settings_key(&run);
+
+    let (done, skipped, failed, ns, runs) = pipeline(&run, models, on_event);
+    inference_ns += ns;
+    model_runs += runs;
+
+    let sidecar = write_shot_sidecar(shot, &run, &failed, on_event);
+    Ok(Summary {
+        out_dir: options.out_dir.clone(),
+        sidecar,
+        total: run.frames.len(),
+        done,
+        skipped,
+        failed,
+        cancelled: cancel.load(Ordering::Relaxed),
+        depth_range: run.depth_range,
+        execution_provider: run.metadata_template.execution_provider.clone(),
+        timings: Timings {
+            wall_s: wall.elapsed().as_secs_f64(),
+            inference_s: secs(inference_ns),
+            decode_s: secs(run.decode_ns.load(Ordering::Relaxed)),
+            export_s: secs(run.export_ns.load(Ordering::Relaxed)),
+            cache_hits: run.cache_hits.load(Ordering::Relaxed),
+            model_runs,
+        },
+    })
+}
+
+fn check_output_folder(shot: &Shot, options: &ProcessOptions) -> Result<(), ProcessError> {
+    let out = &options.out_dir;
+    let not_writable = |source| ProcessError::OutputNotWritable {
+        path: out.clone(),
+        source,
+    };
+    std::fs::create_dir_all(out.join(STAMP_DIR)).map_err(not_writable)?;
+    // Probe: a read-only or full folder fails here, before any work is done.
+    tempfile::Builder::new()
+        .prefix(".write-probe")
+        .tempfile_in(out)
+        .map_err(not_writable)?;
+    if !options.allow_inside_input {
+        let input_dir = if shot.source.is_dir() {
+            Some(shot.source.clone())
+        } else {
+            shot.frames
+                .first()
+                .and_then(|f| f.path.parent().map(Path::to_path_buf))
+        };
+        if let (Some(input), Ok(out_c)) = (input_dir, out.canonicalize()) {
+            let input_c = input.canonicalize().unwrap_or(input);
+            if out_c.starts_with(&input_c) {
+                return Err(ProcessError::OutputInsideInput {
+                    out: out.clone(),
+                    input: input_c,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn report_mixed_sizes(
+    frames: &[&Frame],
+    first: (u32, u32),
+    options: &ProcessOptions,
+    on_event: &mut dyn FnMut(Event),
+) {
+    let mut odd = Vec::new();
+    for f in frames.iter().skip(1) {
+        if let Ok(size) = crate::shot::decode::dimensions(&f.path, &options.limits) {
+            if size != first {
+                odd.push(format!("{} is {}x{}", f.label(), size.0, size.1));
+            }
+        }
+    }
+    if !odd.is_empty() {
+        let shown = odd.iter().take(5).cloned().collect::<Vec<_>>().join("; ");
+        let more = if odd.len() > 5 {
+            format!(" and {} more", odd.len() - 5)
+        } else {
+            String::new()
+        };
+        on_event(Event::Warning(format!(
+            "mixed frame sizes: the first frame is {}x{}, but {shown}{more}; each frame is processed at its own size, none is resized",
+            first.0, first.1
+        )));
+    }
+}
+
+/// Runs (or fetches from the cache) the depth model on frames spread evenly over the whole
+/// shot, so every chunk of a shot (e.g. farm tasks with different --frames) gets the same range.
+fn sample_depth_range(
+    shot: &Shot,
+    model: &mut Model,
+    run: &Run<'_>,
+    on_event: &mut dyn FnMut(Event),
+) -> (Option<DepthRange>, u64, usize) {
+    let n = shot.frames.len();
+    let k = run.options.depth_range_samples.clamp(1, n.max(1));
+    let mut picks: Vec<usize> = (0..k)
+        .map(|i| if k == 1 { 0 } else { i * (n - 1) / (k - 1) })
+        .collect();
+    picks.dedup();
+    let mut samples = Vec::new();
+    let (mut ns, mut runs) = (0u64, 0usize);
+    for i in picks {
+        if run.cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        let Some(frame) = shot.frames.get(i) else {
+            continue;
+        };
+        let Ok(hash) = hash_file(&frame.path) else {
+            continue;
+        };
+        let key = run.depth_key.as_deref().map(|k| PassCache::key(&hash, k));
+        let cached = match (&run.options.cache, &key) {
+            (Some(c), Some(key)) => c.get(key),
+            _ => None,
+        };
+        let raw = match cached {
+            Some(raw) => {
+                run.cache_hits.fetch_add(1, Ordering::Relaxed);
+                raw
+            }
+            None => {
+                // A frame that fails here fails again, with its error, in the main pass.
+                let Ok(plate) = decode(&frame.path, &run.options.limits) else {
+                    continue;
+                };
+                let t = Instant::now();
+                let Ok(raw) = model.run(&plate) else { continue };
+                ns += elapsed_ns(t);
+                runs += 1;
+                store(run, key.as_deref(), &raw, on_event);
+                raw
+            }
+        };
+        // Subsample large maps so the sort stays cheap.
+        let stride = (raw.values.len() / 65_536).max(1);
+        samples.extend(raw.values.iter().step_by(stride));
+        if let Ok(mut m) = run.sampled.lock() {
+            m.insert(hash, raw);
+        }
+    }
+    let range = run
+        .depth_semantics
+        .and_then(|s| passes::depth_range_from_samples(&mut samples, s));
+    (range, ns, runs)
+}
+
+fn store(run: &Run<'_>, key: Option<&str>, raw: &RawOutput, on_event: &mut dyn FnMut(Event)) {
+    if let (Some(cache), Some(key)) = (&run.options.cache, key) {
+        if let Err(e) = cache.put(key, raw) {
+            on_event(Event::Warning(format!(
+                "cannot write the pass cache in {}: {e}",
+                cache.dir().display()
+            )));
+        }
+    }
+}
+
+fn settings_key(run: &Run<'_>) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(crate::SOFTWARE.as_bytes());
+    h.update(format!("{:?}{:?}", run.depth_key, run.matte_key).as_bytes());
+    h.update(format!("{:?}{:?}", run.options.formats, run.options.exr_compression).as_bytes());
+    h.update(format!("{:?}", run.depth_range).as_bytes());
+    h.finalize().to_hex().to_string()
+}
+
+fn stamp_path(out_dir: &Path, frame: &Frame) -> PathBuf {
+    out_dir
+        .join(STAMP_DIR)
+        .join(frame.output_name(None, "json"))
+}
+
+/// The files a frame produces, relative to the output folder.
+fn frame_outputs(frame: &Frame, formats: Formats, depth: bool, matte: bool) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if formats.exr {
+        out.push(PathBuf::from(frame.output_name(None, "exr")));
+    }
+    if formats.png {
+        let png = |suffix| PathBuf::from("png").join(frame.output_name(Some(suffix), "png"));
+        out.push(png("plate"));
+        if depth {
+            out.push(png("depth"));
+        }
+        if matte {
+            out.push(png("matte"));
+            out.push(png("cutout"));
+        }
+    }
+    out
+}
+
+fn is_current(run: &Run<'_>, frame: &Frame, hash: &str) -> bool {
+    if run.options.force {
+        return false;
+    }
+    let Ok(text) = std::fs::read_to_string(stamp_path(&run.options.out_dir, frame)) else {
+        return false;
+    };
+    let Ok(stamp) = serde_json::from_str::<FrameStamp>(&text) else {
+        return false;
+    };
+    stamp.key == run.settings_key
+        && stamp.frame.source_hash == hash
+        && stamp.frame.status == FrameStatus::Done
+        && stamp
+            .frame
+            .outputs
+            .iter()
+            .all(|o| run.options.out_dir.join(o).is_file())
+}
+
+/// Decode-side work for one frame: `Ok(None)` when it is skipped.
+fn decode_frame(run: &Run<'_>, index: usize) -> Result<Option<Decoded>, String> {
+    let started = Instant::now();
+    let frame = run.frames[index];
+    let hash =
+        hash_file(&frame.path).map_err(|e| format!("cannot read {}: {e}", frame.path.display()))?;
+    if is_current(run, frame, &hash) {
+        return Ok(None);
+    }
+    let plate = decode(&frame.path, &run.options.limits).map_err(|e| e.to_string())?;
+    let lookup = |key: &Option<String>| -> Option<RawOutput> {
+        let cache = run.options.cache.as_ref()?;
+        cache.get(&PassCache::key(&hash, key.as_deref()?))
+    };
+    // Depth already computed while sampling the shot's range is reused (not a cache hit).
+    let sampled = match run.depth_key {
+        Some(_) => run.sampled.lock().ok().and_then(|m| m.get(&hash).cloned()),
+        None => None,
+    };
+    let depth_hit = if sampled.is_none() {
+        lookup(&run.depth_key)
+    } else {
+        None
+    };
+    let matte = lookup(&run.matte_key);
+    run.cache_hits.fetch_add(
+        depth_hit.is_some() as usize + matte.is_some() as usize,
+        Ordering::Relaxed,
+    );
+    let depth = sampled.or(depth_hit);
+    let prep = |entry: &Option<crate::infer::ModelEntry>,
+                have: bool|
+     -> Result<Option<Vec<f32>>, String> {
+        match (entry, have) {
+            (Some(e), false) => preprocess(e, &plate).map(Some).map_err(|reason| {
+                format!(
+                    "cannot resize {} for model `{}`: {reason}",
+                    frame.path.display(),
+                    e.id
+                )
+            }),
+            _ => Ok(None),
+        }
+    };
+    let depth_input = prep(&run.depth_entry, depth.is_some())?;
+    let matte_input = prep(&run.matte_entry, matte.is_some())?;
+    run.decode_ns
+        .fetch_add(elapsed_ns(started), Ordering::Relaxed);
+    Ok(Some(Decoded {
+        index,
+        started,
+        hash,
+        plate,
+        depth,
+        matte,
+        depth_input,
+        matte_input,
+    }))
+}
+
+fn infer_frame(model: &mut Model, input: &[f32], frame: &Frame) -> Result<RawOutput, String> {
+    model.run_tensor(input).map_err(|e| match e {
+        InferError::Ort { reason, .. } => format!(
+            "model `{}` failed on {}: {reason}",
+            model.entry.id,
+            frame.path.display()
+        ),
+        other => other.to_string(),
+    })
+}
+
+/// Export-side work for one frame: upsample, write every output, then the stamp.
+fn export_frame(run: &Run<'_>, item: Inferred) -> Result<f64, String> {
+    let t = Instant::now();
+    let frame = run.frames[item.index];
+    let plate = &item.plate;
+    let guide = guide_from_luminance(&plate.luminance());
+    let (w, h) = (plate.width, plate.height);
+    let depth = match (&item.depth, run.depth_semantics) {
+        (Some(raw), Some(sem)) => {
+            Some(passes::depth_to_plate(raw, sem, &guide, w, h).map_err(|e| e.to_string())?)
+        }
+        _ => None,
+    };
+    let matte = match &item.matte {
+        Some(raw) => {
+            Some(passes::matte_to_plate(raw, MATTE_NAME, &guide, w, h).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
+    let out_dir = &run.options.out_dir;
+    let outputs = frame_outputs(frame, run.options.formats, depth.is_some(), matte.is_some());
+    let e2s = |e: ExportError| e.to_string();
+    let mut meta = run.metadata_template.clone();
+    meta.source = frame.path.clone();
+    meta.frame = frame.number;
+    if run.options.formats.exr {
+        let path = out_dir.join(frame.output_name(None, "exr"));
+        export::write_layered_exr(
+            &path,
+            plate,
+            depth.as_ref(),
+            matte.as_slice(),
+            &meta,
+            run.options.exr_compression,
+        )
+        .map_err(e2s)?;
+    }
+    if run.options.formats.png {
+        let png_dir = out_dir.join("png");
+        std::fs::create_dir_all(&png_dir)
+            .map_err(|e| format!("cannot create {}: {e}", png_dir.display()))?;
+        let png = |suffix| png_dir.join(frame.output_name(Some(suffix), "png"));
+        export::write_plate_png(&png("plate"), plate).map_err(e2s)?;
+        if let Some(d) = &depth {
+            let range = run.depth_range.unwrap_or_else(|| {
+                let mut v = d.values.clone();
+                passes::depth_range_from_samples(&mut v, d.semantics).unwrap_or(DepthRange {
+                    near: 0.0,
+                    far: 1.0,
+                })
+            });
+            export::write_depth_png(&png("depth"), d, &range).map_err(e2s)?;
+        }
+        if let Some(m) = &matte {
+            export::write_matte_png(&png("matte"), m).map_err(e2s)?;
+            export::write_cutout_png(&png("cutout"), plate, m).map_err(e2s)?;
+        }
+    }
+    let stamp = FrameStamp {
+        key: run.settings_key.clone(),
+        frame: SidecarFrame {
+            frame: frame.number,
+            source: frame.path.clone(),
+            source_hash: item.hash,
+            outputs,
+            status: FrameStatus::Done,
+        },
+    };
+    let stamp_file = stamp_path(out_dir, frame);
+    export::write_atomic(&stamp_file, |w| {
+        serde_json::to_writer_pretty(&mut *w, &stamp)
+            .map_err(|e| ExportError::write(&stamp_file, e.into()))
+    })
+    .map_err(e2s)?;
+    run.export_ns.fetch_add(elapsed_ns(t), Ordering::Relaxed);
+    Ok(item.started.elapsed().as_secs_f64())
+}
+
+/// The three-stage pipeline. Returns (done, skipped, failed, inference ns, model runs).
+fn pipeline(
+    run: &Run<'_>,
+    models: &mut PassModels,
+    on_event: &mut dyn FnMut(Event),
+) -> (usize, usize, Vec<FrameFailure>, u64, usize) {
+    let jobs = run.options.jobs.max(1);
+    let next = AtomicUsize::new(0);
+    let (decoded_tx, decoded_rx) = bounded::<Decoded>(jobs.max(2));
+    let (inferred_tx, inferred_rx) = bounded::<Inferred>(jobs.max(2));
+    let (event_tx, event_rx) = unbounded::<(Event, Option<PathBuf>)>();
+    let mut inference = (0u64, 0usize);
+
+    let (done, skipped, failed) = std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let (tx, events) = (decoded_tx.clone(), event_tx.clone());
+            let next = &next;
+            scope.spawn(move || {
+                loop {
+                    if run.cancel.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(frame) = run.frames.get(index) else {
+                        break;
+                    };
+                    let label = frame.label();
+                    match decode_frame(run, index) {
+                        Ok(Some(d)) => {
+                            if tx.send(d).is_err() {
+                                break;
+                            }
+                        }
+                        Ok(None) => {
+                            let _ = events.send((Event::FrameSkipped { label }, None));
+                        }
+                        Err(error) => {
+                            let _ = events.send((
+                                Event::FrameFailed { label, error },
+                                Some(frame.path.clone()),
+                            ));
+                        }
+                    }
+                }
+            });
+        }
+        drop(decoded_tx);
+
+        {
+            let (tx, events) = (inferred_tx.clone(), event_tx.clone());
+            let inference = &mut inference;
+            let models = &mut *models;
+            scope.spawn(move || {
+                for d in decoded_rx.iter() {
+                    let frame = run.frames[d.index];
+                    let mut run_one = |model: Option<&mut Model>,
+                                       input: &Option<Vec<f32>>,
+                                       key: &Option<String>| {
+                        match (model, input) {
+                            (Some(model), Some(input)) => {
+                                let t = Instant::now();
+                                let r = infer_frame(model, input, frame);
+                                inference.0 += elapsed_ns(t);
+                                inference.1 += 1;
+                                if let (Ok(raw), Some(cache), Some(key)) =
+                                    (&r, &run.options.cache, key)
+                                {
+                                    if let Err(e) = cache.put(&PassCache::key(&d.hash, key), raw) {
+                                        let _ = events.send((
+                                            Event::Warning(format!(
+                                                "cannot write the pass cache in {}: {e}",
+                                                cache.dir().display()
+                                            )),
+                                            None,
+                                        ));
+                                    }
+                                }
+                                r.map(Some)
+                            }
+                            _ => Ok(None),
+                        }
+                    };
+                    let depth = match d.depth {
+                        Some(raw) => Ok(Some(raw)),
+                        None => run_one(models.depth.as_mut(), &d.depth_input, &run.depth_key),
+                    };
+                    let matte = match d.matte {
+                        Some(raw) => Ok(Some(raw)),
+                        None => run_one(models.matte.as_mut(), &d.matte_input, &run.matte_key),
+                    };
+                    match (depth, matte) {
+                        (Ok(depth), Ok(matte)) => {
+                            let item = Inferred {
+                                index: d.index,
+                                started: d.started,
+                                hash: d.hash,
+                                plate: d.plate,
+                                depth,
+                                matte,
+                            };
+                            if tx.send(item).is_err() {
+                                break;
+                            }
+                        }
+                        (Err(error), _) | (_, Err(error)) => {
+                            let _ = events.send((
+                                Event::FrameFailed {
+                                    label: frame.label(),
+                                    error,
+                                },
+                                Some(frame.path.clone()),
+                            ));
+                        }
+                    }
+                }
+            });
+        }
+        drop(inferred_tx);
+
+        for _ in 0..jobs {
+            let (rx, events) = (inferred_rx.clone(), event_tx.clone());
+            scope.spawn(move || {
+                for item in rx.iter() {
+                    let frame = run.frames[item.index];
+                    let label = frame.label();
+                    let event = match export_frame(run, item) {
+                        Ok(seconds) => (Event::FrameDone { label, seconds }, None),
+                        Err(error) => (
+                            Event::FrameFailed { label, error },
+                            Some(frame.path.clone()),
+                        ),
+                    };
+                    let _ = events.send(event);
+                }
+            });
+        }
+        drop(inferred_rx);
+        drop(event_tx);
+
+        let (mut done, mut skipped, mut failed) = (0, 0, Vec::new());
+        for (event, source) in event_rx.iter() {
+            match &event {
+                Event::FrameDone { .. } => done += 1,
+                Event::FrameSkipped { .. } => skipped += 1,
+                Event::FrameFailed { error, .. } => failed.push(FrameFailure {
+                    source: source.unwrap_or_default(),
+                    error: error.clone(),
+                }),
+                _ => {}
+            }
+            on_event(event);
+        }
+        (done, skipped, failed)
+    });
+    (done, skipped, failed, inference.0, inference.1)
+}
+
+/// Rebuilds `mattebox.json` from every stamp in the output folder, with this run's failed frames
+/// in place of their older entries. A failure to write it is a warning: the frames themselves
+/// are already safe.
+fn write_shot_sidecar(
+    shot: &Shot,
+    run: &Run<'_>,
+    failed: &[FrameFailure],
+    on_event: &mut dyn FnMut(Event),
+) -> PathBuf {
+    let out_dir = &run.options.out_dir;
+    let path = out_dir.join(export::SIDECAR_NAME);
+    let mut frames: Vec<SidecarFrame> = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(out_dir.join(STAMP_DIR)) {
+        for entry in rd.flatten() {
+            let p = entry.path();
+            if p.extension().is_some_and(|e| e == "json") {
+                if let Ok(stamp) = std::fs::read_to_string(&p)
+                    .map_err(|_| ())
+                    .and_then(|t| serde_json::from_str::<FrameStamp>(&t).map_err(|_| ()))
+                {
+                    frames.push(stamp.frame);
+                }
+            }
+        }
+    }
+    frames.retain(|f| !failed.iter().any(|x| x.source == f.source));
+    for failure in failed {
+        let frame = run.frames.iter().find(|f| f.path == failure.source);
+        // Its older outputs stay, but are no longer vouched for: a rerun redoes the frame.
+        if let Some(f) = frame {
+            let _ = std::fs::remove_file(stamp_path(out_dir, f));
+        }
+        frames.push(SidecarFrame {
+            frame: frame.and_then(|f| f.number),
+            source: failure.source.clone(),
+            source_hash: String::new(),
+            outputs: Vec::new(),
+            status: FrameStatus::Failed {
+                error: failure.error.clone(),
+            },
+        });
+    }
+    frames.sort_by(|a, b| (a.frame, &a.source).cmp(&(b.frame, &b.source)));
+    let sidecar = ShotSidecar {
+        version: export::SIDECAR_VERSION,
+        software: crate::SOFTWARE.to_string(),
+        source: shot.source.clone(),
+        created_unix_s: ShotSidecar::now_unix_s(),
+        execution_provider: run.metadata_template.execution_provider.clone(),
+        depth: run.metadata_template.depth.clone(),
+        depth_range: run.depth_range,
+        mattes: run.metadata_template.mattes.clone(),
+        settings_key: run.settings_key.clone(),
+        frames,
+    };
+    if let Err(e) = export::write_sidecar(&path, &sidecar) {
+        on_event(Event::Warning(e.to_string()));
+    }
+    path
+}
