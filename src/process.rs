@@ -369,10 +369,10 @@ pub fn process_shot(
     on_event(Event::Started {
         total: frames.len(),
     });
-    if let Some(first) = frames.first() {
-        if let Ok(first_size) = crate::shot::decode::dimensions(&first.path, &options.limits) {
-            report_mixed_sizes(&frames, first_size, options, on_event);
-        }
+    if let Some(first) = frames.first()
+        && let Ok(first_size) = crate::shot::decode::dimensions(&first.path, &options.limits)
+    {
+        report_mixed_sizes(&frames, first_size, options, on_event);
     }
 
     let mut run = Run {
@@ -483,10 +483,10 @@ fn report_mixed_sizes(
 ) {
     let mut odd = Vec::new();
     for f in frames.iter().skip(1) {
-        if let Ok(size) = crate::shot::decode::dimensions(&f.path, &options.limits) {
-            if size != first {
-                odd.push(format!("{} is {}x{}", f.label(), size.0, size.1));
-            }
+        if let Ok(size) = crate::shot::decode::dimensions(&f.path, &options.limits)
+            && size != first
+        {
+            odd.push(format!("{} is {}x{}", f.label(), size.0, size.1));
         }
     }
     if !odd.is_empty() {
@@ -566,13 +566,13 @@ fn sample_depth_range(
 }
 
 fn store(run: &Run<'_>, key: Option<&str>, raw: &RawOutput, on_event: &mut dyn FnMut(Event)) {
-    if let (Some(cache), Some(key)) = (&run.options.cache, key) {
-        if let Err(e) = cache.put(key, raw) {
-            on_event(Event::Warning(format!(
-                "cannot write the pass cache in {}: {e}",
-                cache.dir().display()
-            )));
-        }
+    if let (Some(cache), Some(key)) = (&run.options.cache, key)
+        && let Err(e) = cache.put(key, raw)
+    {
+        on_event(Event::Warning(format!(
+            "cannot write the pass cache in {}: {e}",
+            cache.dir().display()
+        )));
     }
 }
 
@@ -846,16 +846,15 @@ fn pipeline(
                                 inference.1 += 1;
                                 if let (Ok(raw), Some(cache), Some(key)) =
                                     (&r, &run.options.cache, key)
+                                    && let Err(e) = cache.put(&PassCache::key(&d.hash, key), raw)
                                 {
-                                    if let Err(e) = cache.put(&PassCache::key(&d.hash, key), raw) {
-                                        let _ = events.send((
-                                            Event::Warning(format!(
-                                                "cannot write the pass cache in {}: {e}",
-                                                cache.dir().display()
-                                            )),
-                                            None,
-                                        ));
-                                    }
+                                    let _ = events.send((
+                                        Event::Warning(format!(
+                                            "cannot write the pass cache in {}: {e}",
+                                            cache.dir().display()
+                                        )),
+                                        None,
+                                    ));
                                 }
                                 r.map(Some)
                             }
@@ -952,13 +951,12 @@ fn write_shot_sidecar(
     if let Ok(rd) = std::fs::read_dir(out_dir.join(STAMP_DIR)) {
         for entry in rd.flatten() {
             let p = entry.path();
-            if p.extension().is_some_and(|e| e == "json") {
-                if let Ok(stamp) = std::fs::read_to_string(&p)
+            if p.extension().is_some_and(|e| e == "json")
+                && let Ok(stamp) = std::fs::read_to_string(&p)
                     .map_err(|_| ())
                     .and_then(|t| serde_json::from_str::<FrameStamp>(&t).map_err(|_| ()))
-                {
-                    frames.push(stamp.frame);
-                }
+            {
+                frames.push(stamp.frame);
             }
         }
     }

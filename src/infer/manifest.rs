@@ -228,10 +228,10 @@ impl ModelEntry {
         {
             return Err(bad("normalise.std must be finite and non-zero".into()));
         }
-        if let Some(h) = &self.sha256 {
-            if h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit()) {
-                return Err(bad("sha256 must be 64 hex digits".into()));
-            }
+        if let Some(h) = &self.sha256
+            && (h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit()))
+        {
+            return Err(bad("sha256 must be 64 hex digits".into()));
         }
         let is_depth = self.output.semantics.depth().is_some();
         if is_depth != (self.task == Task::Depth) {

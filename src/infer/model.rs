@@ -75,14 +75,14 @@ impl Model {
             source,
         })?;
         let sha256 = sha256_hex(&bytes);
-        if let Some(expected) = &entry.sha256 {
-            if !expected.eq_ignore_ascii_case(&sha256) {
-                return Err(InferError::HashMismatch {
-                    path,
-                    expected: expected.to_ascii_lowercase(),
-                    actual: sha256,
-                });
-            }
+        if let Some(expected) = &entry.sha256
+            && !expected.eq_ignore_ascii_case(&sha256)
+        {
+            return Err(InferError::HashMismatch {
+                path,
+                expected: expected.to_ascii_lowercase(),
+                actual: sha256,
+            });
         }
         let ort_err = |during: &'static str, reason: String| InferError::Ort {
             path: path.clone(),
@@ -93,7 +93,11 @@ impl Model {
             let mut b = Session::builder(&runtime.env)
                 .map_err(|e| ort_err("creating a session", e.to_string()))?
                 .with_optimization_level(GraphOptimizationLevel::All)
-                .map_err(|e| ort_err("setting the optimisation level", e.to_string()))?;
+                .map_err(|e| ort_err("setting the optimisation level", e.to_string()))?
+                // Idle inference threads sleep instead of spinning, leaving the cores to the
+                // decode and export workers that overlap with inference.
+                .with_intra_op_spinning(false)
+                .map_err(|e| ort_err("configuring threads", e.to_string()))?;
             if runtime.options.intra_threads > 0 {
                 b = b
                     .with_intra_threads(runtime.options.intra_threads)
@@ -205,13 +209,13 @@ impl Model {
                 )));
             }
         }
-        if let Some(name) = &e.output.name {
-            if !self.session.outputs().iter().any(|o| o.name() == name) {
-                return Err(bad(format!(
-                    "it has no output named `{name}` (its outputs: {})",
-                    names(self.session.outputs())
-                )));
-            }
+        if let Some(name) = &e.output.name
+            && !self.session.outputs().iter().any(|o| o.name() == name)
+        {
+            return Err(bad(format!(
+                "it has no output named `{name}` (its outputs: {})",
+                names(self.session.outputs())
+            )));
         }
         Ok(())
     }
