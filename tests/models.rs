@@ -1,0 +1,199 @@
+//! The models on real photos: near is nearer than far, the matte covers the subject (IoU against
+//! a reference made once with ONNX Runtime from Python), and the manifest profiles for models
+//! users bring (Depth Anything V2 Small, MiDaS v2.1 small) run on stand-in graphs of the same
+//! signature that this test generates with the `onnx` package.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use mattebox::infer::{InferError, Manifest, Model, Task};
+use mattebox::passes::upsample::guide_from_luminance;
+use mattebox::passes::{self, DepthSemantics};
+use mattebox::shot::decode::{DecodeLimits, decode};
+
+fn plate(path: &Path) -> mattebox::shot::Plate {
+    decode(path, &DecodeLimits::default()).unwrap()
+}
+
+fn mean_in(values: &[f32], width: u32, (x0, y0, x1, y1): (u32, u32, u32, u32)) -> f32 {
+    let mut sum = 0.0;
+    let mut n = 0.0;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            sum += values[(y * width + x) as usize];
+            n += 1.0;
+        }
+    }
+    sum / n
+}
+
+/// Generates the stand-in graphs into a temporary models folder.
+fn standin_models() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let python = repo().join(".venv/bin/python");
+    let status = std::process::Command::new(&python)
+        .arg(repo().join("tests/standin/make_standin_models.py"))
+        .arg(dir.path())
+        .status()
+        .unwrap_or_else(|e| panic!("{}: {e}; run `bash scripts/setup.sh`", python.display()));
+    assert!(status.success(), "make_standin_models.py failed");
+    dir
+}
+
+#[test]
+fn near_is_nearer_than_far() {
+    // Middlebury's motorcycle: the boxes and the ground truth are in tests/fixtures/README.md.
+    let plate = plate(&photo("motorcycle_left.png"));
+    let mut depth_model = model("fastdepth", Task::Depth);
+    let raw = depth_model.run(&plate).unwrap();
+    assert_eq!((raw.width, raw.height), (224, 224));
+    let guide = guide_from_luminance(&plate.luminance());
+    let depth = passes::depth_to_plate(
+        &raw,
+        DepthSemantics::Metric,
+        &guide,
+        plate.width,
+        plate.height,
+    )
+    .unwrap();
+    assert_eq!((depth.width, depth.height), (plate.width, plate.height));
+    let near = mean_in(&depth.values, depth.width, (250, 330, 500, 470));
+    let far = mean_in(&depth.values, depth.width, (40, 20, 700, 90));
+    assert!(
+        near * 1.25 < far,
+        "the motorcycle ({near} m) is nearer than the wall ({far} m)"
+    );
+    // Raw metric values are kept: metres on the NYU indoor scale, not normalised.
+    assert!(near > 0.5 && far < 10.0, "{near} {far}");
+}
+
+fn iou(a: &[bool], b: &[bool]) -> f32 {
+    let inter = a.iter().zip(b).filter(|(x, y)| **x && **y).count() as f32;
+    let union = a.iter().zip(b).filter(|(x, y)| **x || **y).count() as f32;
+    inter / union
+}
+
+#[test]
+fn the_matte_covers_the_subject() {
+    let mut matte_model = model("u2netp", Task::Matte);
+    for name in ["astronaut", "chelsea"] {
+        let plate = plate(&photo(&format!("{name}.png")));
+        let raw = matte_model.run(&plate).unwrap();
+        let guide = guide_from_luminance(&plate.luminance());
+        let matte = passes::matte_to_plate(&raw, "fg", &guide, plate.width, plate.height).unwrap();
+        let reference = image::open(repo().join(format!("tests/fixtures/{name}_u2netp_ref.png")))
+            .unwrap()
+            .to_luma8();
+        assert_eq!(reference.dimensions(), (plate.width, plate.height));
+        let ours: Vec<bool> = matte.alpha.iter().map(|a| *a > 0.5).collect();
+        let theirs: Vec<bool> = reference.pixels().map(|p| p.0[0] > 127).collect();
+        let score = iou(&ours, &theirs);
+        assert!(
+            score > 0.9,
+            "{name}: IoU {score} against the rembg-style reference"
+        );
+        // Soft edges survive: some coverage is neither 0 nor 1.
+        let soft = matte
+            .alpha
+            .iter()
+            .filter(|a| **a > 0.05 && **a < 0.95)
+            .count();
+        assert!(soft > 100, "{name}: only {soft} soft pixels");
+    }
+}
+
+#[test]
+fn user_profiles_run_on_stand_in_graphs_of_the_same_signature() {
+    let dir = standin_models();
+    let manifest = Manifest::load(Some(dir.path()), &[]).unwrap();
+    let plate = plate(&photo("astronaut.png"));
+    let luma = plate.luminance();
+    let guide = guide_from_luminance(&luma);
+    for (id, size) in [("depth-anything-v2-small", 518), ("midas-v21-small", 256)] {
+        let entry = manifest.get(id, Task::Depth).unwrap();
+        let mut m = Model::load(runtime(), entry, &manifest.models_dir).unwrap();
+        assert!(entry.sha256.is_none(), "user profiles pin no hash");
+        assert_eq!(m.sha256.len(), 64, "the file's hash is still recorded");
+        let raw = m.run(&plate).unwrap();
+        assert_eq!((raw.width, raw.height), (size, size), "{id}");
+        let semantics = entry.output.semantics.depth().unwrap();
+        assert_eq!(semantics, DepthSemantics::RelativeInverse);
+        let depth =
+            passes::depth_to_plate(&raw, semantics, &guide, plate.width, plate.height).unwrap();
+        let range = passes::depth_range_from_samples(&mut depth.values.clone(), semantics).unwrap();
+        assert!(
+            range.near > range.far,
+            "disparity: near is the larger value"
+        );
+        // The stand-in's disparity is the image's brightness: the nearest tenth of the pixels
+        // must be brighter than the farthest tenth.
+        let mut order: Vec<usize> = (0..luma.len()).collect();
+        order.sort_by(|a, b| {
+            range
+                .nearness(depth.values[*b])
+                .total_cmp(&range.nearness(depth.values[*a]))
+        });
+        let tenth = order.len() / 10;
+        let mean = |ix: &[usize]| ix.iter().map(|i| luma[*i]).sum::<f32>() / ix.len() as f32;
+        let (nearest, farthest) = (mean(&order[..tenth]), mean(&order[order.len() - tenth..]));
+        assert!(nearest > farthest + 0.2, "{id}: {nearest} vs {farthest}");
+    }
+
+    // Through the whole job: the EXR says what the depth means.
+    let tmp = tempfile::tempdir().unwrap();
+    let shot_dir = tmp.path().join("shot");
+    copy_sample_frames(&shot_dir, 1);
+    let entry = manifest
+        .get("depth-anything-v2-small", Task::Depth)
+        .unwrap();
+    let mut models = mattebox::process::PassModels {
+        depth: Some(Model::load(runtime(), entry, &manifest.models_dir).unwrap()),
+        matte: None,
+    };
+    let mut options = mattebox::process::ProcessOptions::new(tmp.path().join("out"));
+    options.cache = None;
+    let shot = mattebox::shot::Shot::open(&shot_dir).unwrap();
+    let summary = mattebox::process::process_shot(
+        &shot,
+        &mut models,
+        &options,
+        &Default::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(summary.done, 1);
+    let info = mattebox::export::describe_exr(&tmp.path().join("out/astronaut.1001.exr")).unwrap();
+    let text = info.to_string();
+    assert!(
+        text.contains("relative_inverse") && text.contains("depth-anything-v2-small"),
+        "{text}"
+    );
+    assert!(!text.contains("matte.fg"), "no matte pass was asked for");
+}
+
+#[test]
+fn a_graph_whose_input_differs_from_its_manifest_is_refused() {
+    let dir = standin_models();
+    let text = format!(
+        "[[model]]\nid = \"odd\"\ntask = \"matte\"\nfile = \"bad_shape.onnx\"\nlicence = \"test\"\n\
+         input = {{ name = \"input.1\", width = 320, height = 320 }}\nnormalise = {{}}\n\
+         output = {{ semantics = \"alpha\" }}\n"
+    );
+    let toml = dir.path().join("odd.toml");
+    std::fs::write(&toml, text).unwrap();
+    let manifest = Manifest::load(Some(dir.path()), &[]).unwrap();
+    let err = Model::load(
+        runtime(),
+        manifest.get("odd", Task::Matte).unwrap(),
+        &manifest.models_dir,
+    )
+    .unwrap_err();
+    assert!(matches!(err, InferError::Signature { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("bad_shape.onnx") && msg.contains("100") && msg.contains("320"),
+        "{msg}"
+    );
+}
