@@ -263,21 +263,7 @@ pub struct Manifest {
 
 /// The places searched for the models folder, in order.
 pub fn models_dir_candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Some(p) = explicit {
-        out.push(p.to_path_buf());
-    }
-    if let Some(p) = std::env::var_os("MATTEBOX_MODELS_DIR").filter(|p| !p.is_empty()) {
-        out.push(PathBuf::from(p));
-    }
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf))
-    {
-        out.push(dir.join("models"));
-    }
-    out.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("models"));
-    out
+    super::search_order(explicit, "MATTEBOX_MODELS_DIR", &["models"], "models")
 }
 
 impl Manifest {

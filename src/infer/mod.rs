@@ -7,7 +7,7 @@ pub mod manifest;
 pub mod model;
 pub mod runtime;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use manifest::{Manifest, ModelEntry, OutputSemantics, Task};
 pub use model::{Model, RawOutput};
@@ -116,4 +116,27 @@ pub enum InferError {
         /// The OS error.
         source: std::io::Error,
     },
+}
+
+/// The documented search order for the runtime library and the models folder: an explicit path,
+/// then the environment variable `env_var`, then `beside_exe` paths next to the executable, then
+/// `in_project` inside the source tree (where `scripts/setup.sh` puts things).
+pub(crate) fn search_order(
+    explicit: Option<&Path>,
+    env_var: &str,
+    beside_exe: &[&str],
+    in_project: &str,
+) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = explicit.map(Path::to_path_buf).into_iter().collect();
+    if let Some(p) = std::env::var_os(env_var).filter(|p| !p.is_empty()) {
+        out.push(PathBuf::from(p));
+    }
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        out.extend(beside_exe.iter().map(|rel| dir.join(rel)));
+    }
+    out.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(in_project));
+    out
 }

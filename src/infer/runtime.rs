@@ -96,27 +96,14 @@ pub struct Runtime {
 
 /// The places searched for the library, in order, for an explicit path `explicit`.
 pub fn library_candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Some(p) = explicit {
-        out.push(p.to_path_buf());
-    }
-    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
-        out.push(PathBuf::from(p));
-    }
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf))
-    {
-        out.push(dir.join(LIBRARY_NAME));
-        out.push(dir.join("onnxruntime").join(LIBRARY_NAME));
-    }
-    out.push(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("vendor")
-            .join("onnxruntime")
-            .join(LIBRARY_NAME),
-    );
-    out
+    let beside = format!("onnxruntime/{LIBRARY_NAME}");
+    let project = format!("vendor/onnxruntime/{LIBRARY_NAME}");
+    super::search_order(
+        explicit,
+        "ORT_DYLIB_PATH",
+        &[LIBRARY_NAME, &beside],
+        &project,
+    )
 }
 
 /// Finds the runtime library in the documented order.
