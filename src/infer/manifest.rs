@@ -61,8 +61,9 @@ pub enum ChannelOrder {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InputSpec {
-    /// Input tensor name.
-    pub name: String,
+    /// Input tensor name; the graph's first input when absent (exports differ in naming).
+    #[serde(default)]
+    pub name: Option<String>,
     /// Width in pixels the plate is resized to.
     pub width: u32,
     /// Height in pixels the plate is resized to.

@@ -39,6 +39,8 @@ pub struct Model {
     pub provider: Provider,
     /// Why CUDA was not used, when it was tried and fell back.
     pub fallback_reason: Option<String>,
+    /// The input tensor fed: the entry's, or the graph's first.
+    input_name: String,
     /// The output tensor used: the entry's, or the graph's first.
     output_name: String,
     session: Session,
@@ -132,17 +134,20 @@ impl Model {
                 (s, Provider::Cpu)
             }
         };
+        let first = |outlets: &[ort::value::Outlet], what: &str| {
+            outlets.first().map(|o| o.name().to_string()).ok_or_else(|| InferError::Signature {
+                id: entry.id.clone(),
+                path: path.clone(),
+                reason: format!("the graph has no {what}"),
+            })
+        };
+        let input_name = match &entry.input.name {
+            Some(n) => n.clone(),
+            None => first(session.inputs(), "inputs")?,
+        };
         let output_name = match &entry.output.name {
             Some(n) => n.clone(),
-            None => session
-                .outputs()
-                .first()
-                .map(|o| o.name().to_string())
-                .ok_or_else(|| InferError::Signature {
-                    id: entry.id.clone(),
-                    path: path.clone(),
-                    reason: "the graph has no outputs".to_string(),
-                })?,
+            None => first(session.outputs(), "outputs")?,
         };
         let model = Model {
             entry: entry.clone(),
@@ -150,6 +155,7 @@ impl Model {
             sha256,
             provider,
             fallback_reason,
+            input_name,
             output_name,
             session,
         };
@@ -175,11 +181,11 @@ impl Model {
             .session
             .inputs()
             .iter()
-            .find(|i| i.name() == e.input.name)
+            .find(|i| i.name() == self.input_name)
             .ok_or_else(|| {
                 bad(format!(
                     "it has no input named `{}` (its inputs: {})",
-                    e.input.name,
+                    self.input_name,
                     names(self.session.inputs())
                 ))
             })?;
@@ -198,14 +204,14 @@ impl Model {
                 if !fits {
                     return Err(bad(format!(
                         "input `{}` has shape {:?}, but the manifest says {:?}",
-                        e.input.name, dims, expected
+                        self.input_name, dims, expected
                     )));
                 }
             }
             other => {
                 return Err(bad(format!(
                     "input `{}` is not a tensor but {other:?}",
-                    e.input.name
+                    self.input_name
                 )));
             }
         }
@@ -251,7 +257,7 @@ impl Model {
         };
         let tensor = TensorRef::from_array_view((shape, input))
             .map_err(|err| ort_err("building the input tensor", err.to_string()))?;
-        let input_name = e.input.name.clone();
+        let input_name = self.input_name.clone();
         let output_name = self.output_name.clone();
         let post = e.output.post;
         let outputs = self
