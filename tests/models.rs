@@ -176,11 +176,9 @@ fn user_profiles_run_on_stand_in_graphs_of_the_same_signature() {
 #[test]
 fn a_graph_whose_input_differs_from_its_manifest_is_refused() {
     let dir = standin_models();
-    let text = format!(
-        "[[model]]\nid = \"odd\"\ntask = \"matte\"\nfile = \"bad_shape.onnx\"\nlicence = \"test\"\n\
-         input = {{ name = \"input.1\", width = 320, height = 320 }}\nnormalise = {{}}\n\
-         output = {{ semantics = \"alpha\" }}\n"
-    );
+    let text = "[[model]]\nid = \"odd\"\ntask = \"matte\"\nfile = \"bad_shape.onnx\"\nlicence = \"test\"\n\
+                input = { name = \"input.1\", width = 320, height = 320 }\nnormalise = {}\n\
+                output = { semantics = \"alpha\" }\n";
     let toml = dir.path().join("odd.toml");
     std::fs::write(&toml, text).unwrap();
     let manifest = Manifest::load(Some(dir.path()), &[]).unwrap();

@@ -10,6 +10,7 @@ pub mod exr;
 pub mod info;
 pub mod png;
 pub mod sidecar;
+mod zip;
 
 use std::io;
 use std::path::{Path, PathBuf};

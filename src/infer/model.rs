@@ -135,11 +135,14 @@ impl Model {
             }
         };
         let first = |outlets: &[ort::value::Outlet], what: &str| {
-            outlets.first().map(|o| o.name().to_string()).ok_or_else(|| InferError::Signature {
-                id: entry.id.clone(),
-                path: path.clone(),
-                reason: format!("the graph has no {what}"),
-            })
+            outlets
+                .first()
+                .map(|o| o.name().to_string())
+                .ok_or_else(|| InferError::Signature {
+                    id: entry.id.clone(),
+                    path: path.clone(),
+                    reason: format!("the graph has no {what}"),
+                })
         };
         let input_name = match &entry.input.name {
             Some(n) => n.clone(),
