@@ -4,7 +4,8 @@
 //! runs U-2-Net, OpenImageIO writing the same EXR channels), and against the models' own
 //! inference time. Prints per-frame times and the ratios.
 //!
-//! `cargo bench --bench process` (MATTEBOX_BENCH_FRAMES=N to change N; default 12).
+//! `cargo bench --bench process` (MATTEBOX_BENCH_FRAMES=N to change N, default 12;
+//! MATTEBOX_BENCH_COMPRESSION=none|rle|piz|zips to change Mattebox's EXR compression, default zip).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -96,6 +97,10 @@ fn main() -> Result<()> {
     let shot = Shot::open(&frames_dir)?;
     let mut options = ProcessOptions::new(tmp.path().join("out-mattebox"));
     options.cache = None;
+    // MATTEBOX_BENCH_COMPRESSION=none|rle|piz|zips shows what the EXR compression costs.
+    if let Ok(c) = std::env::var("MATTEBOX_BENCH_COMPRESSION") {
+        options.exr_compression = c.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     let t = Instant::now();
     let summary = process_shot(
         &shot,
@@ -156,7 +161,7 @@ fn main() -> Result<()> {
     );
     println!(
         "{:<34} {:>10.1} {:>12.2}",
-        "Python baseline (end to end)",
+        "Python baseline (zip)",
         base * 1e3,
         1.0 / base
     );

@@ -311,29 +311,55 @@ const PREPROCESS_VERSION: &str = "pre-1";
 /// sRGB (the models were trained on sRGB photos), scales and normalises it, and lays it out.
 pub fn preprocess(entry: &ModelEntry, plate: &Plate) -> Result<Vec<f32>, String> {
     let (w, h) = (entry.input.width, entry.input.height);
-    let mut small = vec![0f32; w as usize * h as usize * 4];
-    {
-        let src = fir::images::ImageRef::new(
+    let resize =
+        |src: &[f32], sw: u32, sh: u32, dw: u32, dh: u32, filter| -> Result<Vec<f32>, String> {
+            let mut out = vec![0f32; dw as usize * dh as usize * 4];
+            let src = fir::images::ImageRef::new(
+                sw,
+                sh,
+                bytemuck::cast_slice(src),
+                fir::PixelType::F32x4,
+            )
+            .map_err(|e| e.to_string())?;
+            let mut dst = fir::images::Image::from_slice_u8(
+                dw,
+                dh,
+                bytemuck::cast_slice_mut(&mut out),
+                fir::PixelType::F32x4,
+            )
+            .map_err(|e| e.to_string())?;
+            let options = fir::ResizeOptions::new()
+                .resize_alg(fir::ResizeAlg::Convolution(filter))
+                .use_alpha(false);
+            fir::Resizer::new()
+                .resize(&src, &mut dst, &options)
+                .map_err(|e| e.to_string())?;
+            Ok(out)
+        };
+    // A plate far larger than the model's input is first box-averaged by a whole factor (cheap,
+    // alias-free), so the Lanczos pass works on a few times the model's size, not on 4K.
+    let k = (plate.width / (2 * w)).min(plate.height / (2 * h));
+    let small = if k >= 2 {
+        let (bw, bh) = (plate.width / k, plate.height / k);
+        let reduced = resize(
+            &plate.rgba,
             plate.width,
             plate.height,
-            bytemuck::cast_slice(&plate.rgba),
-            fir::PixelType::F32x4,
-        )
-        .map_err(|e| e.to_string())?;
-        let mut dst = fir::images::Image::from_slice_u8(
+            bw,
+            bh,
+            fir::FilterType::Box,
+        )?;
+        resize(&reduced, bw, bh, w, h, fir::FilterType::Lanczos3)?
+    } else {
+        resize(
+            &plate.rgba,
+            plate.width,
+            plate.height,
             w,
             h,
-            bytemuck::cast_slice_mut(&mut small),
-            fir::PixelType::F32x4,
-        )
-        .map_err(|e| e.to_string())?;
-        let options = fir::ResizeOptions::new()
-            .resize_alg(fir::ResizeAlg::Convolution(fir::FilterType::Lanczos3))
-            .use_alpha(false);
-        fir::Resizer::new()
-            .resize(&src, &mut dst, &options)
-            .map_err(|e| e.to_string())?;
-    }
+            fir::FilterType::Lanczos3,
+        )?
+    };
     let n = w as usize * h as usize;
     let mut rgb: Vec<[f32; 3]> = small
         .chunks_exact(4)
