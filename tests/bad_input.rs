@@ -322,3 +322,38 @@ fn no_subcommand_explains_itself() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text.contains("mattebox process"), "{text}");
 }
+
+#[test]
+fn the_input_folder_is_never_written_unless_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shot = tmp.path().join("shot");
+    copy_sample_frames(&shot, 1);
+    let inside = shot.join("out");
+    let cache = tmp.path().join("cache");
+    let (o, text) = run(&[
+        os("process"),
+        shot.as_os_str(),
+        os("--out"),
+        inside.as_os_str(),
+        os("--cache-dir"),
+        cache.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("inside the input folder") && text.contains("--allow-inside-input"),
+        "{text}"
+    );
+    assert!(!inside.join("astronaut.1001.exr").exists());
+
+    let (o, text) = run(&[
+        os("process"),
+        shot.as_os_str(),
+        os("--out"),
+        inside.as_os_str(),
+        os("--cache-dir"),
+        cache.as_os_str(),
+        os("--allow-inside-input"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(inside.join("astronaut.1001.exr").is_file());
+}
