@@ -442,8 +442,62 @@ pub fn process_shot(
     })
 }
 
+/// A path made absolute through its nearest existing ancestor, so a folder that does not exist
+/// yet can still be compared with another (symlinks in the existing part are resolved).
+fn resolve(path: &Path) -> PathBuf {
+    let path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
+    let mut existing = path;
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(c) = existing.canonicalize() {
+            return rest
+                .iter()
+                .rev()
+                .fold(c, |acc: PathBuf, part| acc.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = if parent.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    parent
+                };
+            }
+            _ => return path.to_path_buf(),
+        }
+    }
+}
+
 fn check_output_folder(shot: &Shot, options: &ProcessOptions) -> Result<(), ProcessError> {
     let out = &options.out_dir;
+    // Checked before anything is created, so a refused run leaves the input folder untouched.
+    // A folder shot owns its whole folder; a still or a sequence pattern owns only its own
+    // folder's level (an `out/` beside the frames is fine).
+    if !options.allow_inside_input {
+        let (input_dir, whole_tree) = if shot.source.is_dir() {
+            (Some(shot.source.clone()), true)
+        } else {
+            let dir = shot
+                .frames
+                .first()
+                .and_then(|f| f.path.parent().map(Path::to_path_buf));
+            (dir, false)
+        };
+        if let Some(input) = input_dir {
+            let (input, out_r) = (resolve(&input), resolve(out));
+            if out_r == input || (whole_tree && out_r.starts_with(&input)) {
+                return Err(ProcessError::OutputInsideInput {
+                    out: out.clone(),
+                    input,
+                });
+            }
+        }
+    }
     let not_writable = |source| ProcessError::OutputNotWritable {
         path: out.clone(),
         source,
@@ -454,24 +508,6 @@ fn check_output_folder(shot: &Shot, options: &ProcessOptions) -> Result<(), Proc
         .prefix(".write-probe")
         .tempfile_in(out)
         .map_err(not_writable)?;
-    if !options.allow_inside_input {
-        let input_dir = if shot.source.is_dir() {
-            Some(shot.source.clone())
-        } else {
-            shot.frames
-                .first()
-                .and_then(|f| f.path.parent().map(Path::to_path_buf))
-        };
-        if let (Some(input), Ok(out_c)) = (input_dir, out.canonicalize()) {
-            let input_c = input.canonicalize().unwrap_or(input);
-            if out_c.starts_with(&input_c) {
-                return Err(ProcessError::OutputInsideInput {
-                    out: out.clone(),
-                    input: input_c,
-                });
-            }
-        }
-    }
     Ok(())
 }
 
@@ -994,4 +1030,42 @@ fn write_shot_sidecar(
         on_event(Event::Warning(e.to_string()));
     }
     path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_makes_missing_and_relative_paths_absolute() {
+        let cwd = std::env::current_dir().unwrap().canonicalize().unwrap();
+        assert_eq!(resolve(Path::new("")), cwd);
+        assert_eq!(
+            resolve(Path::new("no such dir/a b/ü")),
+            cwd.join("no such dir/a b/ü")
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().canonicalize().unwrap();
+        assert_eq!(resolve(&tmp.path().join("x/../y")), real.join("x/../y"));
+    }
+
+    #[test]
+    fn formats_parse() {
+        assert_eq!(
+            "exr,png".parse::<Formats>(),
+            Ok(Formats {
+                exr: true,
+                png: true
+            })
+        );
+        assert_eq!(
+            "PNG".parse::<Formats>(),
+            Ok(Formats {
+                exr: false,
+                png: true
+            })
+        );
+        assert!("exr,tga".parse::<Formats>().unwrap_err().contains("tga"));
+        assert!("".parse::<Formats>().is_err());
+    }
 }
