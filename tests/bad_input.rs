@@ -357,3 +357,28 @@ fn the_input_folder_is_never_written_unless_asked() {
     assert_eq!(o.status.code(), Some(0), "{text}");
     assert!(inside.join("astronaut.1001.exr").is_file());
 }
+
+#[test]
+fn a_missing_onnx_runtime_says_how_to_install_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lib = tmp.path().join("libonnxruntime.so");
+    let out = tmp.path().join("out");
+    let shot = repo().join("assets/sample_shot");
+    let (o, text) = run(&[
+        os("process"),
+        shot.as_os_str(),
+        os("--out"),
+        out.as_os_str(),
+        os("--ort-lib"),
+        lib.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains(&lib.display().to_string()) && text.contains("scripts/setup.sh"),
+        "{text}"
+    );
+    assert!(
+        !out.exists(),
+        "nothing is written when the runtime is missing"
+    );
+}

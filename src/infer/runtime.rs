@@ -6,6 +6,9 @@
 //! 3. next to the executable (`libonnxruntime.so`, or `onnxruntime/libonnxruntime.so`);
 //! 4. the project's setup location, `vendor/onnxruntime/libonnxruntime.so` in the source tree,
 //!    which `scripts/setup.sh` fills from the PyPI `onnxruntime` wheel.
+//!
+//! An explicit path or `ORT_DYLIB_PATH`, when given, is used as is: if it names no file, that is
+//! an error rather than a silent fall-back to another copy.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -106,9 +109,18 @@ pub fn library_candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
     )
 }
 
-/// Finds the runtime library in the documented order.
+/// Finds the runtime library in the documented order. An explicit path, or `ORT_DYLIB_PATH`,
+/// is the user's choice: when it names no file, that is an error, not a cue to look elsewhere.
 pub fn locate_library(explicit: Option<&Path>) -> Result<PathBuf, InferError> {
-    let candidates = library_candidates(explicit);
+    let chosen = explicit.map(Path::to_path_buf).or_else(|| {
+        std::env::var_os("ORT_DYLIB_PATH")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+    });
+    let candidates = match chosen {
+        Some(p) => vec![p],
+        None => library_candidates(None),
+    };
     if let Some(found) = candidates.iter().find(|p| p.is_file()) {
         return Ok(found.clone());
     }
