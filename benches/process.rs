@@ -155,7 +155,7 @@ fn main() -> Result<()> {
     );
     println!(
         "{:<34} {:>10.1} {:>12.2}",
-        "mattebox process (end to end)",
+        format!("mattebox process ({})", options.exr_compression.as_str()),
         ours * 1e3,
         1.0 / ours
     );

@@ -829,11 +829,28 @@ fn pipeline(
     let (event_tx, event_rx) = unbounded::<(Event, Option<PathBuf>)>();
     let mut inference = (0u64, 0usize);
 
+    // Decode and export work, and the rayon work nested in it (EXR compression, colour
+    // conversion), runs on threads of lower priority: ONNX Runtime's threads wait on each other
+    // at every layer, so one of them pre-empted stalls the whole model, while our work can fill
+    // whatever the models leave idle.
+    let background = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("mattebox-worker-{i}"))
+        .start_handler(|_| lower_thread_priority())
+        .build()
+        .ok();
+    let background = background.as_ref();
+    let in_background = |f: &mut (dyn FnMut() + Send)| match background {
+        Some(pool) => pool.install(f),
+        None => f(),
+    };
+    let in_background = &in_background;
     let (done, skipped, failed) = std::thread::scope(|scope| {
         for _ in 0..jobs {
             let (tx, events) = (decoded_tx.clone(), event_tx.clone());
             let next = &next;
             scope.spawn(move || {
+                lower_thread_priority();
                 loop {
                     if run.cancel.load(Ordering::Relaxed) {
                         break;
@@ -843,7 +860,9 @@ fn pipeline(
                         break;
                     };
                     let label = frame.label();
-                    match decode_frame(run, index) {
+                    let mut decoded = Err(String::new());
+                    in_background(&mut || decoded = decode_frame(run, index));
+                    match decoded {
                         Ok(Some(d)) => {
                             if tx.send(d).is_err() {
                                 break;
@@ -937,10 +956,18 @@ fn pipeline(
         for _ in 0..jobs {
             let (rx, events) = (inferred_rx.clone(), event_tx.clone());
             scope.spawn(move || {
+                lower_thread_priority();
                 for item in rx.iter() {
                     let frame = run.frames[item.index];
                     let label = frame.label();
-                    let event = match export_frame(run, item) {
+                    let mut item = Some(item);
+                    let mut exported = Err(String::new());
+                    in_background(&mut || {
+                        if let Some(item) = item.take() {
+                            exported = export_frame(run, item);
+                        }
+                    });
+                    let event = match exported {
                         Ok(seconds) => (Event::FrameDone { label, seconds }, None),
                         Err(error) => (
                             Event::FrameFailed { label, error },
@@ -970,6 +997,17 @@ fn pipeline(
         (done, skipped, failed)
     });
     (done, skipped, failed, inference.0, inference.1)
+}
+
+/// Lowers the calling thread's scheduling priority (nice 10) on Linux; elsewhere does nothing.
+/// Failure only means the thread keeps its priority.
+fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority with who = 0 changes only the calling thread's nice value (Linux
+    // threads have their own); it reads and writes no memory of ours.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
 }
 
 /// Rebuilds `mattebox.json` from every stamp in the output folder, with this run's failed frames
