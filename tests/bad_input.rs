@@ -22,6 +22,17 @@ fn os<S: AsRef<std::ffi::OsStr> + ?Sized>(s: &S) -> &std::ffi::OsStr {
     s.as_ref()
 }
 
+/// `mattebox process SHOT --out OUT EXTRA...`.
+fn process(
+    shot: &std::ffi::OsStr,
+    out: &std::ffi::OsStr,
+    extra: &[&std::ffi::OsStr],
+) -> (Output, String) {
+    let mut args = vec![os("process"), shot, os("--out"), out];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 /// CRC-32 as PNG uses it, to craft a header that claims a huge image.
 fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = 0xFFFF_FFFFu32;
@@ -83,14 +94,11 @@ fn bad_frames_fail_alone_with_their_file_named() {
     bomb_png(&shot.join("astronaut.1006.png"));
     let out = tmp.path().join("out");
     let cache = tmp.path().join("cache");
-    let (o, text) = run(&[
-        os("process"),
+    let (o, text) = process(
         shot.as_os_str(),
-        os("--out"),
         out.as_os_str(),
-        os("--cache-dir"),
-        cache.as_os_str(),
-    ]);
+        &[os("--cache-dir"), cache.as_os_str()],
+    );
     assert_eq!(o.status.code(), Some(1), "some frames failed: {text}");
     for (frame, problem) in [
         ("astronaut.1003.png", ""),
@@ -129,12 +137,7 @@ fn an_empty_folder_and_a_missing_input_are_named() {
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     let out = tmp.path().join("out");
-    let (o, text) = run(&[
-        os("process"),
-        empty.as_os_str(),
-        os("--out"),
-        out.as_os_str(),
-    ]);
+    let (o, text) = process(empty.as_os_str(), out.as_os_str(), &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         text.contains(&empty.display().to_string()) && text.contains("no image"),
@@ -142,12 +145,7 @@ fn an_empty_folder_and_a_missing_input_are_named() {
     );
 
     let missing = tmp.path().join("nope.####.png");
-    let (o, text) = run(&[
-        os("process"),
-        missing.as_os_str(),
-        os("--out"),
-        out.as_os_str(),
-    ]);
+    let (o, text) = process(missing.as_os_str(), out.as_os_str(), &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text.contains("nope"), "{text}");
 }
@@ -159,14 +157,11 @@ fn missing_and_corrupt_models_are_named() {
     std::fs::create_dir(&models).unwrap();
     let out = tmp.path().join("out");
     let shot = repo().join("assets/sample_shot");
-    let (o, text) = run(&[
-        os("process"),
+    let (o, text) = process(
         shot.as_os_str(),
-        os("--out"),
         out.as_os_str(),
-        os("--models-dir"),
-        models.as_os_str(),
-    ]);
+        &[os("--models-dir"), models.as_os_str()],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(
         text.contains(&models.join("fastdepth.onnx").display().to_string())
@@ -182,16 +177,16 @@ fn missing_and_corrupt_models_are_named() {
     let mut bytes = std::fs::read(repo().join("models/fastdepth.onnx")).unwrap();
     bytes.push(0);
     std::fs::write(models.join("fastdepth.onnx"), bytes).unwrap();
-    let (o, text) = run(&[
-        os("process"),
+    let (o, text) = process(
         shot.as_os_str(),
-        os("--out"),
         out.as_os_str(),
-        os("--models-dir"),
-        models.as_os_str(),
-        os("--matte"),
-        os("none"),
-    ]);
+        &[
+            os("--models-dir"),
+            models.as_os_str(),
+            os("--matte"),
+            os("none"),
+        ],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(
         text.contains("fastdepth.onnx") && text.contains("SHA-256") && text.contains("6275c23f"),
@@ -217,18 +212,18 @@ fn a_model_whose_input_does_not_match_its_manifest_is_refused() {
     .unwrap();
     let out = tmp.path().join("out");
     let shot = repo().join("assets/sample_shot");
-    let (o, text) = run(&[
-        os("process"),
+    let (o, text) = process(
         shot.as_os_str(),
-        os("--out"),
         out.as_os_str(),
-        os("--manifest"),
-        manifest.as_os_str(),
-        os("--matte"),
-        os("u2netp-wrong"),
-        os("--depth"),
-        os("none"),
-    ]);
+        &[
+            os("--manifest"),
+            manifest.as_os_str(),
+            os("--matte"),
+            os("u2netp-wrong"),
+            os("--depth"),
+            os("none"),
+        ],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(
         text.contains("u2netp.onnx") && text.contains("320") && text.contains("256"),
@@ -263,12 +258,7 @@ fn a_read_only_output_folder_is_refused_before_any_work() {
         std::fs::write(tmp.path().join("file"), b"x").unwrap();
         tmp.path().join("file/out")
     };
-    let (o, text) = run(&[
-        os("process"),
-        shot.as_os_str(),
-        os("--out"),
-        out.as_os_str(),
-    ]);
+    let (o, text) = process(shot.as_os_str(), out.as_os_str(), &[]);
     umount(&ro);
     assert_eq!(o.status.code(), Some(2), "{text}");
     assert!(
@@ -290,16 +280,16 @@ fn a_full_disk_fails_the_frames_cleanly() {
     let shot = repo().join("assets/sample_shot");
     let out = small.join("out");
     let cache = tmp.path().join("cache");
-    let (o, text) = run(&[
-        os("process"),
+    let (o, text) = process(
         shot.as_os_str(),
-        os("--out"),
         out.as_os_str(),
-        os("--frames"),
-        os("1001-1002"),
-        os("--cache-dir"),
-        cache.as_os_str(),
-    ]);
+        &[
+            os("--frames"),
+            os("1001-1002"),
+            os("--cache-dir"),
+            cache.as_os_str(),
+        ],
+    );
     let left = leftovers(&out);
     let exrs: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
@@ -330,14 +320,11 @@ fn the_input_folder_is_never_written_unless_asked() {
     copy_sample_frames(&shot, 1);
     let inside = shot.join("out");
     let cache = tmp.path().join("cache");
-    let (o, text) = run(&[
-        os("process"),
+    let (o, text) = process(
         shot.as_os_str(),
-        os("--out"),
         inside.as_os_str(),
-        os("--cache-dir"),
-        cache.as_os_str(),
-    ]);
+        &[os("--cache-dir"), cache.as_os_str()],
+    );
     assert_eq!(o.status.code(), Some(2), "{text}");
     assert!(
         text.contains("inside the input folder") && text.contains("--allow-inside-input"),
@@ -345,15 +332,15 @@ fn the_input_folder_is_never_written_unless_asked() {
     );
     assert!(!inside.exists(), "nothing was created in the input folder");
 
-    let (o, text) = run(&[
-        os("process"),
+    let (o, text) = process(
         shot.as_os_str(),
-        os("--out"),
         inside.as_os_str(),
-        os("--cache-dir"),
-        cache.as_os_str(),
-        os("--allow-inside-input"),
-    ]);
+        &[
+            os("--cache-dir"),
+            cache.as_os_str(),
+            os("--allow-inside-input"),
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{text}");
     assert!(inside.join("astronaut.1001.exr").is_file());
 }
@@ -364,14 +351,11 @@ fn a_missing_onnx_runtime_says_how_to_install_it() {
     let lib = tmp.path().join("libonnxruntime.so");
     let out = tmp.path().join("out");
     let shot = repo().join("assets/sample_shot");
-    let (o, text) = run(&[
-        os("process"),
+    let (o, text) = process(
         shot.as_os_str(),
-        os("--out"),
         out.as_os_str(),
-        os("--ort-lib"),
-        lib.as_os_str(),
-    ]);
+        &[os("--ort-lib"), lib.as_os_str()],
+    );
     assert_eq!(o.status.code(), Some(2), "{text}");
     assert!(
         text.contains(&lib.display().to_string()) && text.contains("scripts/setup.sh"),
