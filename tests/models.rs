@@ -61,6 +61,7 @@ fn near_is_nearer_than_far() {
     assert_eq!((depth.width, depth.height), (plate.width, plate.height));
     let near = mean_in(&depth.values, depth.width, (250, 330, 500, 470));
     let far = mean_in(&depth.values, depth.width, (40, 20, 700, 90));
+    eprintln!("motorcycle: near box {near:.3} m, far box {far:.3} m");
     assert!(
         near * 1.25 < far,
         "the motorcycle ({near} m) is nearer than the wall ({far} m)"
@@ -90,6 +91,7 @@ fn the_matte_covers_the_subject() {
         let ours: Vec<bool> = matte.alpha.iter().map(|a| *a > 0.5).collect();
         let theirs: Vec<bool> = reference.pixels().map(|p| p.0[0] > 127).collect();
         let score = iou(&ours, &theirs);
+        eprintln!("{name}: IoU {score:.4} against the reference");
         assert!(
             score > 0.9,
             "{name}: IoU {score} against the rembg-style reference"
