@@ -369,11 +369,7 @@ pub fn process_shot(
     on_event(Event::Started {
         total: frames.len(),
     });
-    if let Some(first) = frames.first()
-        && let Ok(first_size) = crate::shot::decode::dimensions(&first.path, &options.limits)
-    {
-        report_mixed_sizes(&frames, first_size, options, on_event);
-    }
+    report_mixed_sizes(&frames, options, on_event);
 
     let mut run = Run {
         frames,
@@ -513,30 +509,32 @@ fn check_output_folder(shot: &Shot, options: &ProcessOptions) -> Result<(), Proc
 
 fn report_mixed_sizes(
     frames: &[&Frame],
-    first: (u32, u32),
     options: &ProcessOptions,
     on_event: &mut dyn FnMut(Event),
 ) {
-    let mut odd = Vec::new();
-    for f in frames.iter().skip(1) {
-        if let Ok(size) = crate::shot::decode::dimensions(&f.path, &options.limits)
-            && size != first
-        {
-            odd.push(format!("{} is {}x{}", f.label(), size.0, size.1));
-        }
-    }
-    if !odd.is_empty() {
-        let shown = odd.iter().take(5).cloned().collect::<Vec<_>>().join("; ");
-        let more = if odd.len() > 5 {
-            format!(" and {} more", odd.len() - 5)
-        } else {
-            String::new()
-        };
-        on_event(Event::Warning(format!(
-            "mixed frame sizes: the first frame is {}x{}, but {shown}{more}; each frame is processed at its own size, none is resized",
-            first.0, first.1
-        )));
-    }
+    let odd = crate::shot::mixed_sizes(frames.iter().copied(), &options.limits);
+    let Some(first) = odd.first() else { return };
+    let (w, h) = (first.expected_width, first.expected_height);
+    let shown = odd
+        .iter()
+        .take(5)
+        .map(|m| {
+            let label = m.path.file_name().map_or_else(
+                || m.path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            format!("{label} is {}x{}", m.width, m.height)
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let more = if odd.len() > 5 {
+        format!(" and {} more", odd.len() - 5)
+    } else {
+        String::new()
+    };
+    on_event(Event::Warning(format!(
+        "mixed frame sizes: the first frame is {w}x{h}, but {shown}{more}; each frame is processed at its own size, none is resized"
+    )));
 }
 
 /// Runs (or fetches from the cache) the depth model on frames spread evenly over the whole
@@ -584,7 +582,12 @@ fn sample_depth_range(
                 let Ok(raw) = model.run(&plate) else { continue };
                 ns += elapsed_ns(t);
                 runs += 1;
-                store(run, key.as_deref(), &raw, on_event);
+                if let Some(warning) = key
+                    .as_deref()
+                    .and_then(|key| store(run.options.cache.as_ref(), key, &raw))
+                {
+                    on_event(warning);
+                }
                 raw
             }
         };
@@ -601,15 +604,15 @@ fn sample_depth_range(
     (range, ns, runs)
 }
 
-fn store(run: &Run<'_>, key: Option<&str>, raw: &RawOutput, on_event: &mut dyn FnMut(Event)) {
-    if let (Some(cache), Some(key)) = (&run.options.cache, key)
-        && let Err(e) = cache.put(key, raw)
-    {
-        on_event(Event::Warning(format!(
-            "cannot write the pass cache in {}: {e}",
-            cache.dir().display()
-        )));
-    }
+/// Stores a model's output in the cache, if there is one; a failure is a warning to pass on,
+/// never a frame's failure.
+fn store(cache: Option<&PassCache>, key: &str, raw: &RawOutput) -> Option<Event> {
+    let cache = cache?;
+    let e = cache.put(key, raw).err()?;
+    Some(Event::Warning(format!(
+        "cannot write the pass cache in {}: {e}",
+        cache.dir().display()
+    )))
 }
 
 fn settings_key(run: &Run<'_>) -> String {
@@ -899,17 +902,14 @@ fn pipeline(
                                 let r = infer_frame(model, input, frame);
                                 inference.0 += elapsed_ns(t);
                                 inference.1 += 1;
-                                if let (Ok(raw), Some(cache), Some(key)) =
-                                    (&r, &run.options.cache, key)
-                                    && let Err(e) = cache.put(&PassCache::key(&d.hash, key), raw)
+                                if let (Ok(raw), Some(key)) = (&r, key)
+                                    && let Some(warning) = store(
+                                        run.options.cache.as_ref(),
+                                        &PassCache::key(&d.hash, key),
+                                        raw,
+                                    )
                                 {
-                                    let _ = events.send((
-                                        Event::Warning(format!(
-                                            "cannot write the pass cache in {}: {e}",
-                                            cache.dir().display()
-                                        )),
-                                        None,
-                                    ));
+                                    let _ = events.send((warning, None));
                                 }
                                 r.map(Some)
                             }

@@ -378,23 +378,47 @@ impl Shot {
     ///
     /// Fails on the first frame whose header cannot be read or is over `limits`.
     pub fn check_sizes(&self, limits: &DecodeLimits) -> Result<Vec<SizeMismatch>, ShotError> {
-        let mut expected = None;
-        let mut mismatches = Vec::new();
-        for frame in &self.frames {
-            let (width, height) = decode::dimensions(&frame.path, limits)?;
-            let (expected_width, expected_height) = *expected.get_or_insert((width, height));
-            if (width, height) != (expected_width, expected_height) {
-                mismatches.push(SizeMismatch {
-                    path: frame.path.clone(),
-                    width,
-                    height,
-                    expected_width,
-                    expected_height,
-                });
-            }
-        }
-        Ok(mismatches)
+        compare_sizes(&self.frames, limits, true)
     }
+}
+
+/// Like [`Shot::check_sizes`] over any frames, but frames whose header cannot be read are
+/// skipped (their error is reported when they are decoded); the first readable frame sets the
+/// expected size.
+pub fn mixed_sizes<'a>(
+    frames: impl IntoIterator<Item = &'a Frame>,
+    limits: &DecodeLimits,
+) -> Vec<SizeMismatch> {
+    compare_sizes(frames, limits, false).unwrap_or_default()
+}
+
+/// The one header-reading loop behind [`Shot::check_sizes`] and [`mixed_sizes`]; `strict`
+/// makes an unreadable header an error instead of a skipped frame.
+fn compare_sizes<'a>(
+    frames: impl IntoIterator<Item = &'a Frame>,
+    limits: &DecodeLimits,
+    strict: bool,
+) -> Result<Vec<SizeMismatch>, ShotError> {
+    let mut expected = None;
+    let mut mismatches = Vec::new();
+    for frame in frames {
+        let (width, height) = match decode::dimensions(&frame.path, limits) {
+            Ok(size) => size,
+            Err(e) if strict => return Err(e),
+            Err(_) => continue,
+        };
+        let (expected_width, expected_height) = *expected.get_or_insert((width, height));
+        if (width, height) != (expected_width, expected_height) {
+            mismatches.push(SizeMismatch {
+                path: frame.path.clone(),
+                width,
+                height,
+                expected_width,
+                expected_height,
+            });
+        }
+    }
+    Ok(mismatches)
 }
 
 /// The frames of a pattern path that does not exist, or `NotFound` if it is not a pattern.
@@ -790,5 +814,15 @@ mod tests {
             "{}",
             report[0]
         );
+
+        // An unreadable header: the strict check fails on it, the lenient one skips it.
+        if let Err(e) = std::fs::write(d.path().join("run.1000.png"), b"not a png") {
+            panic!("{e}");
+        }
+        let shot = open(d.path());
+        assert!(shot.check_sizes(&DecodeLimits::default()).is_err());
+        let report = mixed_sizes(&shot.frames, &DecodeLimits::default());
+        assert_eq!(report.len(), 1);
+        assert_eq!((report[0].width, report[0].expected_width), (5, 4));
     }
 }
