@@ -1,0 +1,143 @@
+//! The compositor's working image: linear-light RGBA `f32`, the CPU twin of an `rgba32float` texture.
+//!
+//! Every slot of a render plan is one `Image` of the frame's size. Colour slots hold premultiplied
+//! RGBA unless an op says otherwise; the *aux* slot holds `(distance_m, matte, nearness, flag)`.
+//! The sampling helpers here are the exact CPU counterparts of `load_clamped` and
+//! `sample_bilinear` in `shaders/common.wgsl`, formula for formula, so that the CPU reference and
+//! the GPU path agree to rounding.
+
+use rayon::prelude::*;
+
+/// A width × height grid of RGBA `f32` pixels, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Image {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// `width * height` pixels, row-major, top row first.
+    pub pixels: Vec<[f32; 4]>,
+}
+
+impl Image {
+    /// A transparent-black image.
+    pub fn new(width: u32, height: u32) -> Image {
+        Image {
+            width,
+            height,
+            pixels: vec![[0.0; 4]; width as usize * height as usize],
+        }
+    }
+
+    /// An image filled with one value.
+    pub fn filled(width: u32, height: u32, value: [f32; 4]) -> Image {
+        Image {
+            width,
+            height,
+            pixels: vec![value; width as usize * height as usize],
+        }
+    }
+
+    /// An image computed pixel by pixel (in parallel, by rows): `f(x, y)`.
+    pub fn from_fn(width: u32, height: u32, f: impl Fn(u32, u32) -> [f32; 4] + Sync) -> Image {
+        let mut image = Image::new(width, height);
+        image.fill_with(f);
+        image
+    }
+
+    /// Overwrites every pixel with `f(x, y)`, in parallel by rows.
+    pub fn fill_with(&mut self, f: impl Fn(u32, u32) -> [f32; 4] + Sync) {
+        let width = self.width as usize;
+        if width == 0 {
+            return;
+        }
+        self.pixels
+            .par_chunks_mut(width)
+            .enumerate()
+            .for_each(|(y, row)| {
+                for (x, px) in row.iter_mut().enumerate() {
+                    *px = f(x as u32, y as u32);
+                }
+            });
+    }
+
+    /// The pixel at `(x, y)`, with coordinates clamped to the edge (WGSL `load_clamped`).
+    #[inline]
+    pub fn load_clamped(&self, x: i32, y: i32) -> [f32; 4] {
+        let x = x.clamp(0, self.width as i32 - 1) as usize;
+        let y = y.clamp(0, self.height as i32 - 1) as usize;
+        self.pixels[y * self.width as usize + x]
+    }
+
+    /// Bilinear sample at a position in pixel units, where pixel `(i, j)` has its centre at
+    /// `(i + 0.5, j + 0.5)`; clamp-to-edge (WGSL `sample_bilinear`).
+    #[inline]
+    pub fn sample_bilinear(&self, px: f32, py: f32) -> [f32; 4] {
+        let qx = px - 0.5;
+        let qy = py - 0.5;
+        let fx = qx.floor();
+        let fy = qy.floor();
+        let wx = qx - fx;
+        let wy = qy - fy;
+        let ix = fx as i32;
+        let iy = fy as i32;
+        let a = self.load_clamped(ix, iy);
+        let b = self.load_clamped(ix + 1, iy);
+        let c = self.load_clamped(ix, iy + 1);
+        let d = self.load_clamped(ix + 1, iy + 1);
+        let top = mix4(a, b, wx);
+        let bottom = mix4(c, d, wx);
+        mix4(top, bottom, wy)
+    }
+
+    /// The raw pixel data as bytes (for texture upload).
+    pub fn as_bytes(&self) -> &[u8] {
+        bytemuck::cast_slice(&self.pixels)
+    }
+}
+
+/// WGSL `mix(a, b, t)`: `a * (1 - t) + b * t`, per channel.
+#[inline]
+pub fn mix4(a: [f32; 4], b: [f32; 4], t: f32) -> [f32; 4] {
+    [
+        mix(a[0], b[0], t),
+        mix(a[1], b[1], t),
+        mix(a[2], b[2], t),
+        mix(a[3], b[3], t),
+    ]
+}
+
+/// WGSL `mix(a, b, t)` for scalars: `a * (1 - t) + b * t`.
+#[inline]
+pub fn mix(a: f32, b: f32, t: f32) -> f32 {
+    a * (1.0 - t) + b * t
+}
+
+/// WGSL `smoothstep(e0, e1, x)`.
+#[inline]
+pub fn smoothstep(e0: f32, e1: f32, x: f32) -> f32 {
+    let t = ((x - e0) / (e1 - e0)).clamp(0.0, 1.0);
+    t * t * (3.0 - 2.0 * t)
+}
+
+/// Rec. 709 luminance of linear RGB (WGSL `luminance`).
+#[inline]
+pub fn luminance(c: [f32; 4]) -> f32 {
+    0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bilinear_hits_pixel_centres_and_interpolates_between() {
+        let img = Image::from_fn(2, 1, |x, _| [x as f32, 0.0, 0.0, 1.0]);
+        assert_eq!(img.sample_bilinear(0.5, 0.5)[0], 0.0);
+        assert_eq!(img.sample_bilinear(1.5, 0.5)[0], 1.0);
+        assert!((img.sample_bilinear(1.0, 0.5)[0] - 0.5).abs() < 1e-6);
+        // Clamp to edge outside the image.
+        assert_eq!(img.sample_bilinear(-3.0, 0.5)[0], 0.0);
+        assert_eq!(img.sample_bilinear(9.0, 7.0)[0], 1.0);
+    }
+}

@@ -1,0 +1,1 @@
+//! (being written) The camera move's front and background layers.
