@@ -90,6 +90,67 @@ impl Image {
         mix4(top, bottom, wy)
     }
 
+    /// A plate as a premultiplied working image.
+    pub fn from_plate(plate: &crate::shot::Plate) -> Image {
+        let pixels = plate
+            .rgba
+            .chunks_exact(4)
+            .map(|p| [p[0] * p[3], p[1] * p[3], p[2] * p[3], p[3]])
+            .collect();
+        Image {
+            width: plate.width,
+            height: plate.height,
+            pixels,
+        }
+    }
+
+    /// This image resampled to `width × height` (Catmull–Rom for enlarging and reducing; on
+    /// premultiplied data, so edges do not darken), stretching it if the aspect differs.
+    pub fn resized(&self, width: u32, height: u32) -> Result<Image, String> {
+        use fast_image_resize as fir;
+        if (width, height) == (self.width, self.height) {
+            return Ok(self.clone());
+        }
+        let mut out = Image::new(width, height);
+        let src = fir::images::ImageRef::new(
+            self.width,
+            self.height,
+            bytemuck::cast_slice(&self.pixels),
+            fir::PixelType::F32x4,
+        )
+        .map_err(|e| e.to_string())?;
+        let mut dst = fir::images::Image::from_slice_u8(
+            width,
+            height,
+            bytemuck::cast_slice_mut(&mut out.pixels),
+            fir::PixelType::F32x4,
+        )
+        .map_err(|e| e.to_string())?;
+        let options = fir::ResizeOptions::new()
+            .resize_alg(fir::ResizeAlg::Convolution(fir::FilterType::CatmullRom))
+            .use_alpha(false);
+        fir::Resizer::new()
+            .resize(&src, &mut dst, &options)
+            .map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+
+    /// This image scaled to cover `width × height` with its aspect kept, centred, the overflow
+    /// cropped (how a background picture fills the frame).
+    pub fn cover(&self, width: u32, height: u32) -> Result<Image, String> {
+        if self.width == 0 || self.height == 0 {
+            return Err("the image is empty".into());
+        }
+        let scale = (width as f32 / self.width as f32).max(height as f32 / self.height as f32);
+        let sw = ((self.width as f32 * scale).round() as u32).max(width);
+        let sh = ((self.height as f32 * scale).round() as u32).max(height);
+        let scaled = self.resized(sw, sh)?;
+        let (ox, oy) = ((sw - width) / 2, (sh - height) / 2);
+        Ok(Image::from_fn(width, height, |x, y| {
+            scaled.pixels[(y + oy) as usize * sw as usize + (x + ox) as usize]
+        }))
+    }
+
     /// The raw pixel data as bytes (for texture upload).
     pub fn as_bytes(&self) -> &[u8] {
         bytemuck::cast_slice(&self.pixels)

@@ -78,3 +78,35 @@ pub fn bin() -> std::process::Command {
     c.env_remove("ORT_DYLIB_PATH");
     c
 }
+
+/// Points lavapipe at a private 0700 runtime directory (it warns without one). Call before
+/// creating a wgpu instance.
+pub fn quiet_vulkan() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+            let dir = std::env::temp_dir().join(format!("mattebox-xdg-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+            // SAFETY: set once, before any thread of this test binary reads the environment
+            // through wgpu (every GPU test calls this first).
+            unsafe { std::env::set_var("XDG_RUNTIME_DIR", dir) };
+        }
+    });
+}
+
+/// A real photo (a sample-shot frame such as `astronaut.1001.png`, or one of scikit-image's)
+/// decoded to linear light, premultiplied, and resized to `width × height`.
+pub fn photo_image(name: &str, width: u32, height: u32) -> mattebox::composite::image::Image {
+    let sample = repo().join("assets/sample_shot").join(name);
+    let path = if sample.is_file() {
+        sample
+    } else {
+        photo(name)
+    };
+    let plate = mattebox::shot::decode::decode(&path, &Default::default()).unwrap();
+    mattebox::composite::image::Image::from_plate(&plate)
+        .resized(width, height)
+        .unwrap()
+}
