@@ -1,9 +1,11 @@
-//! The headless commands: `process`, `models`, `info`. Errors are reported once, here, at the
+//! The headless commands: `process`, `render`, `models`, `info`. Errors are reported once, here, at the
 //! binary's edge (anyhow); exit codes: 0 all good, 1 some frames failed, 2 the job could not run.
 
 mod info;
 mod models;
 mod process;
+mod progress;
+mod render;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,6 +26,8 @@ struct Cli {
 enum Command {
     /// Run depth and matte models over a shot and export layered frames.
     Process(process::ProcessArgs),
+    /// Composite a project's layers (with its camera move) into frames and an animatic.
+    Render(render::RenderArgs),
     /// List or verify the models in the manifest.
     #[command(subcommand)]
     Models(models::ModelsCommand),
@@ -83,6 +87,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Process(args)) => process::run(args),
+        Some(Command::Render(args)) => render::run(args),
         Some(Command::Models(cmd)) => models::run(cmd),
         Some(Command::Info(args)) => info::run(args),
         None => {

@@ -1,15 +1,12 @@
 //! `mattebox process INPUT --out DIR`: depth and matte passes over a shot, exported as layered
 //! frames, with a progress bar on a terminal and plain or JSON lines when piped.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use mattebox::export::ExrCompression;
 use mattebox::infer::{Model, Task};
 use mattebox::passes::cache::{PassCache, default_cache_dir};
@@ -18,6 +15,7 @@ use mattebox::shot::decode::DecodeLimits;
 use mattebox::shot::{FrameRange, Shot};
 
 use super::RuntimeArgs;
+use super::progress::Reporter;
 
 /// Arguments of `mattebox process`.
 #[derive(Debug, Args)]
@@ -67,7 +65,7 @@ pub struct ProcessArgs {
     runtime: RuntimeArgs,
 }
 
-fn load(
+pub(super) fn load(
     rt: &mattebox::infer::Runtime,
     manifest: &mattebox::infer::Manifest,
     id: &str,
@@ -96,16 +94,8 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         matte: load(&rt, &manifest, &args.matte, Task::Matte)?,
     };
     let json = args.json;
-    let say = |line: String| {
-        if json {
-            println!(
-                "{}",
-                serde_json::json!({ "event": "info", "message": line })
-            );
-        } else {
-            eprintln!("{line}");
-        }
-    };
+    let reporter = Reporter::new(json);
+    let say = |line: String| reporter.info(line);
     say(format!(
         "ONNX Runtime {} ({})",
         rt.version,
@@ -143,62 +133,11 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         };
     }
 
-    let bar = (!json && std::io::stderr().is_terminal()).then(|| {
-        let bar = ProgressBar::new(0);
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:32} {pos}/{len} frames {per_sec} ETA {eta} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.enable_steady_tick(Duration::from_millis(200));
-        bar
-    });
     let cancel = AtomicBool::new(false);
-    let mut on_event = |event: Event| {
-        if json {
-            let value = match &event {
-                Event::Started { total } => {
-                    serde_json::json!({ "event": "started", "frames": total })
-                }
-                Event::Warning(w) => serde_json::json!({ "event": "warning", "message": w }),
-                Event::FrameDone { label, seconds } => {
-                    serde_json::json!({ "event": "frame_done", "frame": label, "seconds": seconds })
-                }
-                Event::FrameSkipped { label } => {
-                    serde_json::json!({ "event": "frame_skipped", "frame": label })
-                }
-                Event::FrameFailed { label, error } => {
-                    serde_json::json!({ "event": "frame_failed", "frame": label, "error": error })
-                }
-            };
-            println!("{value}");
-            return;
-        }
-        match (&bar, event) {
-            (Some(bar), Event::Started { total }) => bar.set_length(total as u64),
-            (Some(bar), Event::Warning(w)) => bar.println(format!("warning: {w}")),
-            (Some(bar), Event::FrameFailed { label, error }) => {
-                bar.println(format!("failed: {label}: {error}"));
-                bar.inc(1);
-            }
-            (Some(bar), Event::FrameDone { label, .. }) => {
-                bar.set_message(label);
-                bar.inc(1);
-            }
-            (Some(bar), Event::FrameSkipped { .. }) => bar.inc(1),
-            (None, Event::Started { total }) => eprintln!("processing {total} frame(s)"),
-            (None, Event::Warning(w)) => eprintln!("warning: {w}"),
-            (None, Event::FrameDone { label, seconds }) => {
-                eprintln!("done    {label} ({seconds:.2} s)")
-            }
-            (None, Event::FrameSkipped { label }) => eprintln!("current {label} (skipped)"),
-            (None, Event::FrameFailed { label, error }) => eprintln!("failed  {label}: {error}"),
-        }
-    };
+    let mut on_event = |event: Event| reporter.event(event);
     let summary = process_shot(&shot, &mut models, &options, &cancel, &mut on_event)
         .with_context(|| format!("cannot process {}", args.input.display()))?;
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
-    }
+    reporter.finish();
     let t = &summary.timings;
     if json {
         println!(

@@ -359,20 +359,34 @@ impl GpuRenderer {
                 .ok_or_else(|| CompositeError::Plan(format!("missing frame input {input:?}")))?;
             uploads.push((*slot, image));
         }
-        self.execute_with(plan, |slot| {
-            uploads
-                .iter()
-                .find(|(s, _)| *s == slot)
-                .map(|(_, image)| self.upload(image))
-        })
+        self.execute_with(
+            plan,
+            |slot| {
+                uploads
+                    .iter()
+                    .find(|(s, _)| *s == slot)
+                    .map(|(_, image)| self.upload(image))
+            },
+            true,
+        )
+    }
+
+    /// Waits until the GPU has finished all submitted work.
+    pub fn wait(&self) -> Result<(), CompositeError> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| CompositeError::Gpu(e.to_string()))
     }
 
     /// Records and submits the plan with input textures supplied by `input_texture` (e.g. kept
-    /// resident on the GPU between frames by the app). Textures it returns are recycled.
+    /// resident on the GPU between frames by the app). With `recycle_inputs`, input textures go
+    /// back to the pool once read; without, they are left alone for the caller to reuse.
     pub fn execute_with(
         &self,
         plan: &Plan,
         input_texture: impl Fn(super::plan::Slot) -> Option<wgpu::Texture>,
+        recycle_inputs: bool,
     ) -> Result<GpuFrame, CompositeError> {
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
@@ -384,7 +398,10 @@ impl GpuRenderer {
             slots[slot.0] = Some(texture);
         }
         let last_reads = plan.last_reads();
-        let keep = |s: usize| s == plan.output.0 || s == plan.aux_output.0;
+        let is_input = |s: usize| plan.inputs.iter().any(|(slot, _)| slot.0 == s);
+        let keep = |s: usize| {
+            s == plan.output.0 || s == plan.aux_output.0 || (!recycle_inputs && is_input(s))
+        };
         let mut encoder = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {

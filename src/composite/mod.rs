@@ -16,6 +16,7 @@ pub mod image;
 pub mod layers;
 pub mod ops;
 pub mod plan;
+pub mod planner;
 pub mod prepare;
 pub mod shaders;
 
@@ -67,6 +68,8 @@ pub struct FrameInputs {
     pub fill: Option<(Image, Image)>,
     /// Background images, in `Plan::images` order, already scaled to the frame.
     pub images: Vec<Image>,
+    /// Transparent black of the frame's size, made on first use.
+    pub transparent: std::sync::OnceLock<Image>,
 }
 
 impl FrameInputs {
@@ -80,6 +83,13 @@ impl FrameInputs {
             Input::FillPlate => self.fill.as_ref().map(|f| &f.0),
             Input::FillAux => self.fill.as_ref().map(|f| &f.1),
             Input::Image(i) => self.images.get(*i),
+            Input::Transparent => {
+                let size = self.plate.as_ref().or(self.aux.as_ref())?;
+                Some(
+                    self.transparent
+                        .get_or_init(|| Image::new(size.width, size.height)),
+                )
+            }
         }
     }
 

@@ -27,6 +27,8 @@ pub enum Input {
     FillAux,
     /// A background layer's image (index into `Plan::images`), scaled to cover the frame.
     Image(usize),
+    /// Transparent black: what the stack starts from.
+    Transparent,
 }
 
 /// One op applied to input slots, writing new output slots.

@@ -9,6 +9,7 @@ pub mod atomic;
 pub mod exr;
 pub mod info;
 pub mod png;
+pub mod read;
 pub mod sidecar;
 mod zip;
 

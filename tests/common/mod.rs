@@ -110,3 +110,44 @@ pub fn photo_image(name: &str, width: u32, height: u32) -> mattebox::composite::
         .resized(width, height)
         .unwrap()
 }
+
+/// A real frame with real passes, as the compositor sees it: the sample shot's (or a
+/// scikit-image) photo, its depth from `fastdepth` and its matte from `u2netp` (run here on the
+/// real models, upsampled by the pipeline's guided filter), mapped to scene metres with the
+/// default scene, all resized to `width × height`. Returns (premultiplied plate, aux).
+pub fn real_frame(
+    name: &str,
+    width: u32,
+    height: u32,
+) -> (
+    mattebox::composite::image::Image,
+    mattebox::composite::image::Image,
+) {
+    use mattebox::passes::{depth_range_from_samples, depth_to_plate, matte_to_plate};
+    let sample = repo().join("assets/sample_shot").join(name);
+    let path = if sample.is_file() { sample } else { photo(name) };
+    let plate = mattebox::shot::decode::decode(&path, &Default::default()).unwrap();
+    let guide = mattebox::passes::upsample::guide_from_luminance(&plate.luminance());
+    let mut depth_model = model("fastdepth", Task::Depth);
+    let semantics = depth_model.entry.output.semantics.depth().unwrap();
+    let raw = depth_model.run(&plate).unwrap();
+    let depth = depth_to_plate(&raw, semantics, &guide, plate.width, plate.height).unwrap();
+    let mut matte_model = model("u2netp", Task::Matte);
+    let raw = matte_model.run(&plate).unwrap();
+    let matte = matte_to_plate(&raw, "fg", &guide, plate.width, plate.height).unwrap();
+    let range = depth_range_from_samples(&mut depth.values.clone(), semantics);
+    let aux = mattebox::render::aux_image(
+        plate.width,
+        plate.height,
+        Some(&depth.values),
+        Some(semantics),
+        range,
+        Some(&matte.alpha),
+        &Default::default(),
+    );
+    let plate = mattebox::composite::image::Image::from_plate(&plate);
+    (
+        plate.resized(width, height).unwrap(),
+        aux.resized(width, height).unwrap(),
+    )
+}

@@ -1,30 +1,992 @@
-//! (being written) ops for this part of the compositor.
+//! Depth effects: fog, depth of field and a depth-banded grade, each a *filter* of the stack so far.
+//!
+//! Every effect reads the composited stack (`acc`, premultiplied linear RGBA) and the aux image
+//! (`r` = distance in metres, `g` = matte, `b` = nearness) and writes the filtered stack
+//! (premultiplied); the planner then mixes that with the stack by the layer's opacity.
+//!
+//! - Fog (`fog.wgsl`): one pass, `rgb·(1 − f) + colour·f·a` with `f` = density × a ramp in distance.
+//! - Grade (`grade.wgsl`): one pass, exposure/contrast/saturation/gain on un-premultiplied colour,
+//!   weighted by a soft-edged depth band.
+//! - Depth of field: two passes, a CoC prepass with a CoC-aware prefilter (`dof_prefilter.wgsl`)
+//!   and a scatter-as-gather disc (`dof_gather.wgsl`). See [`plan_dof`] for the algorithm.
 
-use crate::composite::image::Image;
+use bytemuck::{Pod, Zeroable};
 
-/// The ops of this module.
+use crate::composite::image::{Image, luminance, mix, smoothstep};
+use crate::composite::layers::{
+    DofSettings, FogFalloff, FogSettings, GradeSettings, SceneSettings,
+};
+use crate::composite::plan::{PlanBuilder, Slot};
+
+/// The depth-of-field gather covers a disc of at most this many lattice cells in radius; the
+/// lattice spacing grows with `max_blur_px` so the tap count stays bounded (about 113 taps at
+/// `max_blur_px` = 16).
+const DOF_CELLS: f32 = 6.0;
+
+/// Smallest CoC radius (pixels) used for a sample's area and reach: a sharp pixel covers itself.
+const MIN_COC_PX: f32 = 0.5;
+
+/// Fog parameters, laid out as `Params` in `shaders/fog.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct FogParams {
+    /// Linear RGB fog colour; `w` is the density (0..1).
+    pub colour_density: [f32; 4],
+    /// No fog nearer than this (metres).
+    pub near_m: f32,
+    /// Full density at and beyond this (metres).
+    pub far_m: f32,
+    /// 0 linear, 1 smooth, 2 exponential.
+    pub falloff: u32,
+    /// `1 / (1 − exp(−4))`, so the exponential ramp reaches 1 at `far_m`.
+    pub exp_norm: f32,
+}
+
+/// Grade parameters, laid out as `Params` in `shaders/grade.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct GradeParams {
+    /// Per-channel gain; `w` unused.
+    pub gain: [f32; 4],
+    /// Near edge of the band (metres).
+    pub near_m: f32,
+    /// Far edge of the band (metres).
+    pub far_m: f32,
+    /// Soft edge width on each side (metres); 0 = hard edges.
+    pub softness_m: f32,
+    /// `2^exposure_stops`, computed once here so both backends use the same factor.
+    pub exposure_gain: f32,
+    /// Contrast around 0.18.
+    pub contrast: f32,
+    /// Saturation around Rec. 709 luminance.
+    pub saturation: f32,
+    /// Padding to 16 bytes.
+    pub _pad: [f32; 2],
+}
+
+/// The depth-of-field CoC prepass and prefilter's parameters (`shaders/dof_prefilter.wgsl`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct DofPrefilterParams {
+    /// CoC radius in pixels = `coc_scale · |d − focus| / d` (before the clamp).
+    pub coc_scale: f32,
+    /// The distance in focus (metres).
+    pub focus_m: f32,
+    /// The largest CoC radius (pixels).
+    pub max_blur_px: f32,
+    /// Half the lattice spacing: the prefilter box is `(2·half + 1)²` pixels.
+    pub half: i32,
+}
+
+/// The depth-of-field gather's parameters (`shaders/dof_gather.wgsl`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct DofGatherParams {
+    /// The largest CoC radius (pixels).
+    pub max_blur_px: f32,
+    /// Half the lattice spacing (the spacing is `2·half + 1` pixels).
+    pub half: i32,
+    /// Lattice cells visited on each side of the centre.
+    pub cells: i32,
+    /// Padding to 16 bytes.
+    pub _pad: f32,
+}
+
+/// The ops of the depth effects.
 #[derive(Debug, Clone, PartialEq)]
-pub enum DepthFxOp {}
+pub enum DepthFxOp {
+    /// Depth fog. Inputs: acc, aux. Output: fogged acc.
+    Fog(FogParams),
+    /// Grade in a depth band. Inputs: acc, aux. Output: graded acc.
+    Grade(GradeParams),
+    /// Depth of field, pass 1. Inputs: acc, aux. Outputs: `sum` (the CoC-similar box sum of
+    /// premultiplied RGBA around each pixel) and `meta` = `(count, coc_px, signed_coc_px,
+    /// distance_m)`, where `count` is how many pixels the sum holds.
+    DofPrefilter(DofPrefilterParams),
+    /// Depth of field, pass 2. Inputs: acc, sum, meta. Output: the defocused acc.
+    DofGather(DofGatherParams),
+}
 
 impl DepthFxOp {
-    /// Shader file name.
+    /// The shader's file name in `shaders/`.
     pub fn shader(&self) -> &'static str {
-        match *self {}
+        match self {
+            DepthFxOp::Fog(_) => "fog.wgsl",
+            DepthFxOp::Grade(_) => "grade.wgsl",
+            DepthFxOp::DofPrefilter(_) => "dof_prefilter.wgsl",
+            DepthFxOp::DofGather(_) => "dof_gather.wgsl",
+        }
     }
-    /// Input count.
+
+    /// How many input textures the shader binds.
     pub fn inputs(&self) -> usize {
-        match *self {}
+        match self {
+            DepthFxOp::Fog(_) | DepthFxOp::Grade(_) | DepthFxOp::DofPrefilter(_) => 2,
+            DepthFxOp::DofGather(_) => 3,
+        }
     }
-    /// Output count.
+
+    /// How many output storage textures the shader binds.
     pub fn outputs(&self) -> usize {
-        match *self {}
+        match self {
+            DepthFxOp::DofPrefilter(_) => 2,
+            _ => 1,
+        }
     }
-    /// Uniform bytes.
+
+    /// The uniform block's bytes.
     pub fn params(&self) -> Vec<u8> {
-        match *self {}
+        match self {
+            DepthFxOp::Fog(p) => bytemuck::bytes_of(p).to_vec(),
+            DepthFxOp::Grade(p) => bytemuck::bytes_of(p).to_vec(),
+            DepthFxOp::DofPrefilter(p) => bytemuck::bytes_of(p).to_vec(),
+            DepthFxOp::DofGather(p) => bytemuck::bytes_of(p).to_vec(),
+        }
     }
-    /// CPU twin.
-    pub fn run_cpu(&self, _inputs: &[&Image], _outputs: &mut [Image]) {
-        match *self {}
+
+    /// Computes the outputs on the CPU, with the shaders' formulas.
+    pub fn run_cpu(&self, inputs: &[&Image], outputs: &mut [Image]) {
+        match self {
+            DepthFxOp::Fog(p) => {
+                if let ([acc, aux, ..], [out, ..]) = (inputs, outputs) {
+                    fog_cpu(p, acc, aux, out);
+                }
+            }
+            DepthFxOp::Grade(p) => {
+                if let ([acc, aux, ..], [out, ..]) = (inputs, outputs) {
+                    grade_cpu(p, acc, aux, out);
+                }
+            }
+            DepthFxOp::DofPrefilter(p) => {
+                if let ([acc, aux, ..], [sum, meta, ..]) = (inputs, outputs) {
+                    dof_prefilter_cpu(p, acc, aux, sum, meta);
+                }
+            }
+            DepthFxOp::DofGather(p) => {
+                if let ([acc, sum, meta, ..], [out, ..]) = (inputs, outputs) {
+                    dof_gather_cpu(p, acc, sum, meta, out);
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- fog
+
+/// Plans depth fog over `acc`: `t = saturate((d − near)/(far − near))`, shaped by the falloff
+/// (linear `t`; smooth `smoothstep(0, 1, t)`; exponential `(1 − e^{−4t})/(1 − e^{−4})`),
+/// `f = density · shape`, `rgb' = rgb·(1 − f) + colour·f·a`, `a' = a`.
+pub fn plan_fog(b: &mut PlanBuilder, s: &FogSettings, acc: Slot, aux: Slot) -> Slot {
+    b.push1(DepthFxOp::Fog(fog_params(s)), &[acc, aux])
+}
+
+fn fog_params(s: &FogSettings) -> FogParams {
+    FogParams {
+        colour_density: [s.colour[0], s.colour[1], s.colour[2], s.density],
+        near_m: s.near_m,
+        far_m: s.far_m,
+        falloff: match s.falloff {
+            FogFalloff::Linear => 0,
+            FogFalloff::Smooth => 1,
+            FogFalloff::Exponential => 2,
+        },
+        exp_norm: 1.0 / (1.0 - (-4.0f32).exp()),
+    }
+}
+
+/// The fog's opacity at distance `d` (metres); twin of `fog_amount` in `fog.wgsl`.
+fn fog_amount(p: &FogParams, d: f32) -> f32 {
+    // Guarded so a degenerate range is a hard step rather than a NaN.
+    let span = (p.far_m - p.near_m).max(1e-6);
+    let t = ((d - p.near_m) / span).clamp(0.0, 1.0);
+    let shape = match p.falloff {
+        0 => t,
+        1 => smoothstep(0.0, 1.0, t),
+        _ => (1.0 - (-4.0 * t).exp()) * p.exp_norm,
+    };
+    p.colour_density[3] * shape
+}
+
+fn fog_cpu(p: &FogParams, acc: &Image, aux: &Image, out: &mut Image) {
+    out.fill_with(|x, y| {
+        let c = acc.load_clamped(x as i32, y as i32);
+        let d = aux.load_clamped(x as i32, y as i32)[0];
+        let f = fog_amount(p, d);
+        let k = p.colour_density;
+        [
+            c[0] * (1.0 - f) + k[0] * f * c[3],
+            c[1] * (1.0 - f) + k[1] * f * c[3],
+            c[2] * (1.0 - f) + k[2] * f * c[3],
+            c[3],
+        ]
+    });
+}
+
+// ---------------------------------------------------------------- grade
+
+/// Plans a grade inside a depth band over `acc`. The band weight is
+/// `smoothstep(near − soft, near, d) · (1 − smoothstep(far, far + soft, d))` (a hard
+/// `near ≤ d ≤ far` when `soft` = 0); on un-premultiplied colour the grade is exposure
+/// `×2^stops`, contrast `0.18·(c/0.18)^contrast` for `c > 0`, saturation around Rec. 709
+/// luminance, then per-channel gain; the result is `mix(original, graded, w)`, re-premultiplied.
+pub fn plan_grade(b: &mut PlanBuilder, s: &GradeSettings, acc: Slot, aux: Slot) -> Slot {
+    b.push1(DepthFxOp::Grade(grade_params(s)), &[acc, aux])
+}
+
+fn grade_params(s: &GradeSettings) -> GradeParams {
+    GradeParams {
+        gain: [s.gain[0], s.gain[1], s.gain[2], 1.0],
+        near_m: s.near_m,
+        far_m: s.far_m,
+        softness_m: s.softness_m,
+        exposure_gain: 2.0f32.powf(s.exposure_stops),
+        contrast: s.contrast,
+        saturation: s.saturation,
+        _pad: [0.0; 2],
+    }
+}
+
+/// The band weight at distance `d`; twin of `band_weight` in `grade.wgsl`.
+fn band_weight(p: &GradeParams, d: f32) -> f32 {
+    if p.softness_m <= 0.0 {
+        // smoothstep with equal edges would divide by zero: hard edges instead.
+        return if d >= p.near_m && d <= p.far_m {
+            1.0
+        } else {
+            0.0
+        };
+    }
+    smoothstep(p.near_m - p.softness_m, p.near_m, d)
+        * (1.0 - smoothstep(p.far_m, p.far_m + p.softness_m, d))
+}
+
+/// Contrast around 18% grey for one channel; twin of `contrast_1` in `grade.wgsl`.
+fn contrast_1(c: f32, contrast: f32) -> f32 {
+    if c > 0.0 {
+        0.18 * (c / 0.18).powf(contrast)
+    } else {
+        c
+    }
+}
+
+fn grade_cpu(p: &GradeParams, acc: &Image, aux: &Image, out: &mut Image) {
+    out.fill_with(|x, y| {
+        let c = acc.load_clamped(x as i32, y as i32);
+        let d = aux.load_clamped(x as i32, y as i32)[0];
+        let w = band_weight(p, d);
+        let a = c[3];
+        // Un-premultiply (transparent pixels have no colour to grade).
+        let inv = if a > 0.0 { 1.0 / a } else { 0.0 };
+        let s = [c[0] * inv, c[1] * inv, c[2] * inv, 1.0];
+        let e = [
+            contrast_1(s[0] * p.exposure_gain, p.contrast),
+            contrast_1(s[1] * p.exposure_gain, p.contrast),
+            contrast_1(s[2] * p.exposure_gain, p.contrast),
+            1.0,
+        ];
+        let l = luminance(e);
+        let g = [
+            (l + (e[0] - l) * p.saturation) * p.gain[0],
+            (l + (e[1] - l) * p.saturation) * p.gain[1],
+            (l + (e[2] - l) * p.saturation) * p.gain[2],
+        ];
+        [
+            mix(s[0], g[0], w) * a,
+            mix(s[1], g[1], w) * a,
+            mix(s[2], g[2], w) * a,
+            a,
+        ]
+    });
+}
+
+// ---------------------------------------------------------------- depth of field
+
+/// Plans a thin-lens depth of field over `acc`.
+///
+/// **CoC.** With focal length `f` (from the scene's field of view and sensor width), f-number
+/// `N`, focus distance `S` and distance `d` (metres), the blur circle on the sensor has diameter
+/// `(f/N)·f·|d − S| / (d·(S − f))`; its radius in pixels is `0.5·diameter/sensor_width·width`,
+/// clamped to `max_blur_px`.
+///
+/// **Gather (scatter-as-gather).** Each output pixel gathers samples around it: a sample counts
+/// when its own CoC reaches the centre; a sample *farther* than the centre pixel has its CoC
+/// limited to `min(coc_sample, coc_centre)`, so a blurred background never spreads over a sharp
+/// foreground, and a sharp foreground (small CoC) never reaches into a blurred background. Each
+/// sample weighs `1/(π·coc²)` (its energy is spread over its disc), uniformly inside the disc in
+/// linear light, so a highlight becomes a flat disc (bokeh), not a gaussian; the centre sample is
+/// always included, and the sum is normalised by the total weight.
+///
+/// **Bounded cost without sparse dots.** Samples sit on a square lattice of odd spacing
+/// `s = 2·half + 1 ≥ max_blur_px / 6` pixels, so at most about 6 cells fit in a radius (113 taps
+/// at `max_blur_px` = 16, where `s` = 3). A prepass box-sums each pixel's `s × s` neighbourhood
+/// (only pixels of similar signed CoC, so the box never mixes a sharp foreground into a blurred
+/// background); boxes centred on the lattice points tile the plane exactly, so every pixel within
+/// the disc is counted once: a single bright pixel spreads into a filled, uniform disc. The
+/// centre cell is gathered at full resolution, so sharp pixels stay sharp. The reach test is
+/// anti-aliased over one cell (`saturate((coc − r)/s + 0.5)`), so the disc edge is `s` pixels soft.
+pub fn plan_dof(
+    b: &mut PlanBuilder,
+    s: &DofSettings,
+    scene: &SceneSettings,
+    acc: Slot,
+    aux: Slot,
+) -> Slot {
+    let (pre, gather) = dof_params(s, scene, b.width());
+    let outs = b.push(DepthFxOp::DofPrefilter(pre), &[acc, aux]);
+    b.push1(DepthFxOp::DofGather(gather), &[acc, outs[0], outs[1]])
+}
+
+fn dof_params(
+    s: &DofSettings,
+    scene: &SceneSettings,
+    width: u32,
+) -> (DofPrefilterParams, DofGatherParams) {
+    let f = scene.focal_mm() * 1e-3;
+    let sensor = (scene.sensor_width_mm * 1e-3).max(1e-6);
+    // Focusing closer than the focal length has no real image: keep the denominator positive.
+    let coc_scale = (f / s.f_stop) * f / (s.focus_m - f).max(1e-4) * 0.5 / sensor * width as f32;
+    let max_blur = s.max_blur_px.max(0.0);
+    // Smallest odd spacing with at most DOF_CELLS cells per max_blur radius.
+    let half = ((max_blur / DOF_CELLS - 1.0) * 0.5).ceil().max(0.0) as i32;
+    let spacing = (2 * half + 1) as f32;
+    let cells = ((max_blur + 0.5 * spacing) / spacing).floor() as i32;
+    (
+        DofPrefilterParams {
+            coc_scale,
+            focus_m: s.focus_m,
+            max_blur_px: max_blur,
+            half,
+        },
+        DofGatherParams {
+            max_blur_px: max_blur,
+            half,
+            cells,
+            _pad: 0.0,
+        },
+    )
+}
+
+/// The signed CoC radius in pixels (negative nearer than focus); twin of `signed_coc` in
+/// `dof_prefilter.wgsl`.
+fn signed_coc(p: &DofPrefilterParams, d: f32) -> f32 {
+    let dd = d.max(1e-4);
+    let r = (p.coc_scale * (dd - p.focus_m).abs() / dd).min(p.max_blur_px);
+    if dd < p.focus_m { -r } else { r }
+}
+
+fn dof_prefilter_cpu(
+    p: &DofPrefilterParams,
+    acc: &Image,
+    aux: &Image,
+    sum: &mut Image,
+    meta: &mut Image,
+) {
+    let spacing = (2 * p.half + 1) as f32;
+    sum.fill_with(|x, y| {
+        let (x, y) = (x as i32, y as i32);
+        let sc = signed_coc(p, aux.load_clamped(x, y)[0]);
+        let mut total = [0.0f32; 4];
+        for dy in -p.half..=p.half {
+            for dx in -p.half..=p.half {
+                let sj = signed_coc(p, aux.load_clamped(x + dx, y + dy)[0]);
+                let w = (1.0 - (sj - sc).abs() / spacing).clamp(0.0, 1.0);
+                let c = acc.load_clamped(x + dx, y + dy);
+                total[0] += w * c[0];
+                total[1] += w * c[1];
+                total[2] += w * c[2];
+                total[3] += w * c[3];
+            }
+        }
+        total
+    });
+    meta.fill_with(|x, y| {
+        let (x, y) = (x as i32, y as i32);
+        let d = aux.load_clamped(x, y)[0];
+        let sc = signed_coc(p, d);
+        let mut count = 0.0f32;
+        for dy in -p.half..=p.half {
+            for dx in -p.half..=p.half {
+                let sj = signed_coc(p, aux.load_clamped(x + dx, y + dy)[0]);
+                count += (1.0 - (sj - sc).abs() / spacing).clamp(0.0, 1.0);
+            }
+        }
+        [count, sc.abs(), sc, d]
+    });
+}
+
+/// The CoC a sample reaches the centre with: its own, or, when it is farther than the centre,
+/// no more than the centre's (so nothing behind a sharp pixel spreads over it).
+fn reach_coc(coc: f32, d: f32, coc_c: f32, d_c: f32) -> f32 {
+    let e = if d > d_c { coc.min(coc_c) } else { coc };
+    e.max(MIN_COC_PX)
+}
+
+fn dof_gather_cpu(p: &DofGatherParams, acc: &Image, sum: &Image, meta: &Image, out: &mut Image) {
+    let spacing = (2 * p.half + 1) as f32;
+    let reach2 = (p.max_blur_px + 0.5 * spacing) * (p.max_blur_px + 0.5 * spacing);
+    out.fill_with(|x, y| {
+        let (x, y) = (x as i32, y as i32);
+        let mc = meta.load_clamped(x, y);
+        let (coc_c, d_c) = (mc[1], mc[3]);
+        let mut total = [0.0f32; 4];
+        let mut weight = 0.0f32;
+        // The centre cell, at full resolution (the centre pixel always counts fully).
+        for dy in -p.half..=p.half {
+            for dx in -p.half..=p.half {
+                let m = meta.load_clamped(x + dx, y + dy);
+                let e = reach_coc(m[1], m[3], coc_c, d_c);
+                let r = ((dx * dx + dy * dy) as f32).sqrt();
+                let w = (e - r + 0.5).clamp(0.0, 1.0) / (e * e);
+                let c = acc.load_clamped(x + dx, y + dy);
+                total[0] += w * c[0];
+                total[1] += w * c[1];
+                total[2] += w * c[2];
+                total[3] += w * c[3];
+                weight += w;
+            }
+        }
+        // The other cells, from the prefiltered box sums.
+        for j in -p.cells..=p.cells {
+            for i in -p.cells..=p.cells {
+                let r2 = ((i * i + j * j) as f32) * spacing * spacing;
+                if (i == 0 && j == 0) || r2 >= reach2 {
+                    continue;
+                }
+                let (qx, qy) = (x + i * (2 * p.half + 1), y + j * (2 * p.half + 1));
+                let m = meta.load_clamped(qx, qy);
+                let e = reach_coc(m[1], m[3], coc_c, d_c);
+                let r = r2.sqrt();
+                let cover = ((e - r) / spacing + 0.5).clamp(0.0, 1.0);
+                if cover <= 0.0 {
+                    continue;
+                }
+                let w = cover / (e * e);
+                let c = sum.load_clamped(qx, qy);
+                total[0] += w * c[0];
+                total[1] += w * c[1];
+                total[2] += w * c[2];
+                total[3] += w * c[3];
+                weight += w * m[0];
+            }
+        }
+        let inv = 1.0 / weight;
+        [
+            total[0] * inv,
+            total[1] * inv,
+            total[2] * inv,
+            total[3] * inv,
+        ]
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::composite::FrameInputs;
+    use crate::composite::cpu;
+    use crate::composite::layers::FogFalloff;
+    use crate::composite::plan::Input;
+    use crate::shot::decode::{DecodeLimits, decode};
+    use std::path::Path;
+
+    /// A real photo, linear and premultiplied, box-downscaled by `factor`, cropped to `w × h`
+    /// from `(x0, y0)` (in downscaled pixels).
+    fn photo(file: &str, factor: u32, x0: u32, y0: u32, w: u32, h: u32) -> Image {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let plate = decode(&path, &DecodeLimits::default()).unwrap();
+        let n = (factor * factor) as f32;
+        Image::from_fn(w, h, |x, y| {
+            let mut c = [0.0f32; 4];
+            for j in 0..factor {
+                for i in 0..factor {
+                    let sx = (x0 + x) * factor + i;
+                    let sy = (y0 + y) * factor + j;
+                    let k = ((sy * plate.width + sx) * 4) as usize;
+                    let a = plate.rgba[k + 3];
+                    c[0] += plate.rgba[k] * a / n;
+                    c[1] += plate.rgba[k + 1] * a / n;
+                    c[2] += plate.rgba[k + 2] * a / n;
+                    c[3] += a / n;
+                }
+            }
+            c
+        })
+    }
+
+    fn astronaut() -> Image {
+        photo("assets/sample_shot/astronaut.1001.png", 4, 0, 0, 128, 96)
+    }
+
+    fn aux_from(w: u32, h: u32, d: impl Fn(u32, u32) -> f32 + Sync) -> Image {
+        Image::from_fn(w, h, |x, y| [d(x, y), 1.0, 0.5, 0.0])
+    }
+
+    /// Renders `acc` through one effect planned by `f`, on the CPU reference.
+    fn render(
+        acc: &Image,
+        aux: &Image,
+        f: impl FnOnce(&mut PlanBuilder, Slot, Slot) -> Slot,
+    ) -> Image {
+        let mut b = PlanBuilder::new(acc.width, acc.height);
+        let a = b.input(Input::Plate);
+        let x = b.input(Input::Aux);
+        let out = f(&mut b, a, x);
+        let plan = b.finish(out, x);
+        let inputs = FrameInputs {
+            plate: Some(acc.clone()),
+            aux: Some(aux.clone()),
+            ..Default::default()
+        };
+        cpu::render(&plan, &inputs).unwrap().rgba
+    }
+
+    fn px(img: &Image, x: u32, y: u32) -> [f32; 4] {
+        img.pixels[(y * img.width + x) as usize]
+    }
+
+    // ------------------------------------------------------------ fog
+
+    /// The fog amount seen in a rendered pixel, from the channel that moves most.
+    fn seen_fog(before: [f32; 4], after: [f32; 4], colour: [f32; 3]) -> Option<f32> {
+        (0..3)
+            .map(|c| (colour[c] * before[3] - before[c], after[c] - before[c]))
+            .filter(|(den, _)| den.abs() > 0.1)
+            .max_by(|a, b| a.0.abs().total_cmp(&b.0.abs()))
+            .map(|(den, num)| num / den)
+    }
+
+    #[test]
+    fn fog_is_absent_before_near_grows_with_distance_and_reaches_density_at_far() {
+        let acc = astronaut();
+        // Distance grows left to right, 0..40 m, on the real photo.
+        let aux = aux_from(128, 96, |x, _| x as f32 * 40.0 / 127.0);
+        for falloff in [
+            FogFalloff::Linear,
+            FogFalloff::Smooth,
+            FogFalloff::Exponential,
+        ] {
+            let s = FogSettings {
+                colour: [0.9, 0.95, 1.0],
+                near_m: 8.0,
+                far_m: 30.0,
+                density: 0.7,
+                falloff,
+            };
+            let out = render(&acc, &aux, |b, a, x| plan_fog(b, &s, a, x));
+            let mut seen = Vec::new();
+            for y in 0..96 {
+                for x in 0..128 {
+                    let d = px(&aux, x, y)[0];
+                    let (before, after) = (px(&acc, x, y), px(&out, x, y));
+                    assert_eq!(before[3], after[3], "alpha is kept");
+                    if d <= s.near_m {
+                        assert_eq!(before, after, "{falloff:?}: fog before near at {d} m");
+                    } else if let Some(f) = seen_fog(before, after, s.colour) {
+                        seen.push((d, f));
+                    }
+                }
+            }
+            seen.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for pair in seen.windows(2) {
+                assert!(
+                    pair[1].1 >= pair[0].1 - 1e-3,
+                    "{falloff:?}: fog thins from {pair:?}"
+                );
+            }
+            let at_far: Vec<f32> = seen
+                .iter()
+                .filter(|(d, _)| *d >= s.far_m)
+                .map(|p| p.1)
+                .collect();
+            assert!(!at_far.is_empty());
+            for f in at_far {
+                assert!((f - s.density).abs() < 1e-3, "{falloff:?}: {f} at far");
+            }
+            // Halfway, the ramps differ as their shapes say: exponential thickest, then linear/smooth.
+            let mid = fog_amount(&fog_params(&s), 19.0) / s.density;
+            let expected = match falloff {
+                FogFalloff::Linear => 0.5,
+                FogFalloff::Smooth => 0.5,
+                FogFalloff::Exponential => (1.0 - (-2.0f32).exp()) / (1.0 - (-4.0f32).exp()),
+            };
+            assert!((mid - expected).abs() < 1e-4, "{falloff:?}: {mid}");
+        }
+    }
+
+    // ------------------------------------------------------------ grade
+
+    #[test]
+    fn grade_changes_only_inside_the_band() {
+        let acc = astronaut();
+        let aux = aux_from(128, 96, |x, _| x as f32 * 20.0 / 127.0);
+        let s = GradeSettings {
+            near_m: 5.0,
+            far_m: 10.0,
+            softness_m: 0.0,
+            exposure_stops: 1.0,
+            contrast: 1.3,
+            saturation: 0.5,
+            gain: [1.0, 0.9, 1.1],
+        };
+        let out = render(&acc, &aux, |b, a, x| plan_grade(b, &s, a, x));
+        let mut changed_inside = 0;
+        let mut inside = 0;
+        for y in 0..96 {
+            for x in 0..128 {
+                let d = px(&aux, x, y)[0];
+                let (before, after) = (px(&acc, x, y), px(&out, x, y));
+                assert!(after.iter().all(|v| v.is_finite()));
+                if d < s.near_m || d > s.far_m {
+                    for c in 0..4 {
+                        assert!((before[c] - after[c]).abs() <= 1e-6 * before[c].abs().max(1e-3));
+                    }
+                } else if luminance(before) > 0.01 {
+                    inside += 1;
+                    let moved = (0..3)
+                        .map(|c| (after[c] - before[c]).abs())
+                        .fold(0.0, f32::max);
+                    if moved > 1e-3 * (1.0 + luminance(before)) {
+                        changed_inside += 1;
+                    }
+                }
+            }
+        }
+        assert!(inside > 1000);
+        // Every pixel with colour (not the black of space) inside the band is graded.
+        assert!(
+            changed_inside as f32 > 0.95 * inside as f32,
+            "{changed_inside}/{inside}"
+        );
+    }
+
+    #[test]
+    fn grade_soft_edges_rise_and_fall_monotonically() {
+        let acc = astronaut();
+        let aux = aux_from(128, 96, |x, _| x as f32 * 20.0 / 127.0);
+        // Exposure only: graded = 2·c, so the band weight is out/in − 1.
+        let s = GradeSettings {
+            near_m: 6.0,
+            far_m: 10.0,
+            softness_m: 3.0,
+            exposure_stops: 1.0,
+            ..GradeSettings::default()
+        };
+        let out = render(&acc, &aux, |b, a, x| plan_grade(b, &s, a, x));
+        let mut seen: Vec<(f32, f32)> = Vec::new();
+        for y in 0..96 {
+            for x in 0..128 {
+                let (before, after) = (px(&acc, x, y), px(&out, x, y));
+                if before[1] > 0.02 {
+                    seen.push((px(&aux, x, y)[0], after[1] / before[1] - 1.0));
+                }
+            }
+        }
+        seen.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (lo, hi) = (s.near_m - s.softness_m, s.far_m + s.softness_m);
+        for pair in seen.windows(2) {
+            let ((d0, w0), (d1, w1)) = (pair[0], pair[1]);
+            if d1 <= s.near_m {
+                assert!(w1 >= w0 - 1e-4, "rising edge not monotone: {pair:?}");
+            } else if d0 >= s.far_m {
+                assert!(w1 <= w0 + 1e-4, "falling edge not monotone: {pair:?}");
+            }
+        }
+        for (d, w) in &seen {
+            if *d <= lo || *d >= hi {
+                assert!(w.abs() < 1e-4, "graded outside the soft band at {d} m: {w}");
+            } else if *d >= s.near_m && *d <= s.far_m {
+                assert!(
+                    (w - 1.0).abs() < 1e-4,
+                    "not fully graded inside at {d} m: {w}"
+                );
+            }
+        }
+        // The edges really are soft: some pixels are partly graded on each side.
+        assert!(
+            seen.iter()
+                .any(|(d, w)| *d < s.near_m && *w > 0.2 && *w < 0.8)
+        );
+        assert!(
+            seen.iter()
+                .any(|(d, w)| *d > s.far_m && *w > 0.2 && *w < 0.8)
+        );
+    }
+
+    // ------------------------------------------------------------ depth of field
+
+    /// A lens of `focal_mm` on a 36 mm sensor (the scene's fov set to match).
+    fn lens(focal_mm: f32) -> SceneSettings {
+        SceneSettings {
+            fov_deg: 2.0 * (18.0f32 / focal_mm).atan().to_degrees(),
+            sensor_width_mm: 36.0,
+            ..SceneSettings::default()
+        }
+    }
+
+    /// The thin-lens CoC radius in pixels, written out independently of the op.
+    fn expected_coc_px(focal_mm: f32, s: &DofSettings, d: f32, width: u32) -> f32 {
+        let f = focal_mm * 1e-3;
+        let diameter = (f / s.f_stop) * f * (d - s.focus_m).abs() / (d * (s.focus_m - f));
+        (0.5 * diameter / 0.036 * width as f32).min(s.max_blur_px)
+    }
+
+    /// The mean of `img` over the pixels within `r` of `(x, y)` (a flat disc blur).
+    fn disc_mean(img: &Image, x: i32, y: i32, r: f32) -> [f32; 4] {
+        let n = r.ceil() as i32;
+        let mut sum = [0.0f32; 4];
+        let mut count = 0.0;
+        for dy in -n..=n {
+            for dx in -n..=n {
+                if ((dx * dx + dy * dy) as f32) <= r * r {
+                    let c = img.load_clamped(x + dx, y + dy);
+                    for k in 0..4 {
+                        sum[k] += c[k];
+                    }
+                    count += 1.0;
+                }
+            }
+        }
+        sum.map(|v| v / count)
+    }
+
+    #[test]
+    fn dof_coc_follows_the_thin_lens() {
+        let s = DofSettings {
+            focus_m: 2.0,
+            f_stop: 2.0,
+            max_blur_px: 64.0,
+        };
+        let scene = lens(50.0);
+        assert!((scene.focal_mm() - 50.0).abs() < 1e-3);
+        let (pre, _) = dof_params(&s, &scene, 1920);
+        for d in [0.5f32, 1.0, 1.9, 2.0, 2.5, 5.0, 100.0] {
+            let got = signed_coc(&pre, d);
+            let want = expected_coc_px(50.0, &s, d, 1920);
+            assert!(
+                (got.abs() - want).abs() < 1e-3 * want.max(1.0),
+                "{d} m: {got} vs {want}"
+            );
+            assert_eq!(got < 0.0, d < s.focus_m, "nearer than focus is negative");
+        }
+        // The tap budget: about 113 taps at max_blur_px 16.
+        let (_, g) = dof_params(&DofSettings::default(), &scene, 1920);
+        let spacing = (2 * g.half + 1) as f32;
+        let reach = g.max_blur_px + 0.5 * spacing;
+        let mut taps = (spacing * spacing) as usize;
+        for j in -g.cells..=g.cells {
+            for i in -g.cells..=g.cells {
+                let r2 = (i * i + j * j) as f32 * spacing * spacing;
+                if (i, j) != (0, 0) && r2 < reach * reach {
+                    taps += 1;
+                }
+            }
+        }
+        assert!(taps <= 150, "{taps} taps at max_blur_px 16");
+    }
+
+    #[test]
+    fn dof_blur_follows_depth_sharp_in_focus_and_disc_sized_out_of_focus() {
+        let acc = astronaut();
+        let scene = lens(135.0);
+        let s = DofSettings {
+            focus_m: 1.5,
+            f_stop: 1.4,
+            max_blur_px: 16.0,
+        };
+        // Left third in focus, right two thirds at two depths behind it.
+        let depth = |x: u32| match x {
+            0..43 => 1.5,
+            43..86 => 2.0,
+            _ => 6.0,
+        };
+        let aux = aux_from(128, 96, |x, _| depth(x));
+        let out = render(&acc, &aux, |b, a, x| plan_dof(b, &s, &scene, a, x));
+        // In focus: untouched.
+        for y in 0..96 {
+            for x in 0..43 {
+                let (a, b) = (px(&acc, x, y), px(&out, x, y));
+                for c in 0..4 {
+                    assert!((a[c] - b[c]).abs() < 1e-5, "in-focus pixel {x},{y} changed");
+                }
+            }
+        }
+        // Out of focus: the output is closest to a flat disc blur of the thin-lens radius.
+        for (x0, x1, d) in [(58u32, 72u32, 2.0f32), (104, 116, 6.0)] {
+            let coc = expected_coc_px(135.0, &s, d, 128);
+            assert!(coc > 2.0, "{d} m: CoC {coc}");
+            let mut errors = Vec::new();
+            for scale in [0.5f32, 0.75, 1.0, 1.5, 2.0] {
+                let mut err = 0.0f32;
+                for y in 20..76 {
+                    for x in x0..x1 {
+                        let want = disc_mean(&acc, x as i32, y as i32, coc * scale);
+                        let got = px(&out, x, y);
+                        err += (0..3).map(|c| (want[c] - got[c]).abs()).sum::<f32>();
+                    }
+                }
+                errors.push((scale, err));
+            }
+            let best = errors
+                .iter()
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|e| e.0)
+                .unwrap_or(0.0);
+            println!("{d} m, CoC {coc:.2} px: error by disc radius scale {errors:?}");
+            assert_eq!(
+                best, 1.0,
+                "{d} m (CoC {coc} px): errors by radius scale {errors:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn dof_sharp_foreground_and_blurred_background_do_not_bleed_into_each_other() {
+        let scene = lens(135.0);
+        let s = DofSettings {
+            focus_m: 1.5,
+            f_stop: 1.4,
+            max_blur_px: 16.0,
+        };
+        // The foreground: a crop of the cat (chelsea), a 40×40 square in focus at 1.5 m; the
+        // background: the astronaut at 20 m (CoC about 8 px).
+        let fg = photo("vendor/skimage-data/chelsea.png", 2, 40, 30, 128, 96);
+        let bg = astronaut();
+        let is_fg = |x: u32, y: u32| (44..84).contains(&x) && (28..68).contains(&y);
+        let aux = aux_from(128, 96, |x, y| if is_fg(x, y) { 1.5 } else { 20.0 });
+        assert!(expected_coc_px(135.0, &s, 20.0, 128) > 6.0);
+        // Each layer made very bright in turn, so any bleeding of it shows.
+        for (fg_gain, bg_gain) in [(50.0f32, 1.0f32), (1.0, 50.0)] {
+            let acc = Image::from_fn(128, 96, |x, y| {
+                if is_fg(x, y) {
+                    px(&fg, x, y).map(|v| v * fg_gain)
+                } else {
+                    px(&bg, x, y).map(|v| v * bg_gain)
+                }
+            });
+            let out = render(&acc, &aux, |b, a, x| plan_dof(b, &s, &scene, a, x));
+            let bg_max = bg
+                .pixels
+                .iter()
+                .map(|p| p[0].max(p[1]).max(p[2]))
+                .fold(0.0, f32::max);
+            let mut blurred = 0;
+            for y in 0..96 {
+                for x in 0..128 {
+                    let (a, b) = (px(&acc, x, y), px(&out, x, y));
+                    if is_fg(x, y) {
+                        // The sharp foreground stays exactly as it was, even at its edge.
+                        for c in 0..4 {
+                            assert!(
+                                (a[c] - b[c]).abs() <= 1e-5 * a[c].abs().max(1.0),
+                                "foreground pixel {x},{y} changed: {a:?} -> {b:?}"
+                            );
+                        }
+                    } else {
+                        // The background never picks up the (bright) foreground.
+                        let limit = bg_max * bg_gain * 1.0001;
+                        assert!(b[..3].iter().all(|v| *v <= limit), "{x},{y}: {b:?}");
+                        if (a[0] - b[0]).abs() > 1e-3 * bg_gain {
+                            blurred += 1;
+                        }
+                    }
+                }
+            }
+            // …and the background really is blurred, right up to the foreground.
+            assert!(
+                blurred > 128 * 96 / 2,
+                "only {blurred} background pixels blurred"
+            );
+            let next_to_fg = px(&out, 43, 48);
+            let alone = px(&acc, 43, 48);
+            assert!((next_to_fg[1] - alone[1]).abs() > 0.0);
+        }
+    }
+
+    #[test]
+    fn dof_highlight_spreads_into_a_filled_uniform_disc() {
+        let scene = lens(135.0);
+        let s = DofSettings {
+            focus_m: 1.5,
+            f_stop: 1.4,
+            max_blur_px: 16.0,
+        };
+        let (w, h) = (96u32, 96u32);
+        // A dark, out-of-focus background (a dimmed crop of the photo) at 6 m.
+        let dark = photo("assets/sample_shot/astronaut.1001.png", 2, 60, 40, w, h)
+            .pixels
+            .iter()
+            .map(|p| [p[0] * 0.02, p[1] * 0.02, p[2] * 0.02, p[3]])
+            .collect::<Vec<_>>();
+        let dark = Image {
+            width: w,
+            height: h,
+            pixels: dark,
+        };
+        let aux = aux_from(w, h, |_, _| 6.0);
+        let radius = expected_coc_px(135.0, &s, 6.0, w);
+        assert!((8.0..16.0).contains(&radius), "CoC {radius}");
+        let energy = 500.0f32;
+        let mut lit = dark.clone();
+        let (cx, cy) = (48i32, 47i32);
+        lit.pixels[(cy as u32 * w + cx as u32) as usize][1] += energy;
+        let base = render(&dark, &aux, |b, a, x| plan_dof(b, &s, &scene, a, x));
+        let out = render(&lit, &aux, |b, a, x| plan_dof(b, &s, &scene, a, x));
+        let spread = |x: i32, y: i32| {
+            let i = (y as u32 * w + x as u32) as usize;
+            out.pixels[i][1] - base.pixels[i][1]
+        };
+        let mut total = 0.0f32;
+        let mut inner = Vec::new();
+        let mut half_max_radii = Vec::new();
+        for y in 0..h as i32 {
+            for x in 0..w as i32 {
+                let v = spread(x, y);
+                total += v;
+                let r = (((x - cx) * (x - cx) + (y - cy) * (y - cy)) as f32).sqrt();
+                if r <= radius - 4.0 {
+                    inner.push(v);
+                }
+                if r > radius + 4.0 {
+                    assert!(v.abs() < 1e-4, "light at {r:.1} px, beyond the disc: {v}");
+                }
+            }
+        }
+        // Energy is conserved.
+        assert!(
+            (total / energy - 1.0).abs() < 0.1,
+            "energy {total} of {energy}"
+        );
+        // Filled and flat inside: no gaps, no dots, no gaussian peak.
+        let mean = inner.iter().sum::<f32>() / inner.len() as f32;
+        let (lo, hi) = inner
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+        assert!(
+            lo > 0.85 * mean && hi < 1.15 * mean,
+            "inner disc {lo}..{hi}, mean {mean}"
+        );
+        // The edge: where the light falls to half along 16 directions is the CoC radius.
+        for k in 0..16 {
+            let a = k as f32 * std::f32::consts::TAU / 16.0;
+            let mut edge = 0.0;
+            for step in 0..200 {
+                let r = step as f32 * 0.1;
+                let (x, y) = (cx as f32 + r * a.cos(), cy as f32 + r * a.sin());
+                if spread(x.round() as i32, y.round() as i32) < 0.5 * mean {
+                    edge = r;
+                    break;
+                }
+            }
+            half_max_radii.push(edge);
+        }
+        println!(
+            "highlight: CoC {radius:.2} px, energy {total:.1} of {energy}, inner disc {lo:.4}..{hi:.4} (mean {mean:.4}), half-light radii {half_max_radii:?}"
+        );
+        for r in &half_max_radii {
+            assert!(
+                (r - radius).abs() < 2.5,
+                "edge at {r} px, CoC {radius}: {half_max_radii:?}"
+            );
+        }
     }
 }

@@ -1,30 +1,571 @@
-//! (being written) ops for this part of the compositor.
+//! The 2.5D camera move's reprojection: the plate seen from a new camera, by ray-marching the
+//! depth map as a height field (`shaders/reproject.wgsl` and its CPU twin here).
+//!
+//! ## Why a ray-marched height field and not a displaced mesh
+//! Every output pixel evaluates the same closed-form function of its own coordinates on the CPU
+//! and on the GPU (no rasteriser, no triangle setup, no depth-buffer ties), so the CPU reference
+//! checks the GPU pixel for pixel. And a ray that passes *behind* a depth edge is seen directly
+//! (its point is suddenly far under the surface), so it can be sent to the filled background
+//! layer; a mesh would instead stretch rubber triangles across the edge, smearing foreground
+//! colour over what the move reveals.
+//!
+//! ## The algorithm, per output pixel `(x, y)`
+//! 1. The ray from the new camera (pose, focal `f·zoom`, principal point at the centre, pixel
+//!    centres at +0.5): direction `R · ((x + 0.5 − cx)/f', (y + 0.5 − cy)/f', 1)` from the new
+//!    centre, so the parameter `s` is the depth along the new camera's z axis.
+//! 2. `steps` samples of `s`, evenly spaced in `1/s` between `0.5·near_m − |c|` (at least
+//!    `0.05·near_m`) and `2·far_m + |c|`. Each point is projected into the source image (pinhole,
+//!    `f = SceneSettings::focal_px`) and compared with the front layer's distance there: the
+//!    height field is bilinear on smooth surfaces and the nearest texel where the 2×2 footprint
+//!    spans a depth edge (ratio > `edge_ratio`), so edges stay steps.
+//! 3. At the first step under the surface, `refine_steps` bisections narrow the crossing, and a
+//!    secant step places the hit inside the final interval.
+//! 4. If the refined point is still behind the surface by more than `thickness × distance`, the
+//!    ray went behind a depth edge: a disocclusion. It is marched again against the fill layer
+//!    (from `prepare`), skipping further passes behind; the colour comes from the fill layer and
+//!    `aux.a = 1`. If the fill layer has no surface for it either, the last point in front of the
+//!    first edge it passed behind is used (a short stretch of background, never foreground).
+//! 5. Outputs: the plate colour at the hit (premultiplied, bilinear, clamp-to-edge) and aux
+//!    `(distance from the new camera along its z axis, matte, nearness, disoccluded)`.
 
+use bytemuck::{Pod, Zeroable};
+use rayon::prelude::*;
+
+use crate::composite::camera::CameraPose;
 use crate::composite::image::Image;
+use crate::composite::layers::SceneSettings;
+use crate::composite::plan::{Input, PlanBuilder, Slot};
+use crate::composite::prepare::PrepareSettings;
 
-/// The ops of this module.
+/// The default number of march steps: enough for the subtle moves of a 2.5D shot at 1080p.
+pub const DEFAULT_STEPS: u32 = 96;
+/// Bisection steps refining each crossing (each halves the interval).
+pub const REFINE_STEPS: u32 = 6;
+
+/// The height of a point that cannot be under the surface (WGSL `IN_FRONT`).
+const IN_FRONT: f32 = -1.0e30;
+
+/// Parameters of [`ReprojectOp::Reproject`], laid out as `Params` in `shaders/reproject.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct ReprojectParams {
+    /// The new camera's x axis (right) in source coordinates; `w` unused.
+    pub rot_x: [f32; 4],
+    /// The new camera's y axis (down) in source coordinates; `w` unused.
+    pub rot_y: [f32; 4],
+    /// The new camera's z axis (forward) in source coordinates; `w` unused.
+    pub rot_z: [f32; 4],
+    /// The new camera's centre in source coordinates (metres); `w` unused.
+    pub centre: [f32; 4],
+    /// `(cx, cy, source focal px, new focal px)`.
+    pub lens: [f32; 4],
+    /// `(1 / nearest march depth, 1 / farthest march depth, thickness, edge_ratio)`: thickness
+    /// is relative to distance; edge_ratio is the neighbour distance ratio that makes a depth
+    /// edge (use `PrepareSettings`' values, see [`ReprojectParams::with_settings`]).
+    pub march: [f32; 4],
+    /// March steps (at least 2).
+    pub steps: u32,
+    /// Bisection steps per crossing.
+    pub refine_steps: u32,
+    /// Points with a source-space z at or below this (metres) are behind the source camera.
+    pub min_z: f32,
+    _pad: u32,
+}
+
+impl ReprojectParams {
+    /// These parameters with the thickness and edge ratio of `settings` (the ones `prepare`
+    /// used to build the layers).
+    pub fn with_settings(mut self, settings: &PrepareSettings) -> ReprojectParams {
+        let s = settings.clamped();
+        self.march[2] = s.thickness;
+        self.march[3] = s.edge_ratio;
+        self
+    }
+}
+
+/// The reprojection parameters for a pose, on a `width × height` frame.
+pub fn reproject_params(
+    pose: &CameraPose,
+    scene: &SceneSettings,
+    width: u32,
+    height: u32,
+    steps: u32,
+) -> ReprojectParams {
+    let near = scene.near_m.max(0.05);
+    let far = scene.far_m.max(near * 1.001);
+    let offset = pose.position.length();
+    let s_near = (0.5 * near - offset).max(0.05 * near);
+    let s_far = 2.0 * far + offset;
+    let f = scene.focal_px(width.max(1));
+    let r = pose.rotation;
+    let defaults = PrepareSettings::default();
+    ReprojectParams {
+        rot_x: [r.x_axis.x, r.x_axis.y, r.x_axis.z, 0.0],
+        rot_y: [r.y_axis.x, r.y_axis.y, r.y_axis.z, 0.0],
+        rot_z: [r.z_axis.x, r.z_axis.y, r.z_axis.z, 0.0],
+        centre: [pose.position.x, pose.position.y, pose.position.z, 0.0],
+        lens: [
+            0.5 * width as f32,
+            0.5 * height as f32,
+            f,
+            f * pose.zoom.clamp(0.1, 10.0),
+        ],
+        march: [
+            1.0 / s_near,
+            1.0 / s_far,
+            defaults.thickness,
+            defaults.edge_ratio,
+        ],
+        steps: steps.clamp(2, 1024),
+        refine_steps: REFINE_STEPS,
+        min_z: 1e-3 * near,
+        _pad: 0,
+    }
+}
+
+/// Adds the reprojection to a plan, reading the prepared layers (`Input::FrontPlate`,
+/// `FrontAux`, `FillPlate`, `FillAux`); returns the `(plate, aux)` slots. Uses the default
+/// thickness and edge ratio; [`plan_reproject_with`] takes them from a project's settings.
+pub fn plan_reproject(
+    b: &mut PlanBuilder,
+    pose: &CameraPose,
+    scene: &SceneSettings,
+    steps: u32,
+) -> (Slot, Slot) {
+    let params = reproject_params(pose, scene, b.width(), b.height(), steps);
+    plan_reproject_with(b, params)
+}
+
+/// Adds the reprojection with explicit parameters; returns the `(plate, aux)` slots.
+pub fn plan_reproject_with(b: &mut PlanBuilder, params: ReprojectParams) -> (Slot, Slot) {
+    let inputs = [
+        b.input(Input::FrontPlate),
+        b.input(Input::FrontAux),
+        b.input(Input::FillPlate),
+        b.input(Input::FillAux),
+    ];
+    let outputs = b.push(ReprojectOp::Reproject(params), &inputs);
+    (outputs[0], outputs[1])
+}
+
+/// The camera move's ops.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ReprojectOp {}
+pub enum ReprojectOp {
+    /// `reproject.wgsl`: (front plate, front aux, fill plate, fill aux) → (plate, aux).
+    Reproject(ReprojectParams),
+}
 
 impl ReprojectOp {
-    /// Shader file name.
+    /// The shader's file name in `shaders/`.
     pub fn shader(&self) -> &'static str {
-        match *self {}
+        match self {
+            ReprojectOp::Reproject(_) => "reproject.wgsl",
+        }
     }
-    /// Input count.
+
+    /// How many input textures the shader binds.
     pub fn inputs(&self) -> usize {
-        match *self {}
+        match self {
+            ReprojectOp::Reproject(_) => 4,
+        }
     }
-    /// Output count.
+
+    /// How many output storage textures the shader binds.
     pub fn outputs(&self) -> usize {
-        match *self {}
+        match self {
+            ReprojectOp::Reproject(_) => 2,
+        }
     }
-    /// Uniform bytes.
+
+    /// The uniform block's bytes.
     pub fn params(&self) -> Vec<u8> {
-        match *self {}
+        match self {
+            ReprojectOp::Reproject(p) => bytemuck::bytes_of(p).to_vec(),
+        }
     }
-    /// CPU twin.
-    pub fn run_cpu(&self, _inputs: &[&Image], _outputs: &mut [Image]) {
-        match *self {}
+
+    /// The CPU twin of the shader: the same formulas in the same order.
+    pub fn run_cpu(&self, inputs: &[&Image], outputs: &mut [Image]) {
+        match self {
+            ReprojectOp::Reproject(p) => {
+                let ([front_plate, front_aux, fill_plate, fill_aux], [out_plate, out_aux]) =
+                    (inputs, outputs)
+                else {
+                    return;
+                };
+                let w = out_plate.width as usize;
+                let layers = Layers {
+                    front_plate,
+                    front_aux,
+                    fill_plate,
+                    fill_aux,
+                };
+                // Both outputs come from one march, so they are computed together.
+                let both: Vec<([f32; 4], [f32; 4])> = (0..out_plate.pixels.len())
+                    .into_par_iter()
+                    .map(|i| reproject_pixel(p, (i % w) as u32, (i / w) as u32, &layers))
+                    .collect();
+                for ((o, a), (plate, aux)) in out_plate
+                    .pixels
+                    .iter_mut()
+                    .zip(out_aux.pixels.iter_mut())
+                    .zip(both)
+                {
+                    *o = plate;
+                    *a = aux;
+                }
+            }
+        }
+    }
+}
+
+/// The four prepared layers a reprojection reads.
+struct Layers<'a> {
+    front_plate: &'a Image,
+    front_aux: &'a Image,
+    fill_plate: &'a Image,
+    fill_aux: &'a Image,
+}
+
+/// WGSL `lerp1`: `a·(1 − t) + b·t`.
+#[inline]
+fn lerp1(a: f32, b: f32, t: f32) -> f32 {
+    a * (1.0 - t) + b * t
+}
+
+/// WGSL `project`: the ray's point at depth `s` as `(u, v, z)` in the source image.
+#[inline]
+fn project(p: &ReprojectParams, origin: [f32; 3], dir: [f32; 3], s: f32) -> [f32; 3] {
+    let px = origin[0] + dir[0] * s;
+    let py = origin[1] + dir[1] * s;
+    let pz = origin[2] + dir[2] * s;
+    let zs = pz.max(p.min_z);
+    let u = (p.lens[2] * px / zs + p.lens[0]).clamp(-2.0, 2.0 * p.lens[0] + 2.0);
+    let v = (p.lens[2] * py / zs + p.lens[1]).clamp(-2.0, 2.0 * p.lens[1] + 2.0);
+    [u, v, pz]
+}
+
+/// WGSL `sample_depth`: bilinear distance, or the nearest texel across a depth edge.
+#[inline]
+fn sample_depth(p: &ReprojectParams, t: &Image, u: f32, v: f32) -> f32 {
+    let qx = u - 0.5;
+    let qy = v - 0.5;
+    let fx = qx.floor();
+    let fy = qy.floor();
+    let wx = qx - fx;
+    let wy = qy - fy;
+    let (ix, iy) = (fx as i32, fy as i32);
+    let a = t.load_clamped(ix, iy)[0];
+    let b = t.load_clamped(ix + 1, iy)[0];
+    let c = t.load_clamped(ix, iy + 1)[0];
+    let d = t.load_clamped(ix + 1, iy + 1)[0];
+    let lo = a.min(b).min(c.min(d));
+    let hi = a.max(b).max(c.max(d));
+    if hi > lo * p.march[3] {
+        let top = if wx >= 0.5 { b } else { a };
+        let bottom = if wx >= 0.5 { d } else { c };
+        return if wy >= 0.5 { bottom } else { top };
+    }
+    lerp1(lerp1(a, b, wx), lerp1(c, d, wx), wy)
+}
+
+/// WGSL `height`: `(depth under the surface, source z)` of the ray's point at `s`.
+#[inline]
+fn height(p: &ReprojectParams, t: &Image, origin: [f32; 3], dir: [f32; 3], s: f32) -> [f32; 2] {
+    let [u, v, z] = project(p, origin, dir, s);
+    if z <= p.min_z {
+        return [IN_FRONT, z];
+    }
+    [z - sample_depth(p, t, u, v), z]
+}
+
+/// WGSL `step_depth`: the depth of march step `i` of `n`, evenly spaced in inverse depth.
+#[inline]
+fn step_depth(p: &ReprojectParams, i: u32, n: u32) -> f32 {
+    let inv = lerp1(p.march[0], p.march[1], i as f32 / (n - 1) as f32);
+    1.0 / inv
+}
+
+/// What a march found.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Found {
+    /// Nothing: the ray stayed in front of the layer.
+    Nothing,
+    /// A surface at depth `s`, seen at `(u, v)` in the source image.
+    Hit { s: f32, u: f32, v: f32 },
+    /// The ray passed behind a surface; `(s, u, v)` is its last point in front of it.
+    Behind { s: f32, u: f32, v: f32 },
+}
+
+/// WGSL `march`.
+fn march(
+    p: &ReprojectParams,
+    t: &Image,
+    origin: [f32; 3],
+    dir: [f32; 3],
+    skip_behind: bool,
+) -> Found {
+    let n = p.steps.max(2);
+    let mut s_prev = step_depth(p, 0, n);
+    let mut h_prev = IN_FRONT;
+    let mut behind = Found::Nothing;
+    for i in 0..n {
+        let s = step_depth(p, i, n);
+        let [h, z] = height(p, t, origin, dir, s);
+        if h >= 0.0 && h_prev < 0.0 {
+            let (mut sa, mut ha, mut sb, mut hb, mut zb) = (s_prev, h_prev, s, h, z);
+            for _ in 0..p.refine_steps {
+                let sm = 0.5 * (sa + sb);
+                let [hm, zm] = height(p, t, origin, dir, sm);
+                if hm >= 0.0 {
+                    sb = sm;
+                    hb = hm;
+                    zb = zm;
+                } else {
+                    sa = sm;
+                    ha = hm;
+                }
+            }
+            if hb <= p.march[2] * (zb - hb) {
+                let f = (-ha / (hb - ha)).clamp(0.0, 1.0);
+                let sh = sa + (sb - sa) * f;
+                let [u, v, _] = project(p, origin, dir, sh);
+                return Found::Hit { s: sh, u, v };
+            }
+            if behind == Found::Nothing {
+                let [u, v, _] = project(p, origin, dir, sa);
+                behind = Found::Behind { s: sa, u, v };
+            }
+            if !skip_behind {
+                return behind;
+            }
+        }
+        s_prev = s;
+        h_prev = h;
+    }
+    behind
+}
+
+/// WGSL `main` for one pixel: `(plate, aux)`.
+fn reproject_pixel(p: &ReprojectParams, x: u32, y: u32, layers: &Layers) -> ([f32; 4], [f32; 4]) {
+    let px = (x as f32 + 0.5 - p.lens[0]) / p.lens[3];
+    let py = (y as f32 + 0.5 - p.lens[1]) / p.lens[3];
+    let dir = [
+        p.rot_x[0] * px + p.rot_y[0] * py + p.rot_z[0],
+        p.rot_x[1] * px + p.rot_y[1] * py + p.rot_z[1],
+        p.rot_x[2] * px + p.rot_y[2] * py + p.rot_z[2],
+    ];
+    let origin = [p.centre[0], p.centre[1], p.centre[2]];
+    if let Found::Hit { s, u, v } = march(p, layers.front_aux, origin, dir, false) {
+        let a = layers.front_aux.sample_bilinear(u, v);
+        let plate = layers.front_plate.sample_bilinear(u, v);
+        return (plate, [s, a[1], a[2], 0.0]);
+    }
+    match march(p, layers.fill_aux, origin, dir, true) {
+        Found::Hit { s, u, v } | Found::Behind { s, u, v } => {
+            let a = layers.fill_aux.sample_bilinear(u, v);
+            let plate = layers.fill_plate.sample_bilinear(u, v);
+            (plate, [s, a[1], a[2], 1.0])
+        }
+        Found::Nothing => ([0.0; 4], [1.0 / p.march[1], 0.0, 0.0, 1.0]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::composite::camera::CameraKey;
+    use crate::composite::prepare::testing::{CARD, CARD_M, H, W, WALL_M, scene};
+    use crate::composite::prepare::{PrepareSettings, prepare};
+
+    /// Reprojects the prepared scene through `pose`; returns `(plate, aux)`.
+    fn render(
+        plate: &Image,
+        aux: &Image,
+        s: &PrepareSettings,
+        pose: &CameraPose,
+    ) -> (Image, Image) {
+        let p = prepare(plate, aux, s);
+        let params =
+            reproject_params(pose, &SceneSettings::default(), W, H, DEFAULT_STEPS).with_settings(s);
+        let op = ReprojectOp::Reproject(params);
+        let mut out = [Image::new(W, H), Image::new(W, H)];
+        op.run_cpu(&[&p.front.0, &p.front.1, &p.fill.0, &p.fill.1], &mut out);
+        let [a, b] = out;
+        (a, b)
+    }
+
+    /// A truck (sideways move, metres) that shifts the card by exactly `px` pixels.
+    fn truck_for_card_shift(px: f32) -> CameraPose {
+        let f = SceneSettings::default().focal_px(W);
+        CameraKey {
+            truck_m: px * CARD_M / f,
+            ..CameraKey::default()
+        }
+        .pose(4.0)
+    }
+
+    fn at(img: &Image, x: u32, y: u32) -> [f32; 4] {
+        img.pixels[(y * W + x) as usize]
+    }
+
+    fn rgb_diff(a: [f32; 4], b: [f32; 4]) -> f32 {
+        (0..3).map(|c| (a[c] - b[c]).abs()).sum::<f32>() / 3.0
+    }
+
+    /// The horizontal shift (whole pixels) that best maps `src`'s patch onto `out`.
+    fn best_shift(src: &Image, out: &Image, patch: [u32; 4], range: std::ops::Range<i32>) -> i32 {
+        let [x0, x1, y0, y1] = patch;
+        range
+            .min_by(|&a, &b| {
+                let err = |dx: i32| {
+                    let mut e = 0.0;
+                    for y in y0..y1 {
+                        for x in x0..x1 {
+                            let o = out.load_clamped(x as i32 + dx, y as i32);
+                            e += rgb_diff(o, at(src, x, y));
+                        }
+                    }
+                    e
+                };
+                err(a).total_cmp(&err(b))
+            })
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn the_identity_pose_reproduces_the_plate_without_disocclusions() {
+        let (plate, aux) = scene(2);
+        let s = PrepareSettings::default();
+        let (out, out_aux) = render(&plate, &aux, &s, &CameraPose::IDENTITY);
+        let front = prepare(&plate, &aux, &s).front.1;
+        let mut worst = 0.0f32;
+        for (i, (o, p)) in out.pixels.iter().zip(&plate.pixels).enumerate() {
+            for c in 0..4 {
+                worst = worst.max((o[c] - p[c]).abs());
+            }
+            assert_eq!(out_aux.pixels[i][3], 0.0, "pixel {i} flagged");
+            let d = front.pixels[i][0];
+            assert!(
+                (out_aux.pixels[i][0] - d).abs() <= 1e-3 * d,
+                "pixel {i} distance"
+            );
+        }
+        println!("identity: max colour difference {worst:e}");
+        assert!(worst < 1e-3, "max colour difference {worst}");
+    }
+
+    #[test]
+    fn a_truck_moves_the_near_card_more_than_the_far_wall() {
+        let (plate, aux) = scene(0);
+        let s = PrepareSettings {
+            fill_band: 0.1,
+            ..PrepareSettings::default()
+        };
+        let (out, _) = render(&plate, &aux, &s, &truck_for_card_shift(20.0));
+        // Moving right, the scene slides left: the card by f·t/2 m = 20 px, the wall (four times
+        // farther) by 5 px.
+        let card = best_shift(&plate, &out, [70, 100, 40, 80], -30..10);
+        let wall = best_shift(&plate, &out, [130, 180, 20, 100], -30..10);
+        println!("card moved {card} px, wall moved {wall} px");
+        assert_eq!(card, -20);
+        assert_eq!(wall, -5);
+        // A dolly in magnifies the near card more than the far wall: the card's edges move out
+        // further from the centre than the wall's texture does.
+        let dolly = CameraKey {
+            dolly_m: 0.5,
+            ..CameraKey::default()
+        }
+        .pose(4.0);
+        let (out, _) = render(&plate, &aux, &s, &dolly);
+        let card_edge = best_shift(&plate, &out, [100, 108, 40, 80], -10..30);
+        let wall_edge = best_shift(&plate, &out, [150, 170, 40, 80], -10..30);
+        println!("dolly: card edge moved {card_edge} px, wall moved {wall_edge} px");
+        assert!(
+            card_edge > wall_edge && card_edge > 0,
+            "{card_edge} vs {wall_edge}"
+        );
+    }
+
+    #[test]
+    fn what_a_move_reveals_comes_from_the_background_and_is_flagged() {
+        let (plate, aux) = scene(0);
+        let s = PrepareSettings {
+            fill_band: 0.1,
+            ..PrepareSettings::default()
+        };
+        let (out, out_aux) = render(&plate, &aux, &s, &truck_for_card_shift(20.0));
+        let [_, x1, y0, y1] = CARD;
+        // The card's right edge moves to x1 - 20, the wall behind it to x1 - 5: between them is
+        // wall the source camera never saw.
+        let (mut flagged, mut total, mut nearer_wall) = (0, 0, 0);
+        let (mut d_wall, mut d_card) = (0.0, 0.0);
+        for y in y0 + 5..y1 - 5 {
+            let mean = |xs: std::ops::Range<u32>| {
+                let n = xs.len() as f32;
+                xs.map(|x| at(&plate, x, y)).fold([0.0; 4], |s, p| {
+                    [s[0] + p[0] / n, s[1] + p[1] / n, s[2] + p[2] / n, 1.0]
+                })
+            };
+            let wall = mean(x1..x1 + 10);
+            let card = mean(x1 - 10..x1);
+            for x in x1 - 18..x1 - 7 {
+                total += 1;
+                let a = at(&out_aux, x, y);
+                if a[3] == 1.0 {
+                    flagged += 1;
+                }
+                assert!(a[0] > 0.8 * WALL_M, "({x}, {y}) is at {} m", a[0]);
+                let c = at(&out, x, y);
+                let (w, k) = (rgb_diff(c, wall), rgb_diff(c, card));
+                d_wall += w;
+                d_card += k;
+                if w < k {
+                    nearer_wall += 1;
+                }
+            }
+        }
+        println!(
+            "revealed: {flagged}/{total} flagged, {nearer_wall} nearer the wall's colour; mean \
+             difference from wall {:.4}, from card {:.4}",
+            d_wall / total as f32,
+            d_card / total as f32
+        );
+        assert_eq!(flagged, total);
+        assert!(d_wall < 0.5 * d_card);
+        assert!(nearer_wall as f32 > 0.9 * total as f32);
+        // Nothing on the card itself or on the open wall is flagged.
+        assert_eq!(at(&out_aux, 70, 60)[3], 0.0);
+        assert_eq!(at(&out_aux, 150, 60)[3], 0.0);
+    }
+
+    #[test]
+    fn edge_dilation_keeps_the_foreground_rim_with_the_foreground() {
+        // The depth map misses the card's outer 2 px: card colour at the wall's distance.
+        let (plate, aux) = scene(2);
+        let pose = truck_for_card_shift(20.0);
+        let rim_error = |dilate_px: u32| {
+            let s = PrepareSettings {
+                dilate_px,
+                fill_band: 0.1,
+                ..PrepareSettings::default()
+            };
+            let (out, _) = render(&plate, &aux, &s, &pose);
+            let [_, x1, y0, y1] = CARD;
+            // Where the rim should be after the move (20 px left, with the card) vs what is there.
+            let mut err = 0.0;
+            let mut n = 0.0;
+            for y in y0 + 5..y1 - 5 {
+                for x in x1 - 2..x1 {
+                    err += rgb_diff(at(&out, x - 20, y), at(&plate, x, y));
+                    n += 1.0;
+                }
+            }
+            err / n
+        };
+        let (kept, left_behind) = (rim_error(3), rim_error(0));
+        println!("rim colour error: dilated {kept:.4}, not dilated {left_behind:.4}");
+        assert!(kept < 0.01, "{kept}");
+        assert!(kept < 0.25 * left_behind, "{kept} vs {left_behind}");
     }
 }

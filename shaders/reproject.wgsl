@@ -1,0 +1,176 @@
+// The 2.5D camera move: every output pixel casts a ray from the new camera and marches it
+// through the height field of the front layer; a ray that passes behind a front surface (a
+// disocclusion) continues against the filled background layer instead.
+// CPU twin: `ReprojectOp::run_cpu` in src/composite/ops/reproject.rs, formula for formula.
+// Bindings: params, front plate, front aux, fill plate, fill aux -> plate, aux.
+#include "common.wgsl"
+
+struct Params {
+    // The new camera's axes (columns of the pose's rotation) in source coordinates; w unused.
+    rot_x: vec4<f32>,
+    rot_y: vec4<f32>,
+    rot_z: vec4<f32>,
+    // The new camera's centre in source coordinates (metres); w unused.
+    centre: vec4<f32>,
+    // (cx, cy, source focal px, new focal px).
+    lens: vec4<f32>,
+    // (1 / nearest march depth, 1 / farthest march depth, thickness, edge ratio).
+    march: vec4<f32>,
+    steps: u32,
+    refine_steps: u32,
+    min_z: f32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var front_plate: texture_2d<f32>;
+@group(0) @binding(2) var front_aux: texture_2d<f32>;
+@group(0) @binding(3) var fill_plate: texture_2d<f32>;
+@group(0) @binding(4) var fill_aux: texture_2d<f32>;
+@group(0) @binding(5) var out_plate: texture_storage_2d<rgba32float, write>;
+@group(0) @binding(6) var out_aux: texture_storage_2d<rgba32float, write>;
+
+// The height of a point that cannot be under the surface (behind the source camera, or the
+// state before the first step).
+const IN_FRONT: f32 = -1.0e30;
+
+// a·(1 − t) + b·t, written out so that the CPU twin is the same expression.
+fn lerp1(a: f32, b: f32, t: f32) -> f32 {
+    return a * (1.0 - t) + b * t;
+}
+
+// The ray's point at new-camera depth s: (u, v) in the source image (pixel units, clamped a
+// little outside it) and its source-space z.
+fn project(origin: vec3<f32>, dir: vec3<f32>, s: f32) -> vec3<f32> {
+    let px = origin.x + dir.x * s;
+    let py = origin.y + dir.y * s;
+    let pz = origin.z + dir.z * s;
+    let zs = max(pz, params.min_z);
+    let u = clamp(params.lens.z * px / zs + params.lens.x, -2.0, 2.0 * params.lens.x + 2.0);
+    let v = clamp(params.lens.z * py / zs + params.lens.y, -2.0, 2.0 * params.lens.y + 2.0);
+    return vec3<f32>(u, v, pz);
+}
+
+// The height field's distance at p: bilinear on smooth surfaces, the nearest texel across a
+// depth edge, so an edge stays a step (a ray behind it is seen to be behind) and not a ramp.
+fn sample_depth(t: texture_2d<f32>, p: vec2<f32>) -> f32 {
+    let qx = p.x - 0.5;
+    let qy = p.y - 0.5;
+    let fx = floor(qx);
+    let fy = floor(qy);
+    let wx = qx - fx;
+    let wy = qy - fy;
+    let i = vec2<i32>(i32(fx), i32(fy));
+    let a = load_clamped(t, i).r;
+    let b = load_clamped(t, i + vec2<i32>(1, 0)).r;
+    let c = load_clamped(t, i + vec2<i32>(0, 1)).r;
+    let d = load_clamped(t, i + vec2<i32>(1, 1)).r;
+    let lo = min(min(a, b), min(c, d));
+    let hi = max(max(a, b), max(c, d));
+    if (hi > lo * params.march.w) {
+        let top = select(a, b, wx >= 0.5);
+        let bottom = select(c, d, wx >= 0.5);
+        return select(top, bottom, wy >= 0.5);
+    }
+    return lerp1(lerp1(a, b, wx), lerp1(c, d, wx), wy);
+}
+
+// How far the ray's point at s is behind the surface (positive: under it), and its z.
+fn height(t: texture_2d<f32>, origin: vec3<f32>, dir: vec3<f32>, s: f32) -> vec2<f32> {
+    let p = project(origin, dir, s);
+    if (p.z <= params.min_z) {
+        return vec2<f32>(IN_FRONT, p.z);
+    }
+    return vec2<f32>(p.z - sample_depth(t, p.xy), p.z);
+}
+
+// The ray's new-camera depth at march step i: evenly spaced in inverse depth.
+fn step_depth(i: u32, n: u32) -> f32 {
+    let inv = lerp1(params.march.x, params.march.y, f32(i) / f32(n - 1u));
+    return 1.0 / inv;
+}
+
+// Marches one layer. Returns (s, u, v, kind): kind 1 = a surface hit, 2 = the ray passed behind
+// a surface by more than the thickness (s, u, v: the last point in front of it), 0 = nothing.
+// With `skip_behind`, a pass behind is remembered and the march goes on to a farther surface.
+fn march(t: texture_2d<f32>, origin: vec3<f32>, dir: vec3<f32>, skip_behind: bool) -> vec4<f32> {
+    let n = max(params.steps, 2u);
+    var s_prev = step_depth(0u, n);
+    var h_prev = IN_FRONT;
+    var behind = vec4<f32>(0.0, 0.0, 0.0, 0.0);
+    for (var i = 0u; i < n; i = i + 1u) {
+        let s = step_depth(i, n);
+        let hz = height(t, origin, dir, s);
+        if (hz.x >= 0.0 && h_prev < 0.0) {
+            var sa = s_prev;
+            var ha = h_prev;
+            var sb = s;
+            var hb = hz.x;
+            var zb = hz.y;
+            for (var k = 0u; k < params.refine_steps; k = k + 1u) {
+                let sm = 0.5 * (sa + sb);
+                let hm = height(t, origin, dir, sm);
+                if (hm.x >= 0.0) {
+                    sb = sm;
+                    hb = hm.x;
+                    zb = hm.y;
+                } else {
+                    sa = sm;
+                    ha = hm.x;
+                }
+            }
+            if (hb <= params.march.z * (zb - hb)) {
+                let f = clamp(-ha / (hb - ha), 0.0, 1.0);
+                let sh = sa + (sb - sa) * f;
+                let p = project(origin, dir, sh);
+                return vec4<f32>(sh, p.x, p.y, 1.0);
+            }
+            if (behind.w == 0.0) {
+                let p = project(origin, dir, sa);
+                behind = vec4<f32>(sa, p.x, p.y, 2.0);
+            }
+            if (!skip_behind) {
+                return behind;
+            }
+        }
+        s_prev = s;
+        h_prev = hz.x;
+    }
+    return behind;
+}
+
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let size = textureDimensions(front_aux);
+    if (gid.x >= size.x || gid.y >= size.y) {
+        return;
+    }
+    let x = (f32(gid.x) + 0.5 - params.lens.x) / params.lens.w;
+    let y = (f32(gid.y) + 0.5 - params.lens.y) / params.lens.w;
+    let dir = vec3<f32>(
+        params.rot_x.x * x + params.rot_y.x * y + params.rot_z.x,
+        params.rot_x.y * x + params.rot_y.y * y + params.rot_z.y,
+        params.rot_x.z * x + params.rot_y.z * y + params.rot_z.z,
+    );
+    let origin = params.centre.xyz;
+    var plate = vec4<f32>(0.0, 0.0, 0.0, 0.0);
+    var aux = vec4<f32>(1.0 / params.march.y, 0.0, 0.0, 1.0);
+    let front = march(front_aux, origin, dir, false);
+    if (front.w == 1.0) {
+        let p = vec2<f32>(front.y, front.z);
+        let a = sample_bilinear(front_aux, p);
+        plate = sample_bilinear(front_plate, p);
+        aux = vec4<f32>(front.x, a.g, a.b, 0.0);
+    } else {
+        let back = march(fill_aux, origin, dir, true);
+        if (back.w > 0.0) {
+            let p = vec2<f32>(back.y, back.z);
+            let a = sample_bilinear(fill_aux, p);
+            plate = sample_bilinear(fill_plate, p);
+            aux = vec4<f32>(back.x, a.g, a.b, 1.0);
+        }
+    }
+    let q = vec2<i32>(i32(gid.x), i32(gid.y));
+    textureStore(out_plate, q, plate);
+    textureStore(out_aux, q, aux);
+}

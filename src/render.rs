@@ -1,0 +1,972 @@
+//! The render job: a project's composited frames and its animatic.
+//!
+//! 1. The shot's missing passes are made first by the process job (`process::process_shot`) into
+//!    `<out>/passes/`, using the pass cache; complete passes are skipped by their stamps.
+//! 2. Each frame's plate is decoded from the source (never modified), and its depth and matte are
+//!    read back from the pass EXR (`Z`, `matte.fg.A`), so a render composites exactly what was
+//!    exported. Relative depth becomes scene distance through `SceneSettings::distance_m`.
+//! 3. With a camera move, the front and fill layers are prepared once per source frame
+//!    (`composite::prepare`), and each output frame's pose is evaluated from the keys.
+//! 4. The layer stack becomes a plan (`composite::planner`) executed by the GPU (wgpu) or the CPU
+//!    reference, and the results are written atomically: `composite/` (layered EXR: RGBA + `Z` in
+//!    scene metres + `matte.fg.A` + `matte.disocclusion.A`, and/or PNG) and `animatic/` (8-bit
+//!    sRGB PNG frames, plus an H.264 MP4 when `ffmpeg` is on the PATH).
+//! 5. A stamp per output frame in `<out>/.mattebox/` records what made it, so a rerun redoes only
+//!    frames whose project settings, plate or passes changed.
+//!
+//! A frame's failure is reported with its file and never stops the others.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::composite::camera::CameraPose;
+use crate::composite::gpu::{GpuChoice, GpuRenderer};
+use crate::composite::image::Image;
+use crate::composite::layers::{BackgroundSettings, LayerKind, SceneSettings};
+use crate::composite::planner::{FrameSpec, plan_frame};
+use crate::composite::prepare::{PrepareSettings, prepare};
+use crate::composite::{CompositeError, FrameInputs, Rendered, cpu};
+use crate::export::atomic::write_atomic;
+use crate::export::exr::{ExrCompression, write_layered_exr};
+use crate::export::png::write_plate_png;
+use crate::export::read::read_pass_channels;
+use crate::export::sidecar::read_sidecar;
+use crate::export::{ExportError, FrameMetadata, PassStamp};
+use crate::passes::cache::{PassCache, hash_file};
+use crate::passes::{DepthMap, DepthRange, DepthSemantics, Matte};
+use crate::process::{
+    Event, FrameFailure, PassModels, ProcessError, ProcessOptions, STAMP_DIR, Summary,
+    process_shot,
+};
+use crate::project::Project;
+use crate::shot::decode::{DecodeLimits, decode};
+use crate::shot::{Frame, FrameRange, Plate, Shot, ShotError};
+
+/// Which renderer draws the frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RendererChoice {
+    /// The GPU if an adapter is available (a software one counts), else the CPU, with a warning.
+    #[default]
+    Auto,
+    /// The GPU path, on this adapter choice; no adapter is an error.
+    Gpu(GpuChoice),
+    /// The CPU reference.
+    Cpu,
+}
+
+impl std::str::FromStr for RendererChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(RendererChoice::Auto),
+            "gpu" => Ok(RendererChoice::Gpu(GpuChoice::Auto)),
+            "cpu" => Ok(RendererChoice::Cpu),
+            other => Err(format!("unknown renderer `{other}`: use auto, gpu or cpu")),
+        }
+    }
+}
+
+/// What the job writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct What {
+    /// Composited frames for compositing (EXR and/or PNG, per the formats).
+    pub composite: bool,
+    /// A review animatic: 8-bit PNG frames and an MP4 when ffmpeg is present.
+    pub animatic: bool,
+}
+
+impl Default for What {
+    fn default() -> Self {
+        What {
+            composite: true,
+            animatic: false,
+        }
+    }
+}
+
+impl std::str::FromStr for What {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut what = What {
+            composite: false,
+            animatic: false,
+        };
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part.to_ascii_lowercase().as_str() {
+                "composite" => what.composite = true,
+                "animatic" => what.animatic = true,
+                other => {
+                    return Err(format!(
+                        "unknown output `{other}`: use composite, animatic or composite,animatic"
+                    ));
+                }
+            }
+        }
+        if !what.composite && !what.animatic {
+            return Err("nothing to write: use composite, animatic or both".into());
+        }
+        Ok(what)
+    }
+}
+
+/// Settings of a render job.
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    /// The output folder.
+    pub out_dir: PathBuf,
+    /// Only these source frames (else the project's range, else the whole shot).
+    pub range: Option<FrameRange>,
+    /// The renderer.
+    pub renderer: RendererChoice,
+    /// Composite and/or animatic.
+    pub what: What,
+    /// Composite formats (EXR and/or PNG).
+    pub formats: crate::process::Formats,
+    /// EXR compression for passes and composites.
+    pub exr_compression: ExrCompression,
+    /// Redo frames whose outputs are already complete and current.
+    pub force: bool,
+    /// The pass cache (`None`: run every model).
+    pub cache: Option<PassCache>,
+    /// Decode limits.
+    pub limits: DecodeLimits,
+    /// Worker threads for the pass job.
+    pub jobs: usize,
+    /// Allow the output folder inside the shot's folder.
+    pub allow_inside_input: bool,
+    /// The camera move's disocclusion preparation.
+    pub prepare: PrepareSettings,
+}
+
+impl RenderOptions {
+    /// Defaults for an output folder.
+    pub fn new(out_dir: impl Into<PathBuf>) -> RenderOptions {
+        let base = ProcessOptions::new(PathBuf::new());
+        RenderOptions {
+            out_dir: out_dir.into(),
+            range: None,
+            renderer: RendererChoice::Auto,
+            what: What::default(),
+            formats: crate::process::Formats {
+                exr: true,
+                png: false,
+            },
+            exr_compression: ExrCompression::Zip,
+            force: false,
+            cache: base.cache,
+            limits: base.limits,
+            jobs: base.jobs,
+            allow_inside_input: false,
+            prepare: PrepareSettings::default(),
+        }
+    }
+}
+
+/// Which part of the job an event belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Making the missing depth and matte passes.
+    Passes,
+    /// Compositing frames.
+    Frames,
+}
+
+/// What a render job did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RenderSummary {
+    /// The output folder.
+    pub out_dir: PathBuf,
+    /// Output frames planned.
+    pub total: usize,
+    /// Output frames written.
+    pub done: usize,
+    /// Output frames already complete and current.
+    pub skipped: usize,
+    /// Frames that failed (pass failures included).
+    pub failed: Vec<FrameFailure>,
+    /// Whether the job was cancelled.
+    pub cancelled: bool,
+    /// The renderer: the wgpu adapter, or `CPU reference`.
+    pub renderer: String,
+    /// The pass job's summary.
+    pub passes: Summary,
+    /// The animatic movie, when one was made.
+    pub movie: Option<PathBuf>,
+    /// Wall-clock seconds.
+    pub wall_s: f64,
+    /// Seconds spent rendering (plans executed, results read back).
+    pub render_s: f64,
+}
+
+/// Errors that stop a render job before any frame is composited.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The shot cannot be opened or the range selects nothing.
+    #[error(transparent)]
+    Shot(#[from] ShotError),
+    /// The pass job could not run.
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    /// No renderer could be set up.
+    #[error("renderer: {0}")]
+    Renderer(#[from] CompositeError),
+    /// A background image is missing or unreadable.
+    #[error("background image {}: {message}", path.display())]
+    BackgroundImage {
+        /// The image file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The output folder cannot be written.
+    #[error("cannot write {}: {error}", path.display())]
+    Output {
+        /// The folder.
+        path: PathBuf,
+        /// What the operating system said.
+        error: std::io::Error,
+    },
+}
+
+/// The stamp of one output frame.
+#[derive(Debug, Serialize, Deserialize)]
+struct RenderStamp {
+    key: String,
+    outputs: Vec<PathBuf>,
+}
+
+/// One frame to write: which source frame, at which camera time, under which name.
+#[derive(Debug, Clone)]
+struct OutputFrame {
+    source_index: usize,
+    /// Camera time: the source frame's number, or the still's frame counted from 0.
+    time: f32,
+    /// The frame for output naming.
+    name: Frame,
+}
+
+/// The renderer in use.
+enum Engine {
+    Gpu(Box<GpuRenderer>),
+    Cpu,
+}
+
+impl Engine {
+    fn label(&self) -> String {
+        match self {
+            Engine::Gpu(g) => g.adapter_label(),
+            Engine::Cpu => "CPU reference".into(),
+        }
+    }
+
+    fn render(
+        &self,
+        plan: &crate::composite::plan::Plan,
+        inputs: &FrameInputs,
+    ) -> Result<Rendered, CompositeError> {
+        match self {
+            Engine::Gpu(g) => g.render(plan, inputs),
+            Engine::Cpu => cpu::render(plan, inputs),
+        }
+    }
+}
+
+fn engine(choice: RendererChoice, warn: &mut dyn FnMut(String)) -> Result<Engine, CompositeError> {
+    match choice {
+        RendererChoice::Cpu => Ok(Engine::Cpu),
+        RendererChoice::Gpu(c) => Ok(Engine::Gpu(Box::new(GpuRenderer::new(c)?))),
+        RendererChoice::Auto => match GpuRenderer::new(GpuChoice::Auto) {
+            Ok(g) => Ok(Engine::Gpu(Box::new(g))),
+            Err(e) => {
+                warn(format!("{e}; rendering on the CPU instead"));
+                Ok(Engine::Cpu)
+            }
+        },
+    }
+}
+
+/// The aux image `(distance_m, matte, nearness, 0)` from a frame's depth and matte.
+///
+/// Relative depth (or disparity) becomes distance in scene metres through the shot-wide range
+/// and `scene` (`SceneSettings::distance_m`); metric depth is used as it is. No depth: everything
+/// is at `scene.far_m`; no matte: the matte is 1 everywhere.
+pub fn aux_image(
+    width: u32,
+    height: u32,
+    depth: Option<&[f32]>,
+    semantics: Option<DepthSemantics>,
+    range: Option<DepthRange>,
+    matte: Option<&[f32]>,
+    scene: &SceneSettings,
+) -> Image {
+    let metric = semantics == Some(DepthSemantics::Metric);
+    let mut aux = Image::new(width, height);
+    for (i, px) in aux.pixels.iter_mut().enumerate() {
+        let (distance, nearness) = match (depth.and_then(|d| d.get(i)), range) {
+            (Some(&z), _) if metric && z.is_finite() => {
+                (z.max(1e-3), range.map_or(0.0, |r| r.nearness(z)))
+            }
+            (Some(&z), Some(r)) => {
+                let n = r.nearness(z);
+                (scene.distance_m(n), n)
+            }
+            _ => (scene.far_m, 0.0),
+        };
+        let m = matte.and_then(|m| m.get(i)).copied().unwrap_or(1.0);
+        *px = [distance, m.clamp(0.0, 1.0), nearness, 0.0];
+    }
+    aux
+}
+
+/// The frame inputs (premultiplied plate, aux) from a decoded plate and its pass EXR (`Z` and
+/// `matte.fg.A`, else the first matte). Passes of another size than the plate are resampled to
+/// it, with a warning.
+pub fn frame_inputs(
+    plate: &Plate,
+    pass_exr: &Path,
+    semantics: Option<DepthSemantics>,
+    range: Option<DepthRange>,
+    scene: &SceneSettings,
+    warn: &mut dyn FnMut(String),
+) -> Result<(Image, Image), ExportError> {
+    let (w, h) = (plate.width, plate.height);
+    let passes = read_pass_channels(pass_exr)?;
+    let matte = passes
+        .mattes
+        .iter()
+        .find(|(name, _)| name == "fg")
+        .or(passes.mattes.first())
+        .map(|(_, m)| m.as_slice());
+    if passes.depth.is_none() {
+        warn(format!(
+            "{}: no Z channel; depth is taken as the scene's far distance",
+            pass_exr.display()
+        ));
+    }
+    let mut aux = aux_image(
+        passes.width,
+        passes.height,
+        passes.depth.as_deref(),
+        semantics,
+        range,
+        matte,
+        scene,
+    );
+    if (passes.width, passes.height) != (w, h) {
+        warn(format!(
+            "{}: the passes are {}x{} but the plate is {w}x{h}; they are resampled to the plate",
+            pass_exr.display(),
+            passes.width,
+            passes.height
+        ));
+        aux = aux
+            .resized(w, h)
+            .map_err(|e| ExportError::invalid(pass_exr, e))?;
+    }
+    Ok((Image::from_plate(plate), aux))
+}
+
+/// Loads every visible background image layer's picture, so a missing file stops the job before
+/// any frame with a message naming it.
+fn load_backgrounds(
+    project: &Project,
+    base_dir: &Path,
+    limits: &DecodeLimits,
+) -> Result<Vec<(PathBuf, Image)>, RenderError> {
+    let mut out: Vec<(PathBuf, Image)> = Vec::new();
+    for layer in project.layers.iter().filter(|l| l.visible) {
+        if let LayerKind::Background(BackgroundSettings::Image { path }) = &layer.kind {
+            let full = base_dir.join(path);
+            if out.iter().any(|(p, _)| *p == full) {
+                continue;
+            }
+            let plate = decode(&full, limits).map_err(|e| RenderError::BackgroundImage {
+                path: full.clone(),
+                message: e.to_string(),
+            })?;
+            out.push((full, Image::from_plate(&plate)));
+        }
+    }
+    Ok(out)
+}
+
+/// Runs a render job. `on_event` receives progress from both phases; per-frame failures are
+/// reported there and in the summary and never stop the other frames.
+pub fn render_project(
+    project: &Project,
+    project_path: &Path,
+    models: &mut PassModels,
+    options: &RenderOptions,
+    cancel: &AtomicBool,
+    on_event: &mut dyn FnMut(Phase, Event),
+) -> Result<RenderSummary, RenderError> {
+    let started = Instant::now();
+    let base_dir = project_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let source = project.shot_source(&base_dir);
+    let shot = Shot::open(&source)?;
+    let range = options.range.or(project.shot.range());
+    let mut selected = shot.clone();
+    if let Some(r) = range {
+        selected.select(r)?;
+    }
+    let backgrounds = load_backgrounds(project, &base_dir, &options.limits)?;
+    let engine = engine(options.renderer, &mut |w| {
+        on_event(Phase::Frames, Event::Warning(w))
+    })?;
+
+    // 1. Passes.
+    let pass_dir = options.out_dir.join("passes");
+    let mut popts = ProcessOptions::new(&pass_dir);
+    popts.range = range;
+    popts.formats = crate::process::Formats {
+        exr: true,
+        png: false,
+    };
+    popts.exr_compression = options.exr_compression;
+    popts.cache = options.cache.clone();
+    popts.limits = options.limits;
+    popts.jobs = options.jobs;
+    popts.allow_inside_input = options.allow_inside_input;
+    let passes = process_shot(&shot, models, &popts, cancel, &mut |e| {
+        on_event(Phase::Passes, e)
+    })?;
+    let sidecar = read_sidecar(&passes.sidecar).ok();
+    let depth_stamp = sidecar.as_ref().and_then(|s| s.depth.clone());
+    let semantics = depth_stamp.as_ref().and_then(|d| d.semantics);
+    let depth_range = passes
+        .depth_range
+        .or(sidecar.as_ref().and_then(|s| s.depth_range));
+    let matte_stamps = sidecar.map(|s| s.mattes).unwrap_or_default();
+
+    // 2. Which frames to write.
+    let moving = !project.camera.is_static();
+    let frames: Vec<OutputFrame> = if selected.frames.len() == 1 && moving {
+        let src = &selected.frames[0];
+        let n = project.camera.still_duration_frames.max(1);
+        (0..n)
+            .map(|i| OutputFrame {
+                source_index: 0,
+                time: i as f32,
+                name: Frame {
+                    path: src.path.clone(),
+                    name: if src.name.is_empty() {
+                        "frame".into()
+                    } else {
+                        src.name.clone()
+                    },
+                    number: Some(i + 1),
+                    padding: 4,
+                },
+            })
+            .collect()
+    } else {
+        selected
+            .frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| OutputFrame {
+                source_index: i,
+                time: f.number.map_or(i as f32, |n| n as f32),
+                name: f.clone(),
+            })
+            .collect()
+    };
+    for dir in [STAMP_DIR, "composite", "animatic"] {
+        let path = options.out_dir.join(dir);
+        std::fs::create_dir_all(&path).map_err(|error| RenderError::Output { path, error })?;
+    }
+    on_event(Phase::Frames, Event::Started { total: frames.len() });
+
+    let failed_sources: Vec<FrameFailure> = passes.failed.clone();
+    let mut summary = RenderSummary {
+        out_dir: options.out_dir.clone(),
+        total: frames.len(),
+        done: 0,
+        skipped: 0,
+        failed: Vec::new(),
+        cancelled: passes.cancelled,
+        renderer: engine.label(),
+        passes,
+        movie: None,
+        wall_s: 0.0,
+        render_s: 0.0,
+    };
+    let settings_key = settings_key(project, options);
+    // The current source frame's decoded inputs, prepared layers and hashes, reused while the
+    // output frames come from the same source (a still's whole move).
+    let mut current: Option<(usize, Result<SourceFrame, String>)> = None;
+    let mut background_cache: Vec<Image> = Vec::new();
+
+    for out in &frames {
+        if cancel.load(Ordering::Relaxed) {
+            summary.cancelled = true;
+            break;
+        }
+        let src = &selected.frames[out.source_index];
+        let label = out.name.output_name(None, "").trim_end_matches('.').to_string();
+        if let Some(f) = failed_sources.iter().find(|f| f.source == src.path) {
+            let error = format!("its passes failed: {}", f.error);
+            on_event(
+                Phase::Frames,
+                Event::FrameFailed {
+                    label: label.clone(),
+                    error: error.clone(),
+                },
+            );
+            summary.failed.push(FrameFailure {
+                source: src.path.clone(),
+                error,
+            });
+            continue;
+        }
+        let t0 = Instant::now();
+        let pass_exr = pass_dir.join(src.output_name(None, "exr"));
+        if current.as_ref().is_none_or(|(i, _)| *i != out.source_index) {
+            let loaded = load_source(
+                src,
+                &pass_exr,
+                semantics,
+                depth_range,
+                project,
+                options,
+                moving,
+                &mut |w| on_event(Phase::Frames, Event::Warning(w)),
+            );
+            current = Some((out.source_index, loaded));
+        }
+        let Some((_, loaded)) = &current else {
+            continue;
+        };
+        let source_frame = match loaded {
+            Ok(s) => s,
+            Err(error) => {
+                on_event(
+                    Phase::Frames,
+                    Event::FrameFailed {
+                        label: label.clone(),
+                        error: error.clone(),
+                    },
+                );
+                summary.failed.push(FrameFailure {
+                    source: src.path.clone(),
+                    error: error.clone(),
+                });
+                continue;
+            }
+        };
+        let pose = moving.then(|| project.camera.pose_at(out.time));
+        let key = frame_key(&settings_key, source_frame, pose.as_ref());
+        let outputs = output_paths(&out.name, options);
+        let stamp_path = options
+            .out_dir
+            .join(STAMP_DIR)
+            .join(out.name.output_name(Some("render"), "json"));
+        if !options.force && stamp_is_current(&stamp_path, &key, &options.out_dir) {
+            summary.skipped += 1;
+            on_event(Phase::Frames, Event::FrameSkipped { label });
+            continue;
+        }
+        let result = render_one(
+            &engine,
+            project,
+            &base_dir,
+            source_frame,
+            pose.as_ref(),
+            &backgrounds,
+            &mut background_cache,
+        )
+        .and_then(|rendered| {
+            summary.render_s += t0.elapsed().as_secs_f64();
+            write_outputs(
+                &rendered,
+                source_frame,
+                out,
+                &outputs,
+                options,
+                &summary.passes.execution_provider,
+                depth_stamp.as_ref(),
+                &matte_stamps,
+            )
+        })
+        .and_then(|()| {
+            let stamp = RenderStamp {
+                key,
+                outputs: outputs.iter().map(|(_, p)| p.clone()).collect(),
+            };
+            write_atomic(&stamp_path, |w| {
+                serde_json::to_writer_pretty(w, &stamp)
+                    .map_err(|e| ExportError::invalid(&stamp_path, e.to_string()))
+            })
+            .map_err(|e| e.to_string())
+        });
+        match result {
+            Ok(()) => {
+                summary.done += 1;
+                on_event(
+                    Phase::Frames,
+                    Event::FrameDone {
+                        label,
+                        seconds: t0.elapsed().as_secs_f64(),
+                    },
+                );
+            }
+            Err(error) => {
+                on_event(
+                    Phase::Frames,
+                    Event::FrameFailed {
+                        label,
+                        error: error.clone(),
+                    },
+                );
+                summary.failed.push(FrameFailure {
+                    source: src.path.clone(),
+                    error,
+                });
+            }
+        }
+    }
+    summary.failed.extend(failed_sources);
+
+    if options.what.animatic && !summary.cancelled && summary.failed.is_empty() && !frames.is_empty()
+    {
+        match make_movie(&options.out_dir, &frames, project.shot.fps) {
+            Ok(Some(movie)) => summary.movie = Some(movie),
+            Ok(None) => on_event(
+                Phase::Frames,
+                Event::Warning(
+                    "ffmpeg is not on the PATH: the animatic is a PNG sequence only (apt-get install ffmpeg for an MP4)".into(),
+                ),
+            ),
+            Err(e) => on_event(Phase::Frames, Event::Warning(format!("animatic movie: {e}"))),
+        }
+    }
+    summary.wall_s = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// A decoded source frame with its inputs, ready to render.
+struct SourceFrame {
+    path: PathBuf,
+    number: Option<u32>,
+    plate_bits: u8,
+    plate_hash: String,
+    pass_hash: String,
+    inputs: FrameInputs,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn load_source(
+    src: &Frame,
+    pass_exr: &Path,
+    semantics: Option<DepthSemantics>,
+    range: Option<DepthRange>,
+    project: &Project,
+    options: &RenderOptions,
+    moving: bool,
+    warn: &mut dyn FnMut(String),
+) -> Result<SourceFrame, String> {
+    let plate_hash = hash_file(&src.path).map_err(|e| format!("{}: {e}", src.path.display()))?;
+    let pass_hash = hash_file(pass_exr).map_err(|e| format!("{}: {e}", pass_exr.display()))?;
+    let plate = decode(&src.path, &options.limits).map_err(|e| e.to_string())?;
+    let (plate_img, aux) = frame_inputs(
+        &plate,
+        pass_exr,
+        semantics,
+        range,
+        &project.scene,
+        warn,
+    )
+    .map_err(|e| e.to_string())?;
+    let mut inputs = FrameInputs::default();
+    if moving {
+        let prepared = prepare(&plate_img, &aux, &options.prepare);
+        inputs.front = Some(prepared.front);
+        inputs.fill = Some(prepared.fill);
+    }
+    inputs.plate = Some(plate_img);
+    inputs.aux = Some(aux);
+    Ok(SourceFrame {
+        path: src.path.clone(),
+        number: src.number,
+        plate_bits: plate.source_bits,
+        plate_hash,
+        pass_hash,
+        inputs,
+    })
+}
+
+fn render_one(
+    engine: &Engine,
+    project: &Project,
+    base_dir: &Path,
+    source: &SourceFrame,
+    pose: Option<&CameraPose>,
+    backgrounds: &[(PathBuf, Image)],
+    background_cache: &mut Vec<Image>,
+) -> Result<Rendered, String> {
+    let (w, h) = source
+        .inputs
+        .plate
+        .as_ref()
+        .map(|p| (p.width, p.height))
+        .ok_or_else(|| "no plate".to_string())?;
+    let spec = FrameSpec {
+        layers: &project.layers,
+        scene: &project.scene,
+        base_dir,
+        camera: pose,
+        solo: None,
+    };
+    let plan = plan_frame(&spec, w, h);
+    // Background pictures are scaled to cover the frame once per frame size.
+    if background_cache.len() != plan.images.len()
+        || background_cache
+            .first()
+            .is_some_and(|i| (i.width, i.height) != (w, h))
+    {
+        background_cache.clear();
+        for path in &plan.images {
+            let image = backgrounds
+                .iter()
+                .find(|(p, _)| p == path)
+                .ok_or_else(|| format!("background image {} was not loaded", path.display()))?;
+            background_cache.push(
+                image
+                    .1
+                    .cover(w, h)
+                    .map_err(|e| format!("background image {}: {e}", path.display()))?,
+            );
+        }
+    }
+    let mut inputs = source.inputs.clone();
+    inputs.images = background_cache.clone();
+    engine.render(&plan, &inputs).map_err(|e| e.to_string())
+}
+
+/// The files written for one output frame: (kind, path relative to the output folder).
+fn output_paths(name: &Frame, options: &RenderOptions) -> Vec<(&'static str, PathBuf)> {
+    let mut out = Vec::new();
+    if options.what.composite {
+        if options.formats.exr {
+            out.push((
+                "exr",
+                PathBuf::from("composite").join(name.output_name(None, "exr")),
+            ));
+        }
+        if options.formats.png {
+            out.push((
+                "png",
+                PathBuf::from("composite").join(name.output_name(None, "png")),
+            ));
+        }
+    }
+    if options.what.animatic {
+        out.push((
+            "animatic",
+            PathBuf::from("animatic").join(name.output_name(None, "png")),
+        ));
+    }
+    out
+}
+
+/// Premultiplied RGBA → a straight-alpha plate for the writers.
+fn to_plate(image: &Image, bits: u8) -> Plate {
+    let rgba = image
+        .pixels
+        .iter()
+        .flat_map(|p| {
+            let a = p[3];
+            if a > 1e-6 {
+                [p[0] / a, p[1] / a, p[2] / a, a.min(1.0)]
+            } else {
+                [0.0, 0.0, 0.0, 0.0]
+            }
+        })
+        .collect();
+    Plate {
+        width: image.width,
+        height: image.height,
+        rgba,
+        source_bits: bits,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_outputs(
+    rendered: &Rendered,
+    source: &SourceFrame,
+    out: &OutputFrame,
+    outputs: &[(&'static str, PathBuf)],
+    options: &RenderOptions,
+    provider: &str,
+    depth_stamp: Option<&PassStamp>,
+    matte_stamps: &[PassStamp],
+) -> Result<(), String> {
+    let (w, h) = (rendered.rgba.width, rendered.rgba.height);
+    for (kind, rel) in outputs {
+        let path = options.out_dir.join(rel);
+        let result = match *kind {
+            "exr" => {
+                let plate = to_plate(&rendered.rgba, 32);
+                let depth = DepthMap {
+                    width: w,
+                    height: h,
+                    values: rendered.aux.pixels.iter().map(|p| p[0]).collect(),
+                    semantics: DepthSemantics::Metric,
+                };
+                let mattes = vec![
+                    Matte {
+                        name: "fg".into(),
+                        width: w,
+                        height: h,
+                        alpha: rendered.aux.pixels.iter().map(|p| p[1]).collect(),
+                    },
+                    Matte {
+                        name: "disocclusion".into(),
+                        width: w,
+                        height: h,
+                        alpha: rendered.aux.pixels.iter().map(|p| p[3]).collect(),
+                    },
+                ];
+                let meta = FrameMetadata {
+                    software: crate::SOFTWARE.to_string(),
+                    source: source.path.clone(),
+                    frame: out.name.number.or(source.number),
+                    execution_provider: provider.to_string(),
+                    // Z in a composite is the scene distance in metres (after the camera move).
+                    depth: depth_stamp.map(|d| PassStamp {
+                        semantics: Some(DepthSemantics::Metric),
+                        ..d.clone()
+                    }),
+                    depth_range: None,
+                    mattes: matte_stamps.to_vec(),
+                };
+                write_layered_exr(
+                    &path,
+                    &plate,
+                    Some(&depth),
+                    &mattes,
+                    &meta,
+                    options.exr_compression,
+                )
+            }
+            "png" => write_plate_png(&path, &to_plate(&rendered.rgba, source.plate_bits)),
+            _ => {
+                // The animatic: opaque over black, 8-bit sRGB.
+                let mut plate = to_plate(&rendered.rgba, 8);
+                for px in plate.rgba.chunks_exact_mut(4) {
+                    let a = px[3];
+                    px[0] *= a;
+                    px[1] *= a;
+                    px[2] *= a;
+                    px[3] = 1.0;
+                }
+                write_plate_png(&path, &plate)
+            }
+        };
+        result.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The part of the key shared by every frame: the project's drawing settings and the outputs.
+fn settings_key(project: &Project, options: &RenderOptions) -> String {
+    let value = serde_json::json!({
+        "software": crate::SOFTWARE,
+        "layers": project.layers,
+        "scene": project.scene,
+        "what": options.what,
+        "exr": options.formats.exr,
+        "png": options.formats.png,
+        "compression": options.exr_compression.as_str(),
+        "prepare": options.prepare,
+    });
+    value.to_string()
+}
+
+fn frame_key(settings: &str, source: &SourceFrame, pose: Option<&CameraPose>) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(settings.as_bytes());
+    hasher.update(source.plate_hash.as_bytes());
+    hasher.update(source.pass_hash.as_bytes());
+    hasher.update(format!("{pose:?}").as_bytes());
+    hasher.finalize().to_hex().to_string()
+}
+
+fn stamp_is_current(stamp: &Path, key: &str, out_dir: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(stamp) else {
+        return false;
+    };
+    let Ok(stamp) = serde_json::from_str::<RenderStamp>(&text) else {
+        return false;
+    };
+    stamp.key == key && stamp.outputs.iter().all(|p| out_dir.join(p).is_file())
+}
+
+/// Encodes the animatic frames to `animatic/<name>.mp4` with ffmpeg (H.264, yuv420p), written to
+/// a temporary name and renamed. `Ok(None)` when ffmpeg is not installed.
+fn make_movie(out_dir: &Path, frames: &[OutputFrame], fps: f32) -> Result<Option<PathBuf>, String> {
+    let Some(first) = frames.first() else {
+        return Ok(None);
+    };
+    let probe = std::process::Command::new("ffmpeg")
+        .arg("-version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    if probe.is_err() {
+        return Ok(None);
+    }
+    let dir = out_dir.join("animatic");
+    // ffmpeg reads a numbered sequence through a list, so any numbering (gaps included) works.
+    let list = dir.join(".frames.txt");
+    let mut text = String::new();
+    for f in frames {
+        let name = f.name.output_name(None, "png");
+        text.push_str(&format!("file '{}'\nduration {}\n", name.replace('\'', "'\\''"), 1.0 / fps.max(1.0)));
+    }
+    std::fs::write(&list, text).map_err(|e| format!("{}: {e}", list.display()))?;
+    let stem = if first.name.name.is_empty() {
+        "animatic".to_string()
+    } else {
+        first.name.name.clone()
+    };
+    let movie = dir.join(format!("{stem}.mp4"));
+    let tmp = dir.join(format!(".{stem}.tmp.mp4"));
+    let output = std::process::Command::new("ffmpeg")
+        .args(["-y", "-loglevel", "error", "-f", "concat", "-safe", "0", "-i"])
+        .arg(&list)
+        .args([
+            "-r",
+            &format!("{}", fps.max(1.0)),
+            "-vf",
+            "pad=ceil(iw/2)*2:ceil(ih/2)*2",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+        ])
+        .arg(&tmp)
+        .output()
+        .map_err(|e| format!("cannot run ffmpeg: {e}"))?;
+    let _ = std::fs::remove_file(&list);
+    if !output.status.success() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!(
+            "ffmpeg failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    std::fs::rename(&tmp, &movie).map_err(|e| format!("{}: {e}", movie.display()))?;
+    Ok(Some(movie))
+}
