@@ -2,7 +2,9 @@
 // colour is Forte & Pitie's blur fusion estimate (ICIP 2021):
 //   F_blur = blur(I a) / blur(a),  B_blur = blur(I (1 - a)) / blur(1 - a)  (I where ~0/0),
 //   F = max(F_blur + a (I - a F_blur - (1 - a) B_blur), 0);
-// without, F = I. Output (F * a', a') with a' = a * plate alpha (CPU twin: ops/stack.rs).
+// without, F = I. Outputs (F * a', a') with a' = a * plate alpha, and the background estimate
+// as a sum for the next round of blur fusion, (B_blur * (1 - a), 1 - a) (B_blur = I without
+// decontamination) (CPU twin: ops/stack.rs).
 #include "common.wgsl"
 #include "stack_common.wgsl"
 
@@ -19,6 +21,7 @@ struct Params {
 @group(0) @binding(3) var fg_blur_tex: texture_2d<f32>;
 @group(0) @binding(4) var bg_blur_tex: texture_2d<f32>;
 @group(0) @binding(5) var out_tex: texture_storage_2d<rgba32float, write>;
+@group(0) @binding(6) var bg_out_tex: texture_storage_2d<rgba32float, write>;
 
 // A blurred weighted sum's mean, or `fallback` where the blurred weight is ~0.
 fn weighted_mean(sum: vec4<f32>, fallback: vec3<f32>) -> vec3<f32> {
@@ -39,11 +42,14 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let pc = load_clamped(plate_tex, p);
     let i = unpremultiply(pc);
     var f = i;
+    var bb = i;
     if (params.decontaminate != 0u) {
         let fb = weighted_mean(load_clamped(fg_blur_tex, p), i);
-        let bb = weighted_mean(load_clamped(bg_blur_tex, p), i);
+        bb = weighted_mean(load_clamped(bg_blur_tex, p), i);
         f = max(fb + alpha * (i - alpha * fb - (1.0 - alpha) * bb), vec3<f32>(0.0, 0.0, 0.0));
     }
     let a = alpha * pc.a;
-    textureStore(out_tex, p, vec4<f32>(f * a, a));
+    textureStore(out_tex, p, vec4<f32>(f.r * a, f.g * a, f.b * a, a));
+    let w = 1.0 - alpha;
+    textureStore(bg_out_tex, p, vec4<f32>(bb.r * w, bb.g * w, bb.b * w, w));
 }

@@ -94,7 +94,19 @@ pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
         } else {
             cwd.join(&args.project)
         };
-        (Project::template(source), cwd.join("untitled.mattebox.json"))
+        // Keys on the shot's own frame numbers, so the move plays over the whole sequence.
+        let shot = mattebox::shot::Shot::open(&source)?;
+        let numbers: Vec<u32> = shot.frames.iter().filter_map(|f| f.number).collect();
+        let range = match (numbers.iter().min(), numbers.iter().max()) {
+            (Some(&first), Some(&last)) if shot.frames.len() > 1 => {
+                Some(FrameRange { first, last })
+            }
+            _ => None,
+        };
+        (
+            Project::template_for(source, range),
+            cwd.join("untitled.mattebox.json"),
+        )
     };
     let manifest = args.runtime.manifest()?;
     let rt = args.runtime.runtime()?;

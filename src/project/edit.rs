@@ -160,19 +160,19 @@ impl Project {
                 Edit::RemoveLayer { index }
             }
             Edit::RemoveLayer { index } => {
-                self.layer_mut(index)?;
+                self.check_layer(index)?;
                 let layer = self.layers.remove(index);
                 Edit::AddLayer { index, layer }
             }
             Edit::MoveLayer { from, to } => {
-                self.layer_mut(from)?;
-                self.layer_mut(to)?;
+                self.check_layer(from)?;
+                self.check_layer(to)?;
                 let layer = self.layers.remove(from);
                 self.layers.insert(to, layer);
                 Edit::MoveLayer { from: to, to: from }
             }
             Edit::SetLayer { index, mut layer } => {
-                self.layer_mut(index)?;
+                self.check_layer(index)?;
                 layer.clamp(&format!("layers[{index}]"), w);
                 let old = mem::replace(self.layer_mut(index)?, layer);
                 Edit::SetLayer { index, layer: old }
@@ -208,7 +208,7 @@ impl Project {
                 Edit::RemoveKey { index }
             }
             Edit::RemoveKey { index } => {
-                self.key_index(index)?;
+                self.check_key(index)?;
                 let before = self.camera.clone();
                 let key = self.camera.keys.remove(index);
                 // Adding the key back lands it at `index` unless another key shares its frame
@@ -220,7 +220,7 @@ impl Project {
                 }
             }
             Edit::SetKey { index, mut key } => {
-                self.key_index(index)?;
+                self.check_key(index)?;
                 key.clamp(&format!("camera.keys[{index}]"), w);
                 let before = self.camera.clone();
                 let old = self.camera.keys.remove(index);
@@ -251,12 +251,20 @@ impl Project {
         }
     }
 
+    fn check_layer(&self, index: usize) -> Result<(), EditError> {
+        if index < self.layers.len() {
+            Ok(())
+        } else {
+            Err(self.no_layer(index))
+        }
+    }
+
     fn layer_mut(&mut self, index: usize) -> Result<&mut Layer, EditError> {
         let error = self.no_layer(index);
         self.layers.get_mut(index).ok_or(error)
     }
 
-    fn key_index(&self, index: usize) -> Result<(), EditError> {
+    fn check_key(&self, index: usize) -> Result<(), EditError> {
         let count = self.camera.keys.len();
         if index < count {
             Ok(())

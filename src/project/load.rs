@@ -80,7 +80,7 @@ impl Project {
         let version = version_of(path, &value)?;
         let migrated = version < CURRENT_VERSION;
         if migrated {
-            value = migrate(path, value, version)?;
+            value = migrate(path, value, version, &MIGRATIONS)?;
             warnings.push(format!(
                 "upgraded from project version {version} to {CURRENT_VERSION}; saving writes \
                  version {CURRENT_VERSION}, which older Mattebox builds cannot read"
@@ -226,9 +226,15 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-/// Runs the migrations from `version` up to [`CURRENT_VERSION`].
-fn migrate(path: &Path, mut value: Value, version: u32) -> Result<Value, ProjectError> {
-    for (from, step) in MIGRATIONS.iter().enumerate().skip(version as usize - 1) {
+/// Runs `migrations` (`migrations[i]` upgrades version `i + 1`) from `version` to the last.
+fn migrate(
+    path: &Path,
+    mut value: Value,
+    version: u32,
+    migrations: &[Migration],
+) -> Result<Value, ProjectError> {
+    let start = (version as usize).saturating_sub(1);
+    for (from, step) in migrations.iter().enumerate().skip(start) {
         let from = from + 1;
         value = step(value).map_err(|reason| {
             invalid(
@@ -315,6 +321,40 @@ fn key_position(text: &str, name: &str) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn v1_to_v2(mut doc: Value) -> Result<Value, String> {
+        doc["version"] = 2.into();
+        doc["steps"] = Value::Array(vec!["1->2".into()]);
+        Ok(doc)
+    }
+
+    fn v2_to_v3(mut doc: Value) -> Result<Value, String> {
+        let Some(steps) = doc["steps"].as_array_mut() else {
+            return Err("no steps".into());
+        };
+        steps.push("2->3".into());
+        doc["version"] = 3.into();
+        Ok(doc)
+    }
+
+    #[test]
+    fn migrations_run_in_order_from_the_file_version() {
+        let path = Path::new("p.mattebox.json");
+        let chain: [Migration; 2] = [v1_to_v2, v2_to_v3];
+        let doc = migrate(path, serde_json::json!({ "version": 1 }), 1, &chain).unwrap();
+        assert_eq!(doc["version"], 3);
+        assert_eq!(doc["steps"], serde_json::json!(["1->2", "2->3"]));
+        // A version 2 file only runs the second step.
+        let doc = serde_json::json!({ "version": 2, "steps": [] });
+        let doc = migrate(path, doc, 2, &chain).unwrap();
+        assert_eq!(doc["steps"], serde_json::json!(["2->3"]));
+        // A failing step names the version it started from.
+        let error = migrate(path, serde_json::json!({ "version": 2 }), 2, &chain).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "p.mattebox.json: cannot upgrade from project version 2: no steps"
+        );
+    }
 
     #[test]
     fn line_and_column_count_from_one() {

@@ -75,7 +75,7 @@ use crate::process::Formats;
 use crate::shot::FrameRange;
 
 pub use self::clamp::Clamp;
-pub use self::edit::{Edit, EditError, History};
+pub use self::edit::{DEFAULT_UNDO_DEPTH, Edit, EditError, History};
 pub use self::load::{CURRENT_VERSION, PROJECT_EXTENSION};
 
 /// A Mattebox project: everything needed to turn a shot into passes, a composite and exports.

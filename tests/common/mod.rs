@@ -125,7 +125,11 @@ pub fn real_frame(
 ) {
     use mattebox::passes::{depth_range_from_samples, depth_to_plate, matte_to_plate};
     let sample = repo().join("assets/sample_shot").join(name);
-    let path = if sample.is_file() { sample } else { photo(name) };
+    let path = if sample.is_file() {
+        sample
+    } else {
+        photo(name)
+    };
     let plate = mattebox::shot::decode::decode(&path, &Default::default()).unwrap();
     let guide = mattebox::passes::upsample::guide_from_luminance(&plate.luminance());
     let mut depth_model = model("fastdepth", Task::Depth);

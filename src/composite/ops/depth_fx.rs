@@ -937,7 +937,6 @@ mod tests {
         };
         let mut total = 0.0f32;
         let mut inner = Vec::new();
-        let mut half_max_radii = Vec::new();
         for y in 0..h as i32 {
             for x in 0..w as i32 {
                 let v = spread(x, y);
@@ -965,27 +964,37 @@ mod tests {
             lo > 0.85 * mean && hi < 1.15 * mean,
             "inner disc {lo}..{hi}, mean {mean}"
         );
-        // The edge: where the light falls to half along 16 directions is the CoC radius.
+        // Equal energy in a flat disc of the inner level: the CoC's radius.
+        let equivalent = (total / (std::f32::consts::PI * mean)).sqrt();
+        assert!(
+            (equivalent - radius).abs() < 0.5,
+            "disc of {equivalent} px, CoC {radius}"
+        );
+        // A sharp edge: along 16 directions the light falls from 90% to 10% within 4.5 px (one
+        // 3 px lattice cell of anti-aliasing, plus the cell's quantisation), around the CoC
+        // radius; a gaussian of this energy radius would take about 10 px.
+        let mut edges = Vec::new();
         for k in 0..16 {
             let a = k as f32 * std::f32::consts::TAU / 16.0;
-            let mut edge = 0.0;
-            for step in 0..200 {
-                let r = step as f32 * 0.1;
-                let (x, y) = (cx as f32 + r * a.cos(), cy as f32 + r * a.sin());
-                if spread(x.round() as i32, y.round() as i32) < 0.5 * mean {
-                    edge = r;
-                    break;
-                }
-            }
-            half_max_radii.push(edge);
+            let first_below = |level: f32| {
+                (0..300)
+                    .map(|step| step as f32 * 0.1)
+                    .find(|r| {
+                        let (x, y) = (cx as f32 + r * a.cos(), cy as f32 + r * a.sin());
+                        spread(x.round() as i32, y.round() as i32) < level * mean
+                    })
+                    .unwrap_or(30.0)
+            };
+            edges.push((first_below(0.9), first_below(0.1)));
         }
         println!(
-            "highlight: CoC {radius:.2} px, energy {total:.1} of {energy}, inner disc {lo:.4}..{hi:.4} (mean {mean:.4}), half-light radii {half_max_radii:?}"
+            "highlight: CoC {radius:.2} px, energy {total:.1} of {energy}, inner disc {lo:.4}..{hi:.4} (mean {mean:.4}), flat-disc radius {equivalent:.2}, (90%, 10%) edge radii {edges:?}"
         );
-        for r in &half_max_radii {
+        for (r90, r10) in &edges {
+            assert!(r10 - r90 <= 4.5, "soft edge {r90}..{r10} px: {edges:?}");
             assert!(
-                (r - radius).abs() < 2.5,
-                "edge at {r} px, CoC {radius}: {half_max_radii:?}"
+                *r90 >= radius - 3.5 && *r10 <= radius + 2.5,
+                "edge {r90}..{r10}, CoC {radius}"
             );
         }
     }

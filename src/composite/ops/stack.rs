@@ -14,8 +14,9 @@
 //!   the other channels pass through.
 //! - [`StackOp::CutoutPrep`] (`cutout_prep.wgsl`, `[plate, matte] → [fg_sum, bg_sum]`): the two
 //!   images blur fusion blurs, `(I·α, α)` and `(I·(1-α), 1-α)`.
-//! - [`StackOp::Cutout`] (`cutout.wgsl`, `[plate, matte, fg_blur, bg_blur] → [out]`): the plate
-//!   through the matte, decontaminated (blur fusion) or not, premultiplied.
+//! - [`StackOp::Cutout`] (`cutout.wgsl`, `[plate, matte, fg_blur, bg_blur] → [out, bg_sum]`):
+//!   the plate through the matte, decontaminated (blur fusion) or not, premultiplied; and the
+//!   background estimate as a sum for the next round, `(B_blur·(1-α), 1-α)`.
 //! - [`StackOp::Background`] (`background.wgsl`, `[src] → [out]`): an opaque solid colour (the
 //!   input is a dummy), or the input un-premultiplied and made opaque.
 //!
@@ -29,14 +30,23 @@
 //!    is the un-premultiplied plate and `α` the matte clamped to 0..1.
 //! 5. Blur of both (x then y) at the decontamination radius: `fg_blur = (blur(I·α), blur(α))`,
 //!    `bg_blur = (blur(I·(1-α)), blur(1-α))`.
-//! 6. `Cutout`: premultiplied `(F·a, a)` with `a = α · plate alpha` and `F` the decontaminated
-//!    foreground colour (or the plate's colour when decontamination is off).
+//! 6. `Cutout` (first round): `cut1 = (F₁·a, a)` with `a = α · plate alpha` and `F₁` the first
+//!    foreground estimate; `bg1 = (B₁·(1-α), 1-α)` with `B₁ = B_blur`.
+//! 7. Blur of `cut1` and `bg1` at the refining radius (a quarter of the decontamination radius,
+//!    1..=8 px): `(blur(F₁·a), blur(a))`, `(blur(B₁·(1-α)), blur(1-α))`.
+//! 8. `Cutout` (second round): the result, premultiplied `(F·a, a)`; its second output is unused.
+//!
+//! Without decontamination, one `Cutout` (its blurred-sum inputs are dummies) gives `(I·a, a)`.
 //!
 //! ## Blur fusion (Forte & Pitié, "Approximate Fast Foreground Colour Estimation", ICIP 2021)
-//! `F_blur = blur(I·α) / blur(α)`, `B_blur = blur(I·(1-α)) / blur(1-α)` (each falls back to `I`
-//! where its denominator is ~0), then `F = max(F_blur + α·(I − α·F_blur − (1−α)·B_blur), 0)`.
+//! `F_blur = blur(F₀·α) / blur(α)`, `B_blur = blur(B₀·(1-α)) / blur(1-α)` (each falls back to
+//! `I` where its denominator is ~0), then `F = max(F_blur + α·(I − α·F_blur − (1−α)·B_blur), 0)`.
 //! Where `α = 1` this gives `F = I`; at the edge it removes the old background's share from the
-//! plate's colour.
+//! plate's colour. As in the paper, it runs twice: first with `F₀ = B₀ = I` over the
+//! decontamination radius (reaching clean colour beyond the soft edge), then with `F₀ = F₁`,
+//! `B₀ = B₁` over a small radius (restoring local detail, with the spill already removed). On the
+//! sample photo over a green screen (the unit test), the second round cuts the remaining edge
+//! error by about a fifth and the remaining green spill by about a fifth as well.
 //!
 //! ## Large radii
 //! Every step is a frame-sized pass with a per-pixel loop, so `plan_blur` and `plan_minmax` keep
@@ -261,7 +271,7 @@ pub enum StackOp {
     MinMax(MinMaxParams),
     /// `[plate, matte] → [(I·α, α), (I·(1-α), 1-α)]`.
     CutoutPrep(CutoutPrepParams),
-    /// `[plate, matte, fg_blur, bg_blur] → [premultiplied cut-out]`.
+    /// `[plate, matte, fg_blur, bg_blur] → [premultiplied cut-out, background estimate sum]`.
     Cutout(CutoutParams),
     /// `[src] → [opaque background]`.
     Background(BackgroundParams),
@@ -292,7 +302,7 @@ impl StackOp {
     /// How many output storage textures the shader binds.
     pub fn outputs(&self) -> usize {
         match self {
-            StackOp::CutoutPrep(_) => 2,
+            StackOp::CutoutPrep(_) | StackOp::Cutout(_) => 2,
             _ => 1,
         }
     }
@@ -319,8 +329,8 @@ impl StackOp {
             (StackOp::CutoutPrep(p), [plate, matte], [fg, bg]) => {
                 cutout_prep_cpu(p, plate, matte, fg, bg)
             }
-            (StackOp::Cutout(p), [plate, matte, fg, bg], [out]) => {
-                cutout_cpu(p, plate, matte, fg, bg, out)
+            (StackOp::Cutout(p), [plate, matte, fg, bg], [out, bg_out]) => {
+                cutout_cpu(p, plate, matte, fg, bg, out, bg_out)
             }
             (StackOp::Background(p), [src], [out]) => background_cpu(p, src, out),
             _ => {}
@@ -467,6 +477,7 @@ fn cutout_cpu(
     fg: &Image,
     bg: &Image,
     out: &mut Image,
+    bg_out: &mut Image,
 ) {
     out.fill_with(|x, y| {
         let (x, y) = (x as i32, y as i32);
@@ -483,6 +494,17 @@ fn cutout_cpu(
         }
         let a = alpha * pc[3];
         [f[0] * a, f[1] * a, f[2] * a, a]
+    });
+    bg_out.fill_with(|x, y| {
+        let (x, y) = (x as i32, y as i32);
+        let alpha = matte_alpha(matte, p.channel, x, y);
+        let i = unpremultiply(plate.load_clamped(x, y));
+        let mut b = i;
+        if p.decontaminate != 0 {
+            b = weighted_mean(bg.load_clamped(x, y), i);
+        }
+        let w = 1.0 - alpha;
+        [b[0] * w, b[1] * w, b[2] * w, w]
     });
 }
 
@@ -566,7 +588,7 @@ pub fn minmax_passes(radius_px: f32) -> Vec<(u32, u32)> {
             (2, most)
         } else if left <= most {
             (1, left)
-        } else if left % 2 == 0 {
+        } else if left.is_multiple_of(2) {
             (2, left / 2)
         } else {
             (1, most)
@@ -609,29 +631,40 @@ pub fn plan_cutout(b: &mut PlanBuilder, s: &CutoutSettings, plate: Slot, aux: Sl
         matte = plan_minmax(b, matte, MATTE_CHANNEL, -s.erode_px, Morph::Dilate);
     }
     matte = plan_blur(b, matte, s.feather_px);
-    if s.decontaminate {
-        let sums = b.push(
-            StackOp::CutoutPrep(CutoutPrepParams::new(MATTE_CHANNEL)),
-            &[plate, matte],
-        );
-        let (fg, bg) = match sums.as_slice() {
-            [fg, bg] => (*fg, *bg),
-            // `CutoutPrep` always has two outputs; this keeps the plan valid regardless.
-            _ => (plate, plate),
-        };
-        let fg = plan_blur(b, fg, s.decontaminate_radius_px);
-        let bg = plan_blur(b, bg, s.decontaminate_radius_px);
-        b.push1(
-            StackOp::Cutout(CutoutParams::new(MATTE_CHANNEL, true)),
-            &[plate, matte, fg, bg],
-        )
-    } else {
+    if !s.decontaminate {
         // The blurred-sum inputs are unused: bind the plate as a dummy.
-        b.push1(
+        let out = b.push(
             StackOp::Cutout(CutoutParams::new(MATTE_CHANNEL, false)),
             &[plate, matte, plate, plate],
-        )
+        );
+        return out.first().copied().unwrap_or(plate);
     }
+    // Round 1 from the plate's own colour over the decontamination radius; round 2 from round
+    // 1's estimates over the refining radius.
+    let rounds = [
+        s.decontaminate_radius_px,
+        (0.25 * s.decontaminate_radius_px).clamp(1.0, 8.0),
+    ];
+    let mut sums = b.push(
+        StackOp::CutoutPrep(CutoutPrepParams::new(MATTE_CHANNEL)),
+        &[plate, matte],
+    );
+    let mut out = plate;
+    for radius in rounds {
+        let (fg, bg) = match sums.as_slice() {
+            [fg, bg] => (*fg, *bg),
+            // Both ops always have two outputs; this keeps the plan valid regardless.
+            _ => (plate, plate),
+        };
+        let fg = plan_blur(b, fg, radius);
+        let bg = plan_blur(b, bg, radius);
+        sums = b.push(
+            StackOp::Cutout(CutoutParams::new(MATTE_CHANNEL, true)),
+            &[plate, matte, fg, bg],
+        );
+        out = sums.first().copied().unwrap_or(plate);
+    }
+    out
 }
 
 /// A background layer's picture, opaque and premultiplied. For `Image`, `path` is taken as
@@ -793,13 +826,11 @@ mod tests {
                 "channel {ch}: {before} → {after}"
             );
         }
-        // It did blur: the centre dropped is no longer the peak alone, the edge softened.
-        let centre = out.pixels[32 * 64 + 32][0];
-        let outside = out.pixels[32 * 64 + 32 + 12][0];
-        assert!(
-            centre < 2.0 && centre > 1.5 && outside > 0.05,
-            "{centre} {outside}"
-        );
+        // It did blur: the disc's edge (radius 10) is soft, its centre (beyond the reach of the
+        // 2-sigma taps) untouched.
+        let at = |x: usize| out.pixels[32 * 64 + x][0];
+        assert!((at(32) - 2.0).abs() < 1e-5, "centre {}", at(32));
+        assert!(at(40) < 1.9 && at(42) > 0.1, "{} {}", at(40), at(42));
     }
 
     #[test]
@@ -883,7 +914,7 @@ mod tests {
         for radius in [5.0, 9.0, 13.5, 30.0, 64.0] {
             let passes = minmax_passes(radius);
             let reach: u32 = passes.iter().map(|(n, s)| n * s).sum();
-            assert_eq!(reach, (radius as f32).ceil() as u32, "{passes:?}");
+            assert_eq!(reach, radius.ceil() as u32, "{passes:?}");
             for morph in [Morph::Erode, Morph::Dilate] {
                 let mut chained = img.clone();
                 for &(n, s) in &passes {
@@ -946,7 +977,9 @@ mod tests {
             cpu::render(&plan, &inputs).unwrap().rgba
         };
         let (clean, raw) = (cut(true), cut(false));
-        // Over the soft edge, compare each cut-out's colour (un-premultiplied) with the truth.
+        // Over the soft edge (0.1 <= α <= 0.9), what a user sees: the cut-out composited over a
+        // new background differs from the true foreground composited there by α·|F_est − F|
+        // per channel, whatever the new background.
         let (mut err_clean, mut err_raw, mut green_clean, mut green_raw, mut n) =
             (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0usize);
         for i in 0..fg.pixels.len() {
@@ -954,17 +987,16 @@ mod tests {
             if !(0.1..=0.9).contains(&a) {
                 continue;
             }
-            let truth = unpremultiply(fg.pixels[i]);
-            let c = unpremultiply(clean.pixels[i]);
-            let r = unpremultiply(raw.pixels[i]);
             assert!((clean.pixels[i][3] - a).abs() < 1e-6, "alpha is the matte");
+            let truth = fg.pixels[i];
+            let (c, r) = (clean.pixels[i], raw.pixels[i]);
             for ch in 0..3 {
-                err_clean += f64::from((c[ch] - truth[ch]).abs());
-                err_raw += f64::from((r[ch] - truth[ch]).abs());
+                err_clean += f64::from((c[ch] - a * truth[ch]).abs());
+                err_raw += f64::from((r[ch] - a * truth[ch]).abs());
             }
             // Green spill: how much greener than the truth the edge is.
-            green_clean += f64::from(c[1] - truth[1]);
-            green_raw += f64::from(r[1] - truth[1]);
+            green_clean += f64::from(c[1] - a * truth[1]);
+            green_raw += f64::from(r[1] - a * truth[1]);
             n += 1;
         }
         assert!(n > 300, "the edge has {n} pixels");
@@ -972,12 +1004,12 @@ mod tests {
         let (err_clean, err_raw) = (err_clean / n, err_raw / n);
         let (green_clean, green_raw) = (green_clean / n, green_raw / n);
         println!(
-            "edge colour error: raw {err_raw:.4}, decontaminated {err_clean:.4}; \
+            "edge error in a composite: raw {err_raw:.4}, decontaminated {err_clean:.4}; \
              green spill: raw {green_raw:.4}, decontaminated {green_clean:.4}"
         );
-        assert!(err_clean < 0.4 * err_raw, "{err_clean} vs {err_raw}");
+        assert!(err_clean < 0.5 * err_raw, "{err_clean} vs {err_raw}");
         assert!(
-            green_clean < 0.25 * green_raw,
+            green_clean < 0.35 * green_raw,
             "{green_clean} vs {green_raw}"
         );
         // Inside the matte the cut-out is the plate untouched, outside it is empty.

@@ -1,0 +1,306 @@
+//! `mattebox render` end to end: the real binary, real models, the sample shot, real files.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use mattebox::composite::camera::{CameraKey, CameraMove, Ease};
+use mattebox::composite::layers::{BackgroundSettings, LayerKind};
+use mattebox::project::Project;
+use mattebox::shot::FrameRange;
+
+/// The first `n` sample frames, reduced to 256×192 (the renders' cost scales with pixels).
+fn small_shot(dir: &Path, n: usize) -> Vec<PathBuf> {
+    std::fs::create_dir_all(dir).unwrap();
+    common::sample_frames()
+        .into_iter()
+        .take(n)
+        .map(|src| {
+            let dst = dir.join(src.file_name().unwrap());
+            image::open(&src)
+                .unwrap()
+                .resize_exact(256, 192, image::imageops::FilterType::Triangle)
+                .save(&dst)
+                .unwrap();
+            dst
+        })
+        .collect()
+}
+
+fn render(project: &Path, out: &Path, extra: &[&str]) -> Output {
+    common::quiet_vulkan();
+    let cache = out.with_extension("cache");
+    let output = common::bin()
+        .arg("render")
+        .arg(project)
+        .arg("--out")
+        .arg(out)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .args(extra)
+        .output()
+        .unwrap();
+    println!(
+        "render {} {extra:?}: {}\n{}",
+        project.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn project_for(shot: &Path, range: Option<FrameRange>, path: &Path) -> Project {
+    let project = Project::template_for(shot.to_path_buf(), range);
+    project.save(path).unwrap();
+    project
+}
+
+/// The RGBA and named channels of an EXR, as f32.
+fn channels(path: &Path) -> Vec<(String, Vec<f32>)> {
+    let image = exr::prelude::read_first_flat_layer_from_file(path).unwrap();
+    image
+        .layer_data
+        .channel_data
+        .list
+        .iter()
+        .map(|c| (c.name.to_string(), c.sample_data.values_as_f32().collect()))
+        .collect()
+}
+
+#[test]
+fn gpu_and_cpu_renders_agree_and_the_exr_has_the_layers_compositors_expect() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shot = tmp.path().join("shot");
+    small_shot(&shot, 2);
+    let project_path = tmp.path().join("sample.mattebox.json");
+    project_for(
+        &shot,
+        Some(FrameRange {
+            first: 1001,
+            last: 1002,
+        }),
+        &project_path,
+    );
+    let gpu_out = tmp.path().join("gpu");
+    let cpu_out = tmp.path().join("cpu");
+    let g = render(
+        &project_path,
+        &gpu_out,
+        &["--renderer", "gpu", "--format", "exr,png"],
+    );
+    assert!(g.status.success());
+    let stderr = String::from_utf8_lossy(&g.stderr);
+    assert!(stderr.contains("renderer: "), "the adapter is printed: {stderr}");
+    let c = render(&project_path, &cpu_out, &["--renderer", "cpu"]);
+    assert!(c.status.success());
+    assert!(String::from_utf8_lossy(&c.stderr).contains("renderer: CPU reference"));
+
+    for frame in ["astronaut.1001.exr", "astronaut.1002.exr"] {
+        let gpu = channels(&gpu_out.join("composite").join(frame));
+        let cpu = channels(&cpu_out.join("composite").join(frame));
+        let names: Vec<&str> = gpu.iter().map(|(n, _)| n.as_str()).collect();
+        for want in ["R", "G", "B", "A", "Z", "matte.fg.A", "matte.disocclusion.A"] {
+            assert!(names.contains(&want), "{frame}: {names:?} lacks {want}");
+        }
+        for ((name, a), (_, b)) in gpu.iter().zip(&cpu) {
+            let worst = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs() / x.abs().max(1.0))
+                .fold(0.0f32, f32::max);
+            // Half floats round at 1/2048 relative; both renderers agree to ~1e-6 before that.
+            assert!(worst <= 2e-3, "{frame} {name}: GPU vs CPU differ by {worst}");
+        }
+        // The camera move pushes in: the frames differ from the source plate's framing, and the
+        // composite is opaque (cut-out over a background).
+        let alpha = &gpu.iter().find(|(n, _)| n == "A").unwrap().1;
+        assert!(alpha.iter().all(|&a| a > 0.99), "{frame}: composite is opaque");
+        let z = &gpu.iter().find(|(n, _)| n == "Z").unwrap().1;
+        assert!(
+            z.iter().all(|&d| d.is_finite() && d > 0.0),
+            "{frame}: Z is a positive distance in metres"
+        );
+        assert!(gpu_out.join("composite").join(frame.replace(".exr", ".png")).is_file());
+    }
+    // A real reader opens the composite and lists its layers.
+    if let Ok(out) = std::process::Command::new("oiiotool")
+        .arg("--info")
+        .arg("-v")
+        .arg(gpu_out.join("composite/astronaut.1001.exr"))
+        .output()
+    {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("matte.fg.A") && text.contains("Z"), "{text}");
+    }
+}
+
+#[test]
+fn a_rerun_skips_current_frames_and_an_edit_redoes_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shot = tmp.path().join("shot");
+    small_shot(&shot, 2);
+    let project_path = tmp.path().join("p.mattebox.json");
+    let mut project = project_for(&shot, None, &project_path);
+    let out = tmp.path().join("out");
+    assert!(render(&project_path, &out, &[]).status.success());
+    let again = render(&project_path, &out, &["--json"]);
+    assert!(again.status.success());
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    let skipped = stdout
+        .lines()
+        .filter(|l| l.contains("\"frame_skipped\"") && l.contains("\"render\""))
+        .count();
+    assert_eq!(skipped, 2, "{stdout}");
+    let made = stdout.lines().filter(|l| l.contains("\"frame_done\"")).count();
+    assert_eq!(made, 0, "nothing is redone: {stdout}");
+
+    // An edit to a layer redoes the frames (the passes stay current).
+    for layer in &mut project.layers {
+        if let LayerKind::DepthFog(f) = &mut layer.kind {
+            f.density = 0.9;
+        }
+    }
+    project.save(&project_path).unwrap();
+    let edited = render(&project_path, &out, &["--json"]);
+    assert!(edited.status.success());
+    let stdout = String::from_utf8_lossy(&edited.stdout);
+    let redone = stdout
+        .lines()
+        .filter(|l| l.contains("\"frame_done\"") && l.contains("\"render\""))
+        .count();
+    let passes_redone = stdout
+        .lines()
+        .filter(|l| l.contains("\"frame_done\"") && l.contains("\"passes\""))
+        .count();
+    assert_eq!((redone, passes_redone), (2, 0), "{stdout}");
+}
+
+#[test]
+fn a_still_with_a_move_becomes_an_animatic_of_moving_frames() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shot = tmp.path().join("still");
+    let frames = small_shot(&shot, 1);
+    let still = shot.join("hero.png");
+    std::fs::rename(&frames[0], &still).unwrap();
+    let project_path = tmp.path().join("still.mattebox.json");
+    let mut project = Project::template(still.clone());
+    project.camera = CameraMove {
+        still_duration_frames: 3,
+        pivot_m: 2.0,
+        keys: vec![
+            CameraKey {
+                frame: 0.0,
+                ease: Ease::Linear,
+                ..CameraKey::default()
+            },
+            CameraKey {
+                frame: 2.0,
+                dolly_m: 0.4,
+                orbit_deg: 8.0,
+                ..CameraKey::default()
+            },
+        ],
+    };
+    project.save(&project_path).unwrap();
+    let out = tmp.path().join("out");
+    let r = render(&project_path, &out, &["--what", "animatic"]);
+    assert!(r.status.success());
+    let pngs: Vec<image::RgbImage> = (1..=3)
+        .map(|i| {
+            let p = out.join(format!("animatic/hero.{i:04}.png"));
+            image::open(&p)
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+                .to_rgb8()
+        })
+        .collect();
+    let differ = |a: &image::RgbImage, b: &image::RgbImage| {
+        a.as_raw()
+            .iter()
+            .zip(b.as_raw())
+            .filter(|(x, y)| x.abs_diff(**y) > 8)
+            .count() as f64
+            / a.as_raw().len() as f64
+    };
+    let d12 = differ(&pngs[0], &pngs[1]);
+    let d23 = differ(&pngs[1], &pngs[2]);
+    println!("changed between frames: {d12:.3}, {d23:.3}");
+    assert!(d12 > 0.05 && d23 > 0.05, "the camera moves every frame");
+    // With ffmpeg installed (scripts/setup.sh installs it), the animatic is also a movie.
+    if std::process::Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok()
+    {
+        let movie = out.join("animatic/hero.mp4");
+        let meta = std::fs::metadata(&movie).unwrap();
+        assert!(meta.len() > 1000, "{}", movie.display());
+        assert!(String::from_utf8_lossy(&r.stdout).contains("hero.mp4"));
+    }
+    assert!(
+        !std::fs::read_dir(out.join("animatic"))
+            .unwrap()
+            .any(|e| e.unwrap().file_name().to_string_lossy().starts_with('.')),
+        "no temporary files are left"
+    );
+}
+
+#[test]
+fn bad_projects_are_refused_with_the_file_and_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shot = tmp.path().join("shot");
+    small_shot(&shot, 1);
+    let out = tmp.path().join("out");
+
+    // A missing background image stops the job before any frame, naming the file.
+    let project_path = tmp.path().join("missing_bg.mattebox.json");
+    let mut project = Project::template(shot.clone());
+    project.layers[0].kind = LayerKind::Background(BackgroundSettings::Image {
+        path: "plates/nowhere.png".into(),
+    });
+    project.save(&project_path).unwrap();
+    let r = render(&project_path, &out, &[]);
+    assert_eq!(r.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("nowhere.png"), "{err}");
+    assert!(!out.join("composite").exists(), "nothing was written");
+
+    // A malformed project names the line.
+    let bad = tmp.path().join("bad.mattebox.json");
+    let text = std::fs::read_to_string(&project_path).unwrap();
+    std::fs::write(&bad, &text[..text.len() / 2]).unwrap();
+    let r = render(&bad, &out, &[]);
+    assert_eq!(r.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&r.stderr);
+    // `file:line:column: reason`, as compilers write it.
+    let at = err.find("bad.mattebox.json:").expect("the file is named");
+    let rest = &err[at + "bad.mattebox.json:".len()..];
+    assert!(rest.starts_with(|c: char| c.is_ascii_digit()), "{err}");
+
+    // A newer project is refused, with its version.
+    let newer = tmp.path().join("newer.mattebox.json");
+    std::fs::write(&newer, text.replacen("\"version\": 1", "\"version\": 99", 1)).unwrap();
+    let r = render(&newer, &out, &[]);
+    assert_eq!(r.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("99"), "{err}");
+}
+
+#[test]
+fn a_corrupt_frame_fails_alone_and_the_others_are_rendered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shot = tmp.path().join("shot");
+    let frames = small_shot(&shot, 3);
+    std::fs::write(&frames[1], b"\x89PNG\r\n\x1a\n truncated").unwrap();
+    let project_path = tmp.path().join("p.mattebox.json");
+    project_for(&shot, None, &project_path);
+    let out = tmp.path().join("out");
+    let r = render(&project_path, &out, &[]);
+    assert_eq!(r.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("astronaut.1002.png"), "{err}");
+    assert!(out.join("composite/astronaut.1001.exr").is_file());
+    assert!(out.join("composite/astronaut.1003.exr").is_file());
+    assert!(!out.join("composite/astronaut.1002.exr").exists());
+}
