@@ -45,13 +45,55 @@ fn time(budget_s: f64, min: usize, mut f: impl FnMut() -> Result<()>) -> Result<
     Ok(runs[runs.len() / 2])
 }
 
-fn inputs_at(plate: &Image, aux: &Image, w: u32, h: u32, background: &Image) -> Result<FrameInputs> {
+fn inputs_at(
+    plate: &Image,
+    aux: &Image,
+    w: u32,
+    h: u32,
+    background: &Image,
+) -> Result<FrameInputs> {
     Ok(FrameInputs {
         plate: Some(plate.resized(w, h).map_err(anyhow::Error::msg)?),
         aux: Some(aux.resized(w, h).map_err(anyhow::Error::msg)?),
         images: vec![background.cover(w, h).map_err(anyhow::Error::msg)?],
         ..Default::default()
     })
+}
+
+/// Per-op cost: the plan cut after each step, timed cumulatively (GPU: until finished).
+fn profile(plan: &Plan, inputs: &FrameInputs, gpu: Option<&GpuRenderer>) -> Result<()> {
+    let mut prev_cpu = 0.0;
+    let mut prev_gpu = 0.0;
+    println!("| step | op | CPU ms | llvmpipe ms |");
+    println!("|---|---|---|---|");
+    for i in 0..plan.steps.len() {
+        let mut cut = plan.clone();
+        cut.steps.truncate(i + 1);
+        cut.output = cut.steps[i].outputs[0];
+        cut.aux_output = cut.output;
+        let c = time(0.0, 1, || {
+            cpu::render(&cut, inputs)?;
+            Ok(())
+        })?;
+        let g = match gpu {
+            Some(gpu) => time(0.0, 2, || {
+                let frame = gpu.execute(&cut, inputs)?;
+                gpu.wait()?;
+                gpu.recycle(frame.rgba);
+                Ok(())
+            })?,
+            None => 0.0,
+        };
+        println!(
+            "| {i} | {} | {:.0} | {:.0} |",
+            cut.steps[i].op.shader(),
+            (c - prev_cpu) * 1e3,
+            (g - prev_gpu) * 1e3
+        );
+        prev_cpu = c;
+        prev_gpu = g;
+    }
+    Ok(())
 }
 
 struct Row {
@@ -121,11 +163,13 @@ fn main() -> Result<()> {
         &project.scene,
     );
     let plate_img = Image::from_plate(&plate);
-    let background = Image::from_plate(&decode(
-        &repo.join("vendor/skimage-data/coffee.png"),
-        &DecodeLimits::default(),
-    )
-    .context("vendor/skimage-data/coffee.png: run `bash scripts/setup.sh`")?);
+    let background = Image::from_plate(
+        &decode(
+            &repo.join("vendor/skimage-data/coffee.png"),
+            &DecodeLimits::default(),
+        )
+        .context("vendor/skimage-data/coffee.png: run `bash scripts/setup.sh`")?,
+    );
     // The template's stack, with a picture for the background (the heavier case).
     let mut layers = project.layers.clone();
     for layer in &mut layers {
@@ -157,7 +201,10 @@ fn main() -> Result<()> {
         Some(g) => println!("GPU adapter: {}", g.adapter_label()),
         None => println!("GPU adapter: none (no real GPU here)"),
     }
-    println!("CPU reference: {} rayon threads", rayon::current_num_threads());
+    println!(
+        "CPU reference: {} rayon threads",
+        rayon::current_num_threads()
+    );
 
     let mut sizes = vec![(1920u32, 1080u32)];
     if with_4k {
@@ -170,6 +217,7 @@ fn main() -> Result<()> {
             scene: &project.scene,
             base_dir: &repo,
             camera: None,
+            prepare: &Default::default(),
             solo: None,
         };
         let plan: Plan = plan_frame(&spec, w, h);
@@ -218,6 +266,9 @@ fn main() -> Result<()> {
                 what: format!("{label}, export (upload + readback)"),
                 fps: 1.0 / export_s,
             });
+        }
+        if std::env::var_os("MATTEBOX_BENCH_PROFILE").is_some() {
+            profile(&plan, &inputs, software.as_ref())?;
         }
         let base = rows[0].fps;
         println!("| path | frames/s | ms/frame | vs CPU reference |");

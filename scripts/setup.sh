@@ -82,6 +82,7 @@ APT_PACKAGES=(
     openimageio-tools                 # oiiotool --info -v in tests
     mesa-vulkan-drivers libvulkan1    # wgpu on llvmpipe / lavapipe
     xvfb xauth xdotool imagemagick    # GUI smoke tests
+    ffmpeg                            # the animatic MP4 (optional at run time)
     ca-certificates curl unzip
 )
 PYTHON="${PYTHON:-python3}"

@@ -44,7 +44,9 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let spacing = f32(stride);
     let reach = params.max_blur_px + 0.5 * spacing;
     let reach2 = reach * reach;
-    let mc = load_clamped(meta_tex, p);
+    // The clamp of load_clamped, with the size read once (it is the same for every tap).
+    let last = vec2<i32>(dims) - vec2<i32>(1, 1);
+    let mc = textureLoad(meta_tex, p, 0);
     let coc_c = mc.y;
     let d_c = mc.w;
     var total = vec4<f32>(0.0);
@@ -52,12 +54,12 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     // The centre cell, at full resolution (the centre pixel always counts fully).
     for (var dy = -params.half; dy <= params.half; dy++) {
         for (var dx = -params.half; dx <= params.half; dx++) {
-            let q = p + vec2<i32>(dx, dy);
-            let m = load_clamped(meta_tex, q);
+            let q = clamp(p + vec2<i32>(dx, dy), vec2<i32>(0, 0), last);
+            let m = textureLoad(meta_tex, q, 0);
             let e = reach_coc(m.y, m.w, coc_c, d_c);
             let r = sqrt(f32(dx * dx + dy * dy));
             let w = clamp(e - r + 0.5, 0.0, 1.0) / (e * e);
-            total += w * load_clamped(acc, q);
+            total += w * textureLoad(acc, q, 0);
             weight += w;
         }
     }
@@ -68,8 +70,8 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
             if (i == 0 && j == 0) || r2 >= reach2 {
                 continue;
             }
-            let q = p + vec2<i32>(i * stride, j * stride);
-            let m = load_clamped(meta_tex, q);
+            let q = clamp(p + vec2<i32>(i * stride, j * stride), vec2<i32>(0, 0), last);
+            let m = textureLoad(meta_tex, q, 0);
             let e = reach_coc(m.y, m.w, coc_c, d_c);
             let r = sqrt(r2);
             let cover = clamp((e - r) / spacing + 0.5, 0.0, 1.0);
@@ -77,7 +79,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
                 continue;
             }
             let w = cover / (e * e);
-            total += w * load_clamped(sum_tex, q);
+            total += w * textureLoad(sum_tex, q, 0);
             weight += w * m.x;
         }
     }

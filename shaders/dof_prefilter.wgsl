@@ -39,16 +39,18 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     }
     let p = vec2<i32>(id.xy);
     let spacing = f32(2 * params.half + 1);
-    let d = load_clamped(aux, p).r;
+    // The clamp of load_clamped, with the size read once (it is the same for every tap).
+    let last = vec2<i32>(dims) - vec2<i32>(1, 1);
+    let d = textureLoad(aux, p, 0).r;
     let sc = signed_coc(d);
     var total = vec4<f32>(0.0);
     var count = 0.0;
     for (var dy = -params.half; dy <= params.half; dy++) {
         for (var dx = -params.half; dx <= params.half; dx++) {
-            let q = p + vec2<i32>(dx, dy);
-            let sj = signed_coc(load_clamped(aux, q).r);
+            let q = clamp(p + vec2<i32>(dx, dy), vec2<i32>(0, 0), last);
+            let sj = signed_coc(textureLoad(aux, q, 0).r);
             let w = clamp(1.0 - abs(sj - sc) / spacing, 0.0, 1.0);
-            total += w * load_clamped(acc, q);
+            total += w * textureLoad(acc, q, 0);
             count += w;
         }
     }

@@ -9,8 +9,8 @@ pub mod export;
 pub mod infer;
 pub mod passes;
 pub mod process;
-pub mod render;
 pub mod project;
+pub mod render;
 pub mod shot;
 
 /// The software name and version recorded in every export.

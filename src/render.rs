@@ -27,7 +27,7 @@ use crate::composite::gpu::{GpuChoice, GpuRenderer};
 use crate::composite::image::Image;
 use crate::composite::layers::{BackgroundSettings, LayerKind, SceneSettings};
 use crate::composite::planner::{FrameSpec, plan_frame};
-use crate::composite::prepare::{PrepareSettings, prepare};
+use crate::composite::prepare::prepare;
 use crate::composite::{CompositeError, FrameInputs, Rendered, cpu};
 use crate::export::atomic::write_atomic;
 use crate::export::exr::{ExrCompression, write_layered_exr};
@@ -38,8 +38,7 @@ use crate::export::{ExportError, FrameMetadata, PassStamp};
 use crate::passes::cache::{PassCache, hash_file};
 use crate::passes::{DepthMap, DepthRange, DepthSemantics, Matte};
 use crate::process::{
-    Event, FrameFailure, PassModels, ProcessError, ProcessOptions, STAMP_DIR, Summary,
-    process_shot,
+    Event, FrameFailure, PassModels, ProcessError, ProcessOptions, STAMP_DIR, Summary, process_shot,
 };
 use crate::project::Project;
 use crate::shot::decode::{DecodeLimits, decode};
@@ -139,8 +138,6 @@ pub struct RenderOptions {
     pub jobs: usize,
     /// Allow the output folder inside the shot's folder.
     pub allow_inside_input: bool,
-    /// The camera move's disocclusion preparation.
-    pub prepare: PrepareSettings,
 }
 
 impl RenderOptions {
@@ -162,7 +159,6 @@ impl RenderOptions {
             limits: base.limits,
             jobs: base.jobs,
             allow_inside_input: false,
-            prepare: PrepareSettings::default(),
         }
     }
 }
@@ -292,9 +288,9 @@ fn engine(choice: RendererChoice, warn: &mut dyn FnMut(String)) -> Result<Engine
 
 /// The aux image `(distance_m, matte, nearness, 0)` from a frame's depth and matte.
 ///
-/// Relative depth (or disparity) becomes distance in scene metres through the shot-wide range
-/// and `scene` (`SceneSettings::distance_m`); metric depth is used as it is. No depth: everything
-/// is at `scene.far_m`; no matte: the matte is 1 everywhere.
+/// Depth becomes distance in scene metres through the shot-wide range and `scene`
+/// (`SceneSettings::distance_m`); with `DepthMapping::Metric`, a metric model's metres are used as
+/// they are. No depth: everything is at `scene.far_m`; no matte: the matte is 1 everywhere.
 pub fn aux_image(
     width: u32,
     height: u32,
@@ -304,7 +300,8 @@ pub fn aux_image(
     matte: Option<&[f32]>,
     scene: &SceneSettings,
 ) -> Image {
-    let metric = semantics == Some(DepthSemantics::Metric);
+    let metric = semantics == Some(DepthSemantics::Metric)
+        && scene.depth_mapping == crate::composite::layers::DepthMapping::Metric;
     let mut aux = Image::new(width, height);
     for (i, px) in aux.pixels.iter_mut().enumerate() {
         let (distance, nearness) = match (depth.and_then(|d| d.get(i)), range) {
@@ -483,7 +480,12 @@ pub fn render_project(
         let path = options.out_dir.join(dir);
         std::fs::create_dir_all(&path).map_err(|error| RenderError::Output { path, error })?;
     }
-    on_event(Phase::Frames, Event::Started { total: frames.len() });
+    on_event(
+        Phase::Frames,
+        Event::Started {
+            total: frames.len(),
+        },
+    );
 
     let failed_sources: Vec<FrameFailure> = passes.failed.clone();
     let mut summary = RenderSummary {
@@ -511,7 +513,11 @@ pub fn render_project(
             break;
         }
         let src = &selected.frames[out.source_index];
-        let label = out.name.output_name(None, "").trim_end_matches('.').to_string();
+        let label = out
+            .name
+            .output_name(None, "")
+            .trim_end_matches('.')
+            .to_string();
         if let Some(f) = failed_sources.iter().find(|f| f.source == src.path) {
             let error = format!("its passes failed: {}", f.error);
             on_event(
@@ -635,7 +641,10 @@ pub fn render_project(
     }
     summary.failed.extend(failed_sources);
 
-    if options.what.animatic && !summary.cancelled && summary.failed.is_empty() && !frames.is_empty()
+    if options.what.animatic
+        && !summary.cancelled
+        && summary.failed.is_empty()
+        && !frames.is_empty()
     {
         match make_movie(&options.out_dir, &frames, project.shot.fps) {
             Ok(Some(movie)) => summary.movie = Some(movie),
@@ -676,18 +685,11 @@ fn load_source(
     let plate_hash = hash_file(&src.path).map_err(|e| format!("{}: {e}", src.path.display()))?;
     let pass_hash = hash_file(pass_exr).map_err(|e| format!("{}: {e}", pass_exr.display()))?;
     let plate = decode(&src.path, &options.limits).map_err(|e| e.to_string())?;
-    let (plate_img, aux) = frame_inputs(
-        &plate,
-        pass_exr,
-        semantics,
-        range,
-        &project.scene,
-        warn,
-    )
-    .map_err(|e| e.to_string())?;
+    let (plate_img, aux) = frame_inputs(&plate, pass_exr, semantics, range, &project.scene, warn)
+        .map_err(|e| e.to_string())?;
     let mut inputs = FrameInputs::default();
     if moving {
-        let prepared = prepare(&plate_img, &aux, &options.prepare);
+        let prepared = prepare(&plate_img, &aux, &project.camera.prepare);
         inputs.front = Some(prepared.front);
         inputs.fill = Some(prepared.fill);
     }
@@ -723,6 +725,7 @@ fn render_one(
         scene: &project.scene,
         base_dir,
         camera: pose,
+        prepare: &project.camera.prepare,
         solo: None,
     };
     let plan = plan_frame(&spec, w, h);
@@ -887,7 +890,7 @@ fn settings_key(project: &Project, options: &RenderOptions) -> String {
         "exr": options.formats.exr,
         "png": options.formats.png,
         "compression": options.exr_compression.as_str(),
-        "prepare": options.prepare,
+        "prepare": project.camera.prepare,
     });
     value.to_string()
 }
@@ -931,7 +934,11 @@ fn make_movie(out_dir: &Path, frames: &[OutputFrame], fps: f32) -> Result<Option
     let mut text = String::new();
     for f in frames {
         let name = f.name.output_name(None, "png");
-        text.push_str(&format!("file '{}'\nduration {}\n", name.replace('\'', "'\\''"), 1.0 / fps.max(1.0)));
+        text.push_str(&format!(
+            "file '{}'\nduration {}\n",
+            name.replace('\'', "'\\''"),
+            1.0 / fps.max(1.0)
+        ));
     }
     std::fs::write(&list, text).map_err(|e| format!("{}: {e}", list.display()))?;
     let stem = if first.name.name.is_empty() {
@@ -942,7 +949,16 @@ fn make_movie(out_dir: &Path, frames: &[OutputFrame], fps: f32) -> Result<Option
     let movie = dir.join(format!("{stem}.mp4"));
     let tmp = dir.join(format!(".{stem}.tmp.mp4"));
     let output = std::process::Command::new("ffmpeg")
-        .args(["-y", "-loglevel", "error", "-f", "concat", "-safe", "0", "-i"])
+        .args([
+            "-y",
+            "-loglevel",
+            "error",
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+        ])
         .arg(&list)
         .args([
             "-r",

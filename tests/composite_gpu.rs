@@ -26,7 +26,10 @@ fn a_plate_round_trips_through_the_gpu_unchanged() {
         ..Default::default()
     };
     let out = gpu.render(&plan, &inputs).expect("render");
-    assert_eq!(out.rgba, plate, "upload and readback must be exact (odd sizes included)");
+    assert_eq!(
+        out.rgba, plate,
+        "upload and readback must be exact (odd sizes included)"
+    );
     let reference = cpu::render(&plan, &inputs).expect("cpu render");
     assert_eq!(reference.rgba, plate);
 }

@@ -49,7 +49,11 @@ fn bless() -> bool {
 fn inputs() -> (Image, Image) {
     let path = dir().join("inputs.exr");
     if !path.is_file() {
-        assert!(bless(), "{} is missing: run with MATTEBOX_BLESS=1", path.display());
+        assert!(
+            bless(),
+            "{} is missing: run with MATTEBOX_BLESS=1",
+            path.display()
+        );
         let (plate, aux) = common::real_frame("astronaut.1001.png", W, H);
         std::fs::create_dir_all(dir()).unwrap();
         let straight = Plate {
@@ -257,7 +261,7 @@ fn cases() -> Vec<Case> {
                     "dof",
                     LayerKind::DepthOfField(DofSettings {
                         focus_m: scene.near_m * 1.2,
-                        f_stop: 1.4,
+                        f_stop: 0.5,
                         max_blur_px: 6.0,
                     }),
                 ),
@@ -296,12 +300,7 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn render_both(
-    gpu: &GpuRenderer,
-    case: &Case,
-    plate: &Image,
-    aux: &Image,
-) -> (Rendered, Rendered) {
+fn render_both(gpu: &GpuRenderer, case: &Case, plate: &Image, aux: &Image) -> (Rendered, Rendered) {
     let scene = SceneSettings::default();
     let pose = case.camera.as_ref().map(|c| c.pose_at(10.0));
     let base = common::repo();
@@ -310,6 +309,7 @@ fn render_both(
         scene: &scene,
         base_dir: &base,
         camera: pose.as_ref(),
+        prepare: &Default::default(),
         solo: None,
     };
     let plan = plan_frame(&spec, W, H);
@@ -366,9 +366,12 @@ fn every_layer_kind_and_a_camera_move_match_cpu_gpu_and_golden() {
         let (c, g) = render_both(&gpu, &case, &plate, &aux);
         // GPU vs CPU, per pixel: the largest channel difference of the composite, and of the
         // aux (its distance relative to the distance, as metres span 1.5..30).
-        let rgba = c.rgba.pixels.iter().zip(&g.rgba.pixels).map(|(a, b)| {
-            (0..4).map(|k| (a[k] - b[k]).abs()).fold(0.0f32, f32::max)
-        });
+        let rgba = c
+            .rgba
+            .pixels
+            .iter()
+            .zip(&g.rgba.pixels)
+            .map(|(a, b)| (0..4).map(|k| (a[k] - b[k]).abs()).fold(0.0f32, f32::max));
         let aux = c.aux.pixels.iter().zip(&g.aux.pixels).map(|(a, b)| {
             let rel = (a[0] - b[0]).abs() / a[0].abs().max(1.0);
             (1..4).map(|k| (a[k] - b[k]).abs()).fold(rel, f32::max)

@@ -55,6 +55,7 @@ fn dolly_orbit() -> CameraMove {
         ],
         pivot_m: 4.0,
         still_duration_frames: 24,
+        ..CameraMove::default()
     }
 }
 

@@ -249,6 +249,14 @@ fn cutout_and_background_timing_at_1080p() {
         ..Default::default()
     };
     let settings = [
+        ("nothing (upload and readback)", None, None),
+        (
+            "one blend",
+            None,
+            Some(BackgroundSettings::Solid {
+                colour: [0.0, 0.0, 0.0],
+            }),
+        ),
         ("cut-out, defaults", Some(CutoutSettings::default()), None),
         (
             "cut-out, erode 8, feather 8, radius 32",

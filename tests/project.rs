@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use mattebox::composite::camera::{CameraKey, CameraMove, Ease};
 use mattebox::composite::layers::{
-    BackgroundSettings, BlendMode, CutoutSettings, DofSettings, FogFalloff, FogSettings,
-    GradeSettings, Layer, LayerKind, SceneSettings,
+    BackgroundSettings, BlendMode, CutoutSettings, DepthMapping, DofSettings, FogFalloff,
+    FogSettings, GradeSettings, Layer, LayerKind, SceneSettings,
 };
 use mattebox::export::ExrCompression;
 use mattebox::process::Formats;
@@ -298,6 +298,7 @@ fn random_edit(rng: &mut Rng, project: &Project) -> Edit {
             matte_model: ["u2netp", "u2net"][rng.below(2)].into(),
         }),
         2 => Edit::SetScene(SceneSettings {
+            depth_mapping: [DepthMapping::Scene, DepthMapping::Metric][rng.below(2)],
             near_m: rng.value(0.05, 10.0),
             far_m: rng.value(0.05, 100.0),
             fov_deg: rng.value(1.0, 170.0),
@@ -346,6 +347,7 @@ fn random_edit(rng: &mut Rng, project: &Project) -> Edit {
             keys: (0..rng.below(4)).map(|_| random_key(rng)).collect(),
             pivot_m: rng.value(0.01, 20.0),
             still_duration_frames: rng.below(200) as u32,
+            ..CameraMove::default()
         }),
         _ => Edit::SetExport(ExportSettings {
             formats: Formats {

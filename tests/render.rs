@@ -91,7 +91,10 @@ fn gpu_and_cpu_renders_agree_and_the_exr_has_the_layers_compositors_expect() {
     );
     assert!(g.status.success());
     let stderr = String::from_utf8_lossy(&g.stderr);
-    assert!(stderr.contains("renderer: "), "the adapter is printed: {stderr}");
+    assert!(
+        stderr.contains("renderer: "),
+        "the adapter is printed: {stderr}"
+    );
     let c = render(&project_path, &cpu_out, &["--renderer", "cpu"]);
     assert!(c.status.success());
     assert!(String::from_utf8_lossy(&c.stderr).contains("renderer: CPU reference"));
@@ -100,7 +103,15 @@ fn gpu_and_cpu_renders_agree_and_the_exr_has_the_layers_compositors_expect() {
         let gpu = channels(&gpu_out.join("composite").join(frame));
         let cpu = channels(&cpu_out.join("composite").join(frame));
         let names: Vec<&str> = gpu.iter().map(|(n, _)| n.as_str()).collect();
-        for want in ["R", "G", "B", "A", "Z", "matte.fg.A", "matte.disocclusion.A"] {
+        for want in [
+            "R",
+            "G",
+            "B",
+            "A",
+            "Z",
+            "matte.fg.A",
+            "matte.disocclusion.A",
+        ] {
             assert!(names.contains(&want), "{frame}: {names:?} lacks {want}");
         }
         for ((name, a), (_, b)) in gpu.iter().zip(&cpu) {
@@ -110,18 +121,29 @@ fn gpu_and_cpu_renders_agree_and_the_exr_has_the_layers_compositors_expect() {
                 .map(|(x, y)| (x - y).abs() / x.abs().max(1.0))
                 .fold(0.0f32, f32::max);
             // Half floats round at 1/2048 relative; both renderers agree to ~1e-6 before that.
-            assert!(worst <= 2e-3, "{frame} {name}: GPU vs CPU differ by {worst}");
+            assert!(
+                worst <= 2e-3,
+                "{frame} {name}: GPU vs CPU differ by {worst}"
+            );
         }
         // The camera move pushes in: the frames differ from the source plate's framing, and the
         // composite is opaque (cut-out over a background).
         let alpha = &gpu.iter().find(|(n, _)| n == "A").unwrap().1;
-        assert!(alpha.iter().all(|&a| a > 0.99), "{frame}: composite is opaque");
+        assert!(
+            alpha.iter().all(|&a| a > 0.99),
+            "{frame}: composite is opaque"
+        );
         let z = &gpu.iter().find(|(n, _)| n == "Z").unwrap().1;
         assert!(
             z.iter().all(|&d| d.is_finite() && d > 0.0),
             "{frame}: Z is a positive distance in metres"
         );
-        assert!(gpu_out.join("composite").join(frame.replace(".exr", ".png")).is_file());
+        assert!(
+            gpu_out
+                .join("composite")
+                .join(frame.replace(".exr", ".png"))
+                .is_file()
+        );
     }
     // A real reader opens the composite and lists its layers.
     if let Ok(out) = std::process::Command::new("oiiotool")
@@ -153,7 +175,10 @@ fn a_rerun_skips_current_frames_and_an_edit_redoes_them() {
         .filter(|l| l.contains("\"frame_skipped\"") && l.contains("\"render\""))
         .count();
     assert_eq!(skipped, 2, "{stdout}");
-    let made = stdout.lines().filter(|l| l.contains("\"frame_done\"")).count();
+    let made = stdout
+        .lines()
+        .filter(|l| l.contains("\"frame_done\""))
+        .count();
     assert_eq!(made, 0, "nothing is redone: {stdout}");
 
     // An edit to a layer redoes the frames (the passes stay current).
@@ -202,6 +227,7 @@ fn a_still_with_a_move_becomes_an_animatic_of_moving_frames() {
                 ..CameraKey::default()
             },
         ],
+        ..CameraMove::default()
     };
     project.save(&project_path).unwrap();
     let out = tmp.path().join("out");
@@ -239,9 +265,11 @@ fn a_still_with_a_move_becomes_an_animatic_of_moving_frames() {
         assert!(String::from_utf8_lossy(&r.stdout).contains("hero.mp4"));
     }
     assert!(
-        !std::fs::read_dir(out.join("animatic"))
+        !std::fs::read_dir(out.join("animatic")).unwrap().any(|e| e
             .unwrap()
-            .any(|e| e.unwrap().file_name().to_string_lossy().starts_with('.')),
+            .file_name()
+            .to_string_lossy()
+            .starts_with('.')),
         "no temporary files are left"
     );
 }
@@ -280,7 +308,11 @@ fn bad_projects_are_refused_with_the_file_and_the_reason() {
 
     // A newer project is refused, with its version.
     let newer = tmp.path().join("newer.mattebox.json");
-    std::fs::write(&newer, text.replacen("\"version\": 1", "\"version\": 99", 1)).unwrap();
+    std::fs::write(
+        &newer,
+        text.replacen("\"version\": 1", "\"version\": 99", 1),
+    )
+    .unwrap();
     let r = render(&newer, &out, &[]);
     assert_eq!(r.status.code(), Some(2));
     let err = String::from_utf8_lossy(&r.stderr);
@@ -303,4 +335,80 @@ fn a_corrupt_frame_fails_alone_and_the_others_are_rendered() {
     assert!(out.join("composite/astronaut.1001.exr").is_file());
     assert!(out.join("composite/astronaut.1003.exr").is_file());
     assert!(!out.join("composite/astronaut.1002.exr").exists());
+}
+
+#[test]
+fn passes_of_another_size_are_resampled_to_the_plate_with_a_warning() {
+    use mattebox::export::FrameMetadata;
+    use mattebox::export::exr::{ExrCompression, write_layered_exr};
+    use mattebox::passes::{DepthMap, DepthRange, DepthSemantics, Matte};
+    let tmp = tempfile::tempdir().unwrap();
+    let plate =
+        mattebox::shot::decode::decode(&common::sample_frames()[0], &Default::default()).unwrap();
+    // Passes at half the plate's size: near (1 m) on the left half, far (10 m) on the right.
+    let (w, h) = (plate.width / 2, plate.height / 2);
+    let depth: Vec<f32> = (0..w * h)
+        .map(|i| if i % w < w / 2 { 1.0 } else { 10.0 })
+        .collect();
+    let small = mattebox::shot::Plate {
+        width: w,
+        height: h,
+        rgba: vec![0.5; (w * h * 4) as usize],
+        source_bits: 8,
+    };
+    let exr = tmp.path().join("half.exr");
+    write_layered_exr(
+        &exr,
+        &small,
+        Some(&DepthMap {
+            width: w,
+            height: h,
+            values: depth,
+            semantics: DepthSemantics::Metric,
+        }),
+        &[Matte {
+            name: "fg".into(),
+            width: w,
+            height: h,
+            alpha: vec![1.0; (w * h) as usize],
+        }],
+        &FrameMetadata {
+            software: mattebox::SOFTWARE.into(),
+            source: "half".into(),
+            frame: None,
+            execution_provider: "CPU".into(),
+            depth: None,
+            depth_range: None,
+            mattes: vec![],
+        },
+        ExrCompression::Zip,
+    )
+    .unwrap();
+    let mut warnings = Vec::new();
+    let (plate_img, aux) = mattebox::render::frame_inputs(
+        &plate,
+        &exr,
+        Some(DepthSemantics::Metric),
+        Some(DepthRange {
+            near: 1.0,
+            far: 10.0,
+        }),
+        &mattebox::composite::layers::SceneSettings {
+            depth_mapping: mattebox::composite::layers::DepthMapping::Metric,
+            ..Default::default()
+        },
+        &mut |w| warnings.push(w),
+    )
+    .unwrap();
+    assert_eq!((aux.width, aux.height), (plate.width, plate.height));
+    assert_eq!(
+        (plate_img.width, plate_img.height),
+        (plate.width, plate.height)
+    );
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("half.exr") && warnings[0].contains("resampled"));
+    // The depth kept its layout: near on the left, far on the right.
+    let row = plate.height as usize / 2 * plate.width as usize;
+    assert!((aux.pixels[row + 10][0] - 1.0).abs() < 0.05);
+    assert!((aux.pixels[row + plate.width as usize - 10][0] - 10.0).abs() < 0.5);
 }

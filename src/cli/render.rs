@@ -114,7 +114,11 @@ pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
         depth: load(&rt, &manifest, &project.passes.depth_model, Task::Depth)?,
         matte: load(&rt, &manifest, &project.passes.matte_model, Task::Matte)?,
     };
-    reporter.info(format!("ONNX Runtime {} ({})", rt.version, rt.library.display()));
+    reporter.info(format!(
+        "ONNX Runtime {} ({})",
+        rt.version,
+        rt.library.display()
+    ));
 
     let mut options = RenderOptions::new(&args.out);
     options.range = args.frames;

@@ -72,10 +72,13 @@ impl Default for CameraKey {
 pub struct CameraMove {
     /// Keys, kept sorted by frame.
     pub keys: Vec<CameraKey>,
-    /// The orbit pivot's distance ahead of the source camera (metres). Clamped to > 0.
+    /// The orbit pivot's distance ahead of the source camera (metres). Clamped to >= 0.01.
     pub pivot_m: f32,
     /// For a single still: how many frames the move plays over. Clamped to 1..=100000.
     pub still_duration_frames: u32,
+    /// How depth edges and revealed background are handled (each field clamped as documented
+    /// on `PrepareSettings`).
+    pub prepare: crate::composite::prepare::PrepareSettings,
 }
 
 impl Default for CameraMove {
@@ -84,6 +87,7 @@ impl Default for CameraMove {
             keys: Vec::new(),
             pivot_m: 4.0,
             still_duration_frames: 48,
+            prepare: Default::default(),
         }
     }
 }

@@ -110,13 +110,12 @@ impl GpuRenderer {
             ))
         })?;
         let info = adapter.get_info();
-        let (device, queue) =
-            pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-                label: Some("mattebox compositor"),
-                required_limits: adapter.limits(),
-                ..Default::default()
-            }))
-            .map_err(|e| CompositeError::NoAdapter(format!("{}: {e}", info.name)))?;
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("mattebox compositor"),
+            required_limits: adapter.limits(),
+            ..Default::default()
+        }))
+        .map_err(|e| CompositeError::NoAdapter(format!("{}: {e}", info.name)))?;
         Ok(GpuRenderer::from_device(device, queue, info))
     }
 
@@ -500,7 +499,8 @@ impl GpuRenderer {
     pub fn download(&self, texture: &wgpu::Texture) -> Result<Image, CompositeError> {
         let (width, height) = (texture.width(), texture.height());
         let row = width * 16;
-        let padded = row.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
+        let padded =
+            row.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
         let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("mattebox readback"),
             size: padded as u64 * height as u64,

@@ -85,7 +85,8 @@ pub enum LayerKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CutoutSettings {
-    /// Which matte (the EXR layer `matte.<name>.A`); `fg` is the segmentation model's.
+    /// Which matte (the EXR layer `matte.<name>.A`); `fg` is the segmentation model's. An empty
+    /// name is reset to `fg`.
     pub matte: String,
     /// Shrinks the matte by this many pixels (a grayscale erosion); negative values grow it.
     /// Clamped to -64..=64.
@@ -159,9 +160,9 @@ pub enum FogFalloff {
 pub struct FogSettings {
     /// Linear RGB fog colour, each clamped to 0..=64.
     pub colour: [f32; 3],
-    /// No fog nearer than this (metres). Clamped to >= 0.
+    /// No fog nearer than this (metres). Clamped to 0..=1000000.
     pub near_m: f32,
-    /// Full `density` at and beyond this (metres). Clamped to > near_m.
+    /// Full `density` at and beyond this (metres). Clamped to >= near_m + 0.01.
     pub far_m: f32,
     /// The fog's opacity at `far_m`, 0..=1.
     pub density: f32,
@@ -207,9 +208,9 @@ impl Default for DofSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GradeSettings {
-    /// Near edge of the band (metres). Clamped to >= 0.
+    /// Near edge of the band (metres). Clamped to 0..=1000000.
     pub near_m: f32,
-    /// Far edge of the band (metres). Clamped to >= near_m.
+    /// Far edge of the band (metres). Clamped to >= near_m + 0.01.
     pub far_m: f32,
     /// Width of the soft edge on each side (metres). Clamped to >= 0.
     pub softness_m: f32,
@@ -237,24 +238,41 @@ impl Default for GradeSettings {
     }
 }
 
-/// The scene the passes describe: how relative depth maps to metres, and the lens.
+/// How the depth pass becomes distance in metres for the compositor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DepthMapping {
+    /// Every model's depth is normalised by the shot-wide range (1st/99th percentiles) and
+    /// mapped to `near_m..far_m`, linear in inverse distance: the layers' distances mean the same
+    /// with any model, and the artist sets the scene's scale.
+    #[default]
+    Scene,
+    /// Metric models' own metres are used as they are; relative models are mapped as in `scene`.
+    Metric,
+}
+
+/// The scene the passes describe: how depth maps to metres, and the lens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SceneSettings {
+    /// How the depth pass becomes distance.
+    pub depth_mapping: DepthMapping,
     /// Distance (metres) given to the nearest depth in the shot (the depth range's near end) when
     /// the model's depth is relative. Clamped to 0.05..=10000.
     pub near_m: f32,
-    /// Distance (metres) given to the farthest depth. Clamped to > near_m.
+    /// Distance (metres) given to the farthest depth. Clamped to >= near_m + 0.01.
     pub far_m: f32,
     /// The plate's horizontal field of view in degrees. Clamped to 1..=170.
     pub fov_deg: f32,
-    /// Sensor (film back) width in millimetres, for the depth of field's focal length.
+    /// Sensor (film back) width in millimetres, for the depth of field's focal length. Clamped
+    /// to 1..=200.
     pub sensor_width_mm: f32,
 }
 
 impl Default for SceneSettings {
     fn default() -> Self {
         SceneSettings {
+            depth_mapping: DepthMapping::Scene,
             near_m: 1.5,
             far_m: 30.0,
             fov_deg: 50.0,

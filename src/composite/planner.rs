@@ -17,6 +17,7 @@ use super::camera::CameraPose;
 use super::layers::{BackgroundSettings, BlendMode, Layer, LayerKind, SceneSettings};
 use super::ops::{depth_fx, reproject, stack};
 use super::plan::{Input, Plan, PlanBuilder, Slot};
+use super::prepare::PrepareSettings;
 
 /// Ray-march steps for the camera move: enough that a 1080p dolly shows no stepping.
 pub const REPROJECT_STEPS: u32 = 96;
@@ -32,6 +33,8 @@ pub struct FrameSpec<'a> {
     pub base_dir: &'a Path,
     /// The camera pose, or `None` for the source view.
     pub camera: Option<&'a CameraPose>,
+    /// Depth-edge handling for the camera move (the project's `camera.prepare`).
+    pub prepare: &'a PrepareSettings,
     /// Draw only this layer (the app's solo).
     pub solo: Option<usize>,
 }
@@ -48,7 +51,11 @@ pub fn is_filter(kind: &LayerKind) -> bool {
 pub fn plan_frame(spec: &FrameSpec<'_>, width: u32, height: u32) -> Plan {
     let mut b = PlanBuilder::new(width, height);
     let (plate, aux) = match spec.camera {
-        Some(pose) => reproject::plan_reproject(&mut b, pose, spec.scene, REPROJECT_STEPS),
+        Some(pose) => reproject::plan_reproject_with(
+            &mut b,
+            reproject::reproject_params(pose, spec.scene, width, height, REPROJECT_STEPS)
+                .with_settings(spec.prepare),
+        ),
         None => (b.input(Input::Plate), b.input(Input::Aux)),
     };
     let mut acc: Option<Slot> = None;

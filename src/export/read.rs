@@ -36,7 +36,10 @@ pub fn read_pass_channels(path: &Path) -> Result<PassChannels, ExportError> {
             .strip_prefix("matte.")
             .and_then(|rest| rest.strip_suffix(".A"))
         {
-            mattes.push((matte.to_string(), channel.sample_data.values_as_f32().collect()));
+            mattes.push((
+                matte.to_string(),
+                channel.sample_data.values_as_f32().collect(),
+            ));
         }
     }
     Ok(PassChannels {

@@ -343,6 +343,14 @@ impl Clamp for CameraMove {
             &format!("{at}.pivot_m"),
             w,
         );
+        let prepare = self.prepare.clamped();
+        if prepare != self.prepare {
+            w.push(format!(
+                "{at}.prepare {:?} clamped to {prepare:?}",
+                self.prepare
+            ));
+            self.prepare = prepare;
+        }
         let frames = self.still_duration_frames;
         let kept = frames.clamp(1, 100_000);
         if kept != frames {

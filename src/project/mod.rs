@@ -326,6 +326,7 @@ impl Project {
                 "Depth of field",
                 LayerKind::DepthOfField(DofSettings {
                     focus_m: subject_m,
+                    f_stop: 1.4,
                     ..DofSettings::default()
                 }),
             ),

@@ -150,8 +150,18 @@ pub fn real_frame(
         &Default::default(),
     );
     let plate = mattebox::composite::image::Image::from_plate(&plate);
-    (
-        plate.resized(width, height).unwrap(),
-        aux.resized(width, height).unwrap(),
-    )
+    // Catmull-Rom overshoots a little at edges: keep colour non-negative and the matte in 0..1,
+    // as real passes are.
+    let mut plate = plate.resized(width, height).unwrap();
+    for p in &mut plate.pixels {
+        for c in p.iter_mut() {
+            *c = c.max(0.0);
+        }
+    }
+    let mut aux = aux.resized(width, height).unwrap();
+    for p in &mut aux.pixels {
+        p[1] = p[1].clamp(0.0, 1.0);
+        p[2] = p[2].clamp(0.0, 1.0);
+    }
+    (plate, aux)
 }

@@ -533,7 +533,7 @@ pub fn plan_blend(b: &mut PlanBuilder, mode_code: u32, opacity: f32, dst: Slot, 
 
 /// The passes (per axis) of a Gaussian blur of `radius_px`: `(radius_px, step)` each.
 ///
-/// Up to [`DENSE_BLUR_MAX_PX`] it is one dense pass. Beyond, a dense pre-blur of sigma `0.6·step`
+/// Up to 16 px it is one dense pass. Beyond, a dense pre-blur of sigma `0.6·step`
 /// (which also suppresses the frequencies near `1/step` that the sparse pass would alias) is
 /// followed by a sparse pass with taps `step` apart whose sigma makes the variances add up to
 /// `(radius_px / 2)²`. `step ≈ √(radius_px / 2)` keeps the total tap count near its minimum.
