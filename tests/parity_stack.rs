@@ -224,7 +224,8 @@ fn backgrounds_planned_match_the_cpu() {
         let plate = inputs.plate.as_ref().expect("plate");
         let mut b = PlanBuilder::new(plate.width, plate.height);
         let p = b.input(Input::Plate);
-        let out = plan_background(&mut b, &s, p);
+        let a = b.input(Input::Aux);
+        let out = plan_background(&mut b, &s, p, a);
         let plan = b.finish(out, p);
         let (g, c) = both(&gpu, &plan, &inputs);
         assert_close(&format!("background {s:?}"), &g, &c);
@@ -280,7 +281,7 @@ fn cutout_and_background_timing_at_1080p() {
         let a = b.input(Input::Aux);
         let out = match (cut, bg) {
             (Some(s), _) => plan_cutout(&mut b, &s, p, a),
-            (_, Some(s)) => plan_background(&mut b, &s, p),
+            (_, Some(s)) => plan_background(&mut b, &s, p, a),
             _ => p,
         };
         let plan = b.finish(out, a);

@@ -84,7 +84,7 @@ pub fn plan_frame(spec: &FrameSpec<'_>, width: u32, height: u32) -> Plan {
                     },
                     other => other.clone(),
                 };
-                stack::plan_background(&mut b, &resolved, plate)
+                stack::plan_background(&mut b, &resolved, plate, aux)
             }
             LayerKind::DepthFog(s) => match below {
                 Some(below) => depth_fx::plan_fog(&mut b, s, below, aux),

@@ -299,7 +299,7 @@ impl Project {
     pub fn template_for(source: PathBuf, frames: Option<FrameRange>) -> Project {
         let scene = SceneSettings::default();
         // The foreground subject sits a little beyond the nearest depth.
-        let subject_m = scene.near_m * 1.5;
+        let subject_m = scene.near_m * 1.1;
         let layer = |name: &str, kind: LayerKind| Layer {
             name: name.into(),
             visible: true,
@@ -360,7 +360,7 @@ impl Project {
             },
             CameraKey {
                 frame: end,
-                dolly_m: 0.25,
+                dolly_m: 0.12,
                 orbit_deg: 4.0,
                 ease: Ease::EaseInOut,
                 ..CameraKey::default()

@@ -260,6 +260,31 @@ impl BackgroundParams {
     }
 }
 
+/// Parameters of [`StackOp::BackgroundWeight`] (WGSL `Params` in `background_weight.wgsl`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct BackgroundWeightParams {
+    /// Which aux channel holds the matte.
+    pub channel: u32,
+    /// Weight every pixel keeps, so a blur still has data deep inside a large subject.
+    pub floor: f32,
+    _pad: [u32; 2],
+}
+
+impl BackgroundWeightParams {
+    /// Weights by `1 - matte` (aux channel `channel`) plus `floor`.
+    pub fn new(channel: u32, floor: f32) -> BackgroundWeightParams {
+        BackgroundWeightParams {
+            channel,
+            floor,
+            _pad: [0; 2],
+        }
+    }
+}
+
+/// How much of the plain plate a blurred-plate background keeps where no background is in reach.
+pub const BACKGROUND_WEIGHT_FLOOR: f32 = 0.02;
+
 /// The layer stack's ops.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StackOp {
@@ -275,6 +300,9 @@ pub enum StackOp {
     Cutout(CutoutParams),
     /// `[src] → [opaque background]`.
     Background(BackgroundParams),
+    /// `[plate, aux] → [(I·w, w)]`, `w = 1 - matte + floor`: the plate weighted towards its
+    /// background, for the blurred-plate background.
+    BackgroundWeight(BackgroundWeightParams),
 }
 
 impl StackOp {
@@ -287,13 +315,14 @@ impl StackOp {
             StackOp::CutoutPrep(_) => "cutout_prep.wgsl",
             StackOp::Cutout(_) => "cutout.wgsl",
             StackOp::Background(_) => "background.wgsl",
+            StackOp::BackgroundWeight(_) => "background_weight.wgsl",
         }
     }
 
     /// How many input textures the shader binds.
     pub fn inputs(&self) -> usize {
         match self {
-            StackOp::Blend(_) | StackOp::CutoutPrep(_) => 2,
+            StackOp::Blend(_) | StackOp::CutoutPrep(_) | StackOp::BackgroundWeight(_) => 2,
             StackOp::Blur(_) | StackOp::MinMax(_) | StackOp::Background(_) => 1,
             StackOp::Cutout(_) => 4,
         }
@@ -316,6 +345,7 @@ impl StackOp {
             StackOp::CutoutPrep(p) => bytemuck::bytes_of(p).to_vec(),
             StackOp::Cutout(p) => bytemuck::bytes_of(p).to_vec(),
             StackOp::Background(p) => bytemuck::bytes_of(p).to_vec(),
+            StackOp::BackgroundWeight(p) => bytemuck::bytes_of(p).to_vec(),
         }
     }
 
@@ -333,6 +363,9 @@ impl StackOp {
                 cutout_cpu(p, plate, matte, fg, bg, out, bg_out)
             }
             (StackOp::Background(p), [src], [out]) => background_cpu(p, src, out),
+            (StackOp::BackgroundWeight(p), [plate, aux], [out]) => {
+                background_weight_cpu(p, plate, aux, out)
+            }
             _ => {}
         }
     }
@@ -519,6 +552,16 @@ fn background_cpu(p: &BackgroundParams, src: &Image, out: &mut Image) {
     });
 }
 
+fn background_weight_cpu(p: &BackgroundWeightParams, plate: &Image, aux: &Image, out: &mut Image) {
+    let channel = (p.channel as usize).min(3);
+    out.fill_with(|x, y| {
+        let i = unpremultiply(plate.load_clamped(x as i32, y as i32));
+        let alpha = aux.load_clamped(x as i32, y as i32)[channel].clamp(0.0, 1.0);
+        let w = (1.0 - alpha) + p.floor;
+        [i[0] * w, i[1] * w, i[2] * w, w]
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Planner helpers.
 
@@ -669,7 +712,16 @@ pub fn plan_cutout(b: &mut PlanBuilder, s: &CutoutSettings, plate: Slot, aux: Sl
 
 /// A background layer's picture, opaque and premultiplied. For `Image`, `path` is taken as
 /// already resolved; the executor supplies the image scaled to the frame.
-pub fn plan_background(b: &mut PlanBuilder, s: &BackgroundSettings, plate: Slot) -> Slot {
+///
+/// The blurred plate averages the background around each pixel: pixels are weighted by
+/// `1 - matte` (plus a small floor), so the subject does not smear into its own new background
+/// as a halo around the cut-out.
+pub fn plan_background(
+    b: &mut PlanBuilder,
+    s: &BackgroundSettings,
+    plate: Slot,
+    aux: Slot,
+) -> Slot {
     match s {
         BackgroundSettings::Solid { colour } => {
             // The plate is a dummy input: a solid colour reads nothing.
@@ -686,7 +738,14 @@ pub fn plan_background(b: &mut PlanBuilder, s: &BackgroundSettings, plate: Slot)
             )
         }
         BackgroundSettings::BlurredPlate { radius_px } => {
-            let blurred = plan_blur(b, plate, *radius_px);
+            let weighted = b.push1(
+                StackOp::BackgroundWeight(BackgroundWeightParams::new(
+                    MATTE_CHANNEL,
+                    BACKGROUND_WEIGHT_FLOOR,
+                )),
+                &[plate, aux],
+            );
+            let blurred = plan_blur(b, weighted, *radius_px);
             b.push1(
                 StackOp::Background(BackgroundParams::opaque_input()),
                 &[blurred],
@@ -1030,10 +1089,13 @@ mod tests {
         let render = |s: &BackgroundSettings| {
             let mut b = PlanBuilder::new(w, h);
             let p = b.input(Input::Plate);
-            let out = plan_background(&mut b, s, p);
+            let a = b.input(Input::Aux);
+            let out = plan_background(&mut b, s, p, a);
             let plan = b.finish(out, p);
             let inputs = FrameInputs {
                 plate: Some(plate.clone()),
+                // No matte: the blurred plate is the plain plate blurred.
+                aux: Some(Image::filled(w, h, [5.0, 0.0, 0.0, 0.0])),
                 images: vec![img.clone()],
                 ..Default::default()
             };
