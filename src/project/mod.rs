@@ -56,6 +56,7 @@
 //! | other `camera.keys[i]` numbers | finite only |
 //! | `camera.pivot_m` | >= 0.01 |
 //! | `camera.still_duration_frames` | 1..=100000 |
+//! | `camera.prepare` | `edge_ratio` 1.001..=4, `dilate_px` 0..=16, `fill_band` 0..=0.25, `thickness` 0.001..=1 |
 
 mod clamp;
 mod edit;
