@@ -4,6 +4,8 @@
 //! binary's command line and (with the `gui` feature) the desktop app call these modules.
 //! See `ARCHITECTURE.md` for what each module owns and how a frame flows from file to export.
 
+#[cfg(feature = "gui")]
+pub mod app;
 pub mod composite;
 pub mod export;
 pub mod infer;

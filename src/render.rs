@@ -288,9 +288,11 @@ fn engine(choice: RendererChoice, warn: &mut dyn FnMut(String)) -> Result<Engine
 
 /// The aux image `(distance_m, matte, nearness, 0)` from a frame's depth and matte.
 ///
-/// Depth becomes distance in scene metres through the shot-wide range and `scene`
-/// (`SceneSettings::distance_m`); with `DepthMapping::Metric`, a metric model's metres are used as
-/// they are. No depth: everything is at `scene.far_m`; no matte: the matte is 1 everywhere.
+/// Depth becomes distance in scene metres through the shot-wide range and `scene`: the
+/// normalised nearness is reshaped by `scene.depth_curve` (`SceneSettings::curved_nearness`),
+/// then mapped to `near_m..far_m` (`SceneSettings::distance_m`), and the curved nearness is what
+/// the aux's b channel holds. With `DepthMapping::Metric`, a metric model's metres are used as
+/// they are (no curve). No depth: everything is at `scene.far_m`; no matte: the matte is 1 everywhere.
 pub fn aux_image(
     width: u32,
     height: u32,
@@ -309,7 +311,9 @@ pub fn aux_image(
                 (z.max(1e-3), range.map_or(0.0, |r| r.nearness(z)))
             }
             (Some(&z), Some(r)) => {
-                let n = r.nearness(z);
+                // The curve reshapes relative depth only; the stored nearness is the curved one,
+                // so nearness and distance keep agreeing.
+                let n = scene.curved_nearness(r.nearness(z));
                 (scene.distance_m(n), n)
             }
             _ => (scene.far_m, 0.0),
@@ -685,8 +689,11 @@ fn load_source(
     let plate_hash = hash_file(&src.path).map_err(|e| format!("{}: {e}", src.path.display()))?;
     let pass_hash = hash_file(pass_exr).map_err(|e| format!("{}: {e}", pass_exr.display()))?;
     let plate = decode(&src.path, &options.limits).map_err(|e| e.to_string())?;
-    let (plate_img, aux) = frame_inputs(&plate, pass_exr, semantics, range, &project.scene, warn)
-        .map_err(|e| e.to_string())?;
+    let (plate_img, mut aux) =
+        frame_inputs(&plate, pass_exr, semantics, range, &project.scene, warn)
+            .map_err(|e| e.to_string())?;
+    // The artist's matte strokes, over the AI matte (the pass file itself is never changed).
+    crate::composite::refine::apply_strokes(&mut aux, &project.matte_strokes, src.number);
     let mut inputs = FrameInputs::default();
     if moving {
         let prepared = prepare(&plate_img, &aux, &project.camera.prepare);
@@ -891,6 +898,7 @@ fn settings_key(project: &Project, options: &RenderOptions) -> String {
         "png": options.formats.png,
         "compression": options.exr_compression.as_str(),
         "prepare": project.camera.prepare,
+        "matte_strokes": project.matte_strokes,
     });
     value.to_string()
 }
@@ -985,4 +993,10 @@ fn make_movie(out_dir: &Path, frames: &[OutputFrame], fps: f32) -> Result<Option
     }
     std::fs::rename(&tmp, &movie).map_err(|e| format!("{}: {e}", movie.display()))?;
     Ok(Some(movie))
+}
+
+/// Applies the project's non-destructive overrides of the AI passes to a frame's aux (the matte
+/// brush strokes for this frame), as renders do; the app's viewer calls this too.
+pub fn apply_overrides(aux: &mut Image, project: &Project, frame: Option<u32>) {
+    crate::composite::refine::apply_strokes(aux, &project.matte_strokes, frame);
 }

@@ -10,6 +10,7 @@ use mattebox::composite::layers::{
     BackgroundSettings, BlendMode, CutoutSettings, DepthMapping, DofSettings, FogFalloff,
     FogSettings, GradeSettings, Layer, LayerKind, SceneSettings,
 };
+use mattebox::composite::refine::{BrushMode, MatteStroke};
 use mattebox::export::ExrCompression;
 use mattebox::process::Formats;
 use mattebox::project::{
@@ -278,15 +279,35 @@ fn random_key(rng: &mut Rng) -> CameraKey {
     }
 }
 
+/// A matte stroke with values now and then out of range, and now and then no points at all.
+fn random_stroke(rng: &mut Rng) -> MatteStroke {
+    let count = if rng.below(12) == 0 {
+        0
+    } else {
+        [1, 2, 5][rng.below(3)]
+    };
+    MatteStroke {
+        // Few distinct frames, so clearing a frame often finds strokes.
+        frame: [None, Some(1001), Some(1002)][rng.below(3)],
+        mode: [BrushMode::Add, BrushMode::Subtract][rng.below(2)],
+        radius_px: rng.value(0.5, 500.0),
+        softness: rng.value(0.0, 1.0),
+        points: (0..count)
+            .map(|_| [rng.value(0.0, 512.0), rng.value(0.0, 384.0)])
+            .collect(),
+    }
+}
+
 /// An edit of every kind, with indices now and then one or two past the end.
 fn random_edit(rng: &mut Rng, project: &Project) -> Edit {
     let layers = project.layers.len();
     let keys = project.camera.keys.len();
+    let strokes = project.matte_strokes.len();
     let layer_index = |rng: &mut Rng| {
         let past_end = usize::from(rng.below(10) == 0);
         rng.below(layers + past_end)
     };
-    match rng.below(16) {
+    match rng.below(21) {
         0 => Edit::SetShot(ShotRef {
             source: PathBuf::from(["sample_shot", "/abs/plates/a.####.exr"][rng.below(2)]),
             first: Some(1000 + rng.below(20) as u32),
@@ -303,6 +324,7 @@ fn random_edit(rng: &mut Rng, project: &Project) -> Edit {
             far_m: rng.value(0.05, 100.0),
             fov_deg: rng.value(1.0, 170.0),
             sensor_width_mm: rng.value(1.0, 200.0),
+            depth_curve: rng.value(0.1, 10.0),
         }),
         3 => Edit::AddLayer {
             index: rng.below(layers + 2),
@@ -349,6 +371,20 @@ fn random_edit(rng: &mut Rng, project: &Project) -> Edit {
             still_duration_frames: rng.below(200) as u32,
             ..CameraMove::default()
         }),
+        16 => Edit::AddStroke(random_stroke(rng)),
+        17 => Edit::RemoveStroke {
+            index: rng.below(strokes + 1),
+        },
+        18 => Edit::InsertStroke {
+            index: rng.below(strokes + 2),
+            stroke: random_stroke(rng),
+        },
+        19 => Edit::ClearStrokes {
+            frame: [None, Some(1001), Some(1002), Some(7)][rng.below(4)],
+        },
+        20 => Edit::SetStrokes {
+            strokes: (0..rng.below(4)).map(|_| random_stroke(rng)).collect(),
+        },
         _ => Edit::SetExport(ExportSettings {
             formats: Formats {
                 exr: rng.flag(),
@@ -414,7 +450,10 @@ fn every_edit_is_undone_exactly_by_its_inverse() {
                     errors += 1;
                     assert_eq!(project, before, "a failed {edit:?} changed the project");
                     let message = error.to_string();
-                    assert!(message.contains("there is no"), "{message}");
+                    assert!(
+                        message.contains("there is no") || error == EditError::EmptyStroke,
+                        "{message}"
+                    );
                 }
             }
         }
@@ -426,7 +465,7 @@ fn every_edit_is_undone_exactly_by_its_inverse() {
         }
         assert_eq!(project, original);
     }
-    assert_eq!(applied.len(), 16, "variants applied: {applied:?}");
+    assert_eq!(applied.len(), 21, "variants applied: {applied:?}");
     assert!(errors > 0, "no bad index was tried");
 }
 
@@ -635,13 +674,16 @@ fn a_truncated_file_is_reported_at_its_last_line() {
     let path = dir.path().join("cut.mattebox.json");
     sample_template().save(&path).unwrap();
     let text = fs::read_to_string(&path).unwrap();
-    // Cut in the middle of line 20.
+    // Cut in the middle of line 20's text.
+    let line_20 = text.lines().nth(19).unwrap();
+    let indent = line_20.len() - line_20.trim_start().len();
     let cut: usize = text
         .split_inclusive('\n')
         .take(19)
         .map(str::len)
         .sum::<usize>()
-        + 5;
+        + indent
+        + line_20.trim_start().len() / 2;
     fs::write(&path, &text[..cut]).unwrap();
     let error = Project::load(&path).unwrap_err();
     let message = error.to_string();
@@ -867,6 +909,114 @@ fn out_of_range_values_are_clamped_with_a_warning_naming_each_field() {
 }
 
 #[test]
+fn matte_strokes_and_the_depth_curve_are_clamped_on_load_and_checked_for_unknown_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut document = template_json();
+    document["scene"]["depth_curve"] = json!(50);
+    document["matte_strokes"] = json!([
+        { "frame": 1001, "mode": "add", "radius_px": 1000, "softness": -1,
+          "points": [[10, 20], [30, 40]] },
+        { "frame": null, "mode": "subtract", "radius_px": 12, "points": [] },
+        { "mode": "subtract", "radius_px": 0.1, "softness": 0.25, "points": [[5, 5]] },
+    ]);
+    let (project, warnings) = load_json(dir.path(), &document).unwrap();
+    assert_eq!(
+        warnings,
+        [
+            "scene.depth_curve 50 clamped to 10",
+            "matte_strokes[0].radius_px 1000 clamped to 500",
+            "matte_strokes[0].softness -1 clamped to 0",
+            "matte_strokes[1] has no points; removed",
+            "matte_strokes[2].radius_px 0.1 clamped to 0.5",
+        ]
+    );
+    assert_eq!(project.scene.depth_curve, 10.0);
+    let expected = vec![
+        MatteStroke {
+            frame: Some(1001),
+            mode: BrushMode::Add,
+            radius_px: 500.0,
+            softness: 0.0,
+            points: vec![[10.0, 20.0], [30.0, 40.0]],
+        },
+        // A missing frame applies to every frame; a missing softness is the default.
+        MatteStroke {
+            frame: None,
+            mode: BrushMode::Subtract,
+            radius_px: 0.5,
+            softness: 0.25,
+            points: vec![[5.0, 5.0]],
+        },
+    ];
+    assert_eq!(project.matte_strokes, expected);
+
+    // A typo inside a stroke is refused and named, like anywhere else.
+    let mut document = template_json();
+    document["matte_strokes"] = json!([
+        { "frame": 1001, "mode": "add", "radius_px": 10, "points": [[1, 2]], "radius": 3 }
+    ]);
+    let error = load_json(dir.path(), &document).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("unknown field `radius` (at matte_strokes[0].radius)"),
+        "{error}"
+    );
+    let mut document = template_json();
+    document["matte_strokes"] = json!([{ "mode": "erase", "radius_px": 10, "points": [[1, 2]] }]);
+    let error = load_json(dir.path(), &document).unwrap_err();
+    assert!(
+        error.to_string().contains("unknown variant `erase`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_stroke_edit_clamps_and_refuses_a_stroke_with_no_finite_point() {
+    let mut project = sample_template();
+    let mut warnings = Vec::new();
+    let stroke = MatteStroke {
+        frame: Some(1001),
+        mode: BrushMode::Add,
+        radius_px: f32::NAN,
+        softness: 2.0,
+        points: vec![[f32::INFINITY, 1.0], [3.0, 4.0]],
+    };
+    let inverse = project
+        .apply_noting(Edit::AddStroke(stroke), &mut warnings)
+        .unwrap();
+    assert_eq!(inverse, Edit::RemoveStroke { index: 0 });
+    assert_eq!(
+        project.matte_strokes[0],
+        MatteStroke {
+            frame: Some(1001),
+            mode: BrushMode::Add,
+            radius_px: 20.0,
+            softness: 1.0,
+            points: vec![[3.0, 4.0]],
+        }
+    );
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    let before = project.clone();
+    let only_nan = MatteStroke {
+        points: vec![[f32::NAN, 0.0]],
+        ..project.matte_strokes[0].clone()
+    };
+    assert_eq!(
+        project.apply(Edit::AddStroke(only_nan.clone())),
+        Err(EditError::EmptyStroke)
+    );
+    assert_eq!(
+        project.apply(Edit::InsertStroke {
+            index: 3,
+            stroke: only_nan
+        }),
+        Err(EditError::NoStroke { index: 3, count: 1 })
+    );
+    assert_eq!(project, before);
+}
+
+#[test]
 fn missing_optional_parts_take_their_defaults() {
     let dir = tempfile::tempdir().unwrap();
     let (project, warnings) = load_json(
@@ -884,6 +1034,8 @@ fn missing_optional_parts_take_their_defaults() {
     assert_eq!(project.camera, CameraMove::default());
     assert_eq!(project.export, ExportSettings::default());
     assert_eq!(project.export.exr_compression, ExrCompression::Zip);
+    assert_eq!(project.scene.depth_curve, 1.0);
+    assert!(project.matte_strokes.is_empty());
 }
 
 #[test]

@@ -16,7 +16,7 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "mattebox", version, about, long_about = None)]
 struct Cli {
-    /// A shot or project to open in the desktop app (the app is not built yet; use `process`).
+    /// A shot or project to open in the desktop app (no command: the app opens).
     input: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
@@ -91,17 +91,30 @@ pub fn main() -> ExitCode {
         Some(Command::Models(cmd)) => models::run(cmd),
         Some(Command::Info(args)) => info::run(args),
         None => {
-            let what = cli
-                .input
-                .map(|p| format!(" on {}", p.display()))
-                .unwrap_or_default();
-            eprintln!(
-                "mattebox: the desktop app{what} is not part of this build yet.\n\
-                 Run the headless pipeline instead, for example:\n  \
-                 mattebox process assets/sample_shot --out out/sample\n\
-                 See `mattebox --help` for all commands."
-            );
-            return ExitCode::from(2);
+            #[cfg(feature = "gui")]
+            {
+                return match mattebox::app::run(cli.input) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("mattebox: the app could not start: {e}");
+                        ExitCode::from(2)
+                    }
+                };
+            }
+            #[cfg(not(feature = "gui"))]
+            {
+                let what = cli
+                    .input
+                    .map(|p| format!(" on {}", p.display()))
+                    .unwrap_or_default();
+                eprintln!(
+                    "mattebox: this build has no desktop app{what} (built without the `gui` feature).\n\
+                     Run the headless commands instead, for example:\n  \
+                     mattebox render assets/sample_shot.mattebox.json --out out/sample\n\
+                     See `mattebox --help` for all commands."
+                );
+                return ExitCode::from(2);
+            }
         }
     };
     match result {

@@ -119,7 +119,25 @@ impl GpuRenderer {
         Ok(GpuRenderer::from_device(device, queue, info))
     }
 
-    /// Wraps an existing device (e.g. eframe's), so the renderer shares it.
+    /// Wraps a device that someone else owns (eframe's), leaving its error handler alone: the
+    /// renderer's own work is checked with error scopes.
+    pub fn from_shared_device(
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        info: wgpu::AdapterInfo,
+    ) -> GpuRenderer {
+        GpuRenderer {
+            device,
+            queue,
+            info,
+            pipelines: Mutex::new(HashMap::new()),
+            pool: Mutex::new(Vec::new()),
+            uncaptured: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Wraps an existing device, so the renderer shares it, and catches the device's uncaptured
+    /// errors (instead of wgpu's default, which panics).
     pub fn from_device(
         device: wgpu::Device,
         queue: wgpu::Queue,

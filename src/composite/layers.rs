@@ -267,6 +267,13 @@ pub struct SceneSettings {
     /// Sensor (film back) width in millimetres, for the depth of field's focal length. Clamped
     /// to 1..=200.
     pub sensor_width_mm: f32,
+    /// Reshapes relative depth before it becomes metres: the normalised nearness (1 nearest, 0
+    /// farthest) is raised to this power, `nearness' = nearness ^ depth_curve`. 1 leaves it
+    /// linear; above 1 pushes mid distances farther, below 1 pulls them nearer; the nearest and
+    /// farthest depths stay at `near_m` and `far_m`. Metric depth used as metres
+    /// (`depth_mapping: metric` with a metric model) is not reshaped. Clamped to 0.1..=10;
+    /// default 1.
+    pub depth_curve: f32,
 }
 
 impl Default for SceneSettings {
@@ -277,6 +284,7 @@ impl Default for SceneSettings {
             far_m: 30.0,
             fov_deg: 50.0,
             sensor_width_mm: 36.0,
+            depth_curve: 1.0,
         }
     }
 }
@@ -290,6 +298,16 @@ impl SceneSettings {
     /// Focal length in pixels for an image `width` pixels wide.
     pub fn focal_px(&self, width: u32) -> f32 {
         0.5 * width as f32 / (0.5 * self.fov_deg.to_radians()).tan()
+    }
+
+    /// A normalised nearness (0..=1) reshaped by `depth_curve`: `nearness ^ depth_curve`, so 0
+    /// and 1 are kept. Exactly `nearness` when the curve is 1.
+    pub fn curved_nearness(&self, nearness: f32) -> f32 {
+        if self.depth_curve == 1.0 {
+            nearness
+        } else {
+            nearness.clamp(0.0, 1.0).powf(self.depth_curve)
+        }
     }
 
     /// Distance in metres of a normalised nearness (1 = nearest, 0 = farthest): linear in

@@ -18,6 +18,7 @@ pub mod ops;
 pub mod plan;
 pub mod planner;
 pub mod prepare;
+pub mod refine;
 pub mod shaders;
 
 use std::path::PathBuf;

@@ -7,6 +7,10 @@ use crate::composite::layers::{
     SceneSettings,
 };
 
+use crate::composite::refine::{
+    DEFAULT_RADIUS_PX, DEFAULT_SOFTNESS, MAX_STROKE_POINTS, MatteStroke,
+};
+
 use super::{PassSettings, ShotRef};
 
 /// The smallest gap kept between a near and a far distance that must differ (metres).
@@ -129,6 +133,8 @@ impl Clamp for SceneSettings {
             &field,
             w,
         );
+        let field = format!("{at}.depth_curve");
+        range(&mut self.depth_curve, 0.1, 10.0, d.depth_curve, &field, w);
     }
 }
 
@@ -360,6 +366,57 @@ impl Clamp for CameraMove {
             self.still_duration_frames = kept;
         }
     }
+}
+
+impl Clamp for MatteStroke {
+    /// Clamps the radius and softness, drops non-finite points and points beyond
+    /// [`MAX_STROKE_POINTS`]. A stroke left with no points is for the caller to remove
+    /// ([`strokes`]).
+    fn clamp(&mut self, at: &str, w: &mut Vec<String>) {
+        let field = format!("{at}.radius_px");
+        range(
+            &mut self.radius_px,
+            0.5,
+            500.0,
+            DEFAULT_RADIUS_PX,
+            &field,
+            w,
+        );
+        let field = format!("{at}.softness");
+        range(&mut self.softness, 0.0, 1.0, DEFAULT_SOFTNESS, &field, w);
+        let before = self.points.len();
+        self.points.retain(|p| p.iter().all(|c| c.is_finite()));
+        if self.points.len() != before {
+            w.push(format!(
+                "{at}.points: {} points with a non-finite coordinate dropped",
+                before - self.points.len()
+            ));
+        }
+        if self.points.len() > MAX_STROKE_POINTS {
+            w.push(format!(
+                "{at}.points: {} points is more than a stroke keeps; the first {MAX_STROKE_POINTS} kept",
+                self.points.len()
+            ));
+            self.points.truncate(MAX_STROKE_POINTS);
+        }
+    }
+}
+
+/// Clamps every matte stroke (`at` names the list), removing those with no points left, with a
+/// warning naming each by its index in the list as given.
+pub(super) fn strokes(list: &mut Vec<MatteStroke>, at: &str, w: &mut Vec<String>) {
+    let mut index = 0;
+    list.retain_mut(|stroke| {
+        let field = format!("{at}[{index}]");
+        index += 1;
+        stroke.clamp(&field, w);
+        if stroke.points.is_empty() {
+            w.push(format!("{field} has no points; removed"));
+            false
+        } else {
+            true
+        }
+    });
 }
 
 #[cfg(test)]

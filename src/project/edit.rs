@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::composite::camera::{CameraKey, CameraMove};
 use crate::composite::layers::{BlendMode, Layer, SceneSettings};
+use crate::composite::refine::MatteStroke;
 
 use super::clamp::{self, Clamp};
 use super::{ExportSettings, PassSettings, Project, ShotRef};
@@ -101,6 +102,36 @@ pub enum Edit {
     SetCamera(CameraMove),
     /// Replaces the export settings.
     SetExport(ExportSettings),
+    /// Appends a matte stroke (painted after, so over, every stroke before it). Its values are
+    /// clamped as on load; a stroke with no (finite) points is an [`EditError::EmptyStroke`].
+    /// Undone by [`Edit::RemoveStroke`] of the last index.
+    AddStroke(MatteStroke),
+    /// Removes the matte stroke at `index`. Undone by [`Edit::InsertStroke`] at that index.
+    RemoveStroke {
+        /// The stroke to remove, 0 = the first painted.
+        index: usize,
+    },
+    /// Inserts a matte stroke at `index` (0..=stroke count), so it is painted before the strokes
+    /// after it. Clamped and refused when empty as [`Edit::AddStroke`]. Undone by
+    /// [`Edit::RemoveStroke`].
+    InsertStroke {
+        /// Where the stroke goes, 0..=stroke count.
+        index: usize,
+        /// The stroke.
+        stroke: MatteStroke,
+    },
+    /// Removes every matte stroke whose `frame` is `frame` (`null`: the strokes that apply to
+    /// every frame; strokes of other frames stay). Undone by [`Edit::SetStrokes`].
+    ClearStrokes {
+        /// The frame number, or `null`.
+        frame: Option<u32>,
+    },
+    /// Replaces the whole list of matte strokes (`[]` clears them all). Strokes are clamped as
+    /// on load, and those left with no points dropped. Undone by [`Edit::SetStrokes`].
+    SetStrokes {
+        /// The new list, in painting order.
+        strokes: Vec<MatteStroke>,
+    },
 }
 
 /// Why an edit could not be applied. The project is left unchanged.
@@ -122,6 +153,17 @@ pub enum EditError {
         /// How many keys the camera move has.
         count: usize,
     },
+    /// No matte stroke at this index (or, to insert, not 0..=count).
+    #[error("there is no matte stroke {index}: the project has {count} strokes")]
+    NoStroke {
+        /// The index given.
+        index: usize,
+        /// How many strokes the project has.
+        count: usize,
+    },
+    /// A matte stroke to add has no points (or none with finite coordinates).
+    #[error("a matte stroke needs at least one point with finite coordinates")]
+    EmptyStroke,
 }
 
 impl Project {
@@ -241,7 +283,52 @@ impl Project {
                 Edit::SetCamera(mem::replace(&mut self.camera, camera))
             }
             Edit::SetExport(export) => Edit::SetExport(mem::replace(&mut self.export, export)),
+            Edit::AddStroke(stroke) => {
+                let index = self.matte_strokes.len();
+                let stroke = checked_stroke(stroke, index, w)?;
+                self.matte_strokes.push(stroke);
+                Edit::RemoveStroke { index }
+            }
+            Edit::RemoveStroke { index } => {
+                self.check_stroke(index)?;
+                let stroke = self.matte_strokes.remove(index);
+                Edit::InsertStroke { index, stroke }
+            }
+            Edit::InsertStroke { index, stroke } => {
+                if index > self.matte_strokes.len() {
+                    return Err(self.no_stroke(index));
+                }
+                let stroke = checked_stroke(stroke, index, w)?;
+                self.matte_strokes.insert(index, stroke);
+                Edit::RemoveStroke { index }
+            }
+            Edit::ClearStrokes { frame } => {
+                let before = self.matte_strokes.clone();
+                self.matte_strokes.retain(|s| s.frame != frame);
+                Edit::SetStrokes { strokes: before }
+            }
+            Edit::SetStrokes { mut strokes } => {
+                clamp::strokes(&mut strokes, "matte_strokes", w);
+                Edit::SetStrokes {
+                    strokes: mem::replace(&mut self.matte_strokes, strokes),
+                }
+            }
         })
+    }
+
+    fn no_stroke(&self, index: usize) -> EditError {
+        EditError::NoStroke {
+            index,
+            count: self.matte_strokes.len(),
+        }
+    }
+
+    fn check_stroke(&self, index: usize) -> Result<(), EditError> {
+        if index < self.matte_strokes.len() {
+            Ok(())
+        } else {
+            Err(self.no_stroke(index))
+        }
     }
 
     fn no_layer(&self, index: usize) -> EditError {
@@ -271,6 +358,20 @@ impl Project {
         } else {
             Err(EditError::NoKey { index, count })
         }
+    }
+}
+
+/// `stroke`, clamped as the stroke at `index` would be on load; an error when no point is left.
+fn checked_stroke(
+    mut stroke: MatteStroke,
+    index: usize,
+    w: &mut Vec<String>,
+) -> Result<MatteStroke, EditError> {
+    stroke.clamp(&format!("matte_strokes[{index}]"), w);
+    if stroke.points.is_empty() {
+        Err(EditError::EmptyStroke)
+    } else {
+        Ok(stroke)
     }
 }
 

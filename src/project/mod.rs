@@ -31,6 +31,7 @@
 //! | `scene.far_m` | > `scene.near_m` (at least `near_m` + 0.01) |
 //! | `scene.fov_deg` | 1..=170 |
 //! | `scene.sensor_width_mm` | 1..=200 |
+//! | `scene.depth_curve` | 0.1..=10 |
 //! | `layers[i].opacity` | 0..=1 |
 //! | cut-out `matte` | not empty (else `fg`) |
 //! | cut-out `erode_px` | -64..=64 |
@@ -57,6 +58,10 @@
 //! | `camera.pivot_m` | >= 0.01 |
 //! | `camera.still_duration_frames` | 1..=100000 |
 //! | `camera.prepare` | `edge_ratio` 1.001..=4, `dilate_px` 0..=16, `fill_band` 0..=0.25, `thickness` 0.001..=1 |
+//! | `matte_strokes[i].radius_px` | 0.5..=500 |
+//! | `matte_strokes[i].softness` | 0..=1 |
+//! | `matte_strokes[i].points` | finite points only (others dropped); at most 100000 (the rest dropped) |
+//! | `matte_strokes[i]` | removed when it has no points left |
 
 mod clamp;
 mod edit;
@@ -71,6 +76,7 @@ use crate::composite::layers::{
     BackgroundSettings, BlendMode, CutoutSettings, DofSettings, FogSettings, GradeSettings, Layer,
     LayerKind, SceneSettings,
 };
+use crate::composite::refine::MatteStroke;
 use crate::export::{ExportError, ExrCompression};
 use crate::process::Formats;
 use crate::shot::FrameRange;
@@ -102,6 +108,12 @@ pub struct Project {
     /// What an export writes.
     #[serde(default)]
     pub export: ExportSettings,
+    /// The artist's matte refinement strokes, painted over the AI matte in order when a
+    /// frame's inputs are built (`composite::refine::apply_strokes`); the pass files are never
+    /// changed. Each applies to one frame (by the sequence's number) or, with `frame: null`, to
+    /// every frame. Default none.
+    #[serde(default)]
+    pub matte_strokes: Vec<MatteStroke>,
 }
 
 /// Which frames the project works on.
@@ -376,6 +388,7 @@ impl Project {
             layers,
             camera,
             export: ExportSettings::default(),
+            matte_strokes: Vec::new(),
         }
     }
 
@@ -404,5 +417,6 @@ impl Project {
             layer.clamp(&format!("layers[{i}]"), warnings);
         }
         self.camera.clamp("camera", warnings);
+        clamp::strokes(&mut self.matte_strokes, "matte_strokes", warnings);
     }
 }

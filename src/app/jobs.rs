@@ -1,0 +1,550 @@
+//! Work off the UI thread: AI passes, exports, frame loading and thumbnails. Each job runs on its
+//! own thread with a cancel flag and reports through a channel that the UI polls every frame, so
+//! the window never waits. The jobs call the same library functions as the command line
+//! (`process::process_shot`, `render::render_project`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+
+use crate::composite::camera::CameraMove;
+use crate::composite::image::Image;
+use crate::composite::layers::{BackgroundSettings, LayerKind, SceneSettings};
+use crate::composite::prepare::{Prepared, prepare};
+use crate::export::sidecar::read_sidecar;
+use crate::infer::{Manifest, Model, Runtime, RuntimeOptions, Task};
+use crate::passes::cache::{PassCache, default_cache_dir};
+use crate::passes::{DepthRange, DepthSemantics};
+use crate::process::{Event, PassModels, ProcessOptions, process_shot};
+use crate::project::Project;
+use crate::render::{RenderOptions, RendererChoice, What, frame_inputs, render_project};
+use crate::shot::decode::{DecodeLimits, decode};
+use crate::shot::{Frame, FrameRange, Shot};
+
+/// A message from a job.
+#[derive(Debug, Clone)]
+pub enum JobMsg {
+    /// The execution provider(s) the models run on.
+    Provider(String),
+    /// Work on `total` frames begins.
+    Started(usize),
+    /// A frame finished (its label).
+    FrameDone(String),
+    /// A frame failed (label, reason naming the file).
+    FrameFailed(String, String),
+    /// A warning.
+    Warning(String),
+    /// The job ended: a summary, or why it could not run.
+    Finished(Result<String, String>),
+}
+
+/// What a job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// Depth and matte passes.
+    Passes,
+    /// An export (composite, animatic).
+    Export,
+}
+
+/// A running job.
+#[derive(Debug)]
+pub struct Job {
+    /// What it does.
+    pub kind: JobKind,
+    /// Set to stop it after the current frame.
+    pub cancel: Arc<AtomicBool>,
+    /// Its messages.
+    pub rx: Receiver<JobMsg>,
+    /// Frames to do.
+    pub total: usize,
+    /// Frames done or failed.
+    pub done: usize,
+    /// Where its output goes (exports).
+    pub out_dir: Option<PathBuf>,
+}
+
+impl Job {
+    /// 0..1.
+    pub fn progress(&self) -> f32 {
+        if self.total == 0 {
+            0.0
+        } else {
+            self.done as f32 / self.total as f32
+        }
+    }
+
+    /// Asks the job to stop.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The folder where the app keeps a shot's passes: `MATTEBOX_WORK_DIR`, else
+/// `~/.cache/mattebox/work/<hash of the shot's path>`. Never next to the source frames.
+pub fn work_dir(source: &Path) -> PathBuf {
+    let root = std::env::var_os("MATTEBOX_WORK_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            default_cache_dir()
+                .parent()
+                .map(|p| p.join("work"))
+                .unwrap_or_else(|| PathBuf::from("mattebox-work"))
+        });
+    let abs = std::path::absolute(source).unwrap_or_else(|_| source.to_path_buf());
+    let hash = blake3::hash(abs.to_string_lossy().as_bytes()).to_hex();
+    root.join(&hash.as_str()[..16])
+}
+
+/// Where a frame's pass EXR is (or will be).
+pub fn pass_exr(source: &Path, frame: &Frame) -> PathBuf {
+    work_dir(source)
+        .join("passes")
+        .join(frame.output_name(None, "exr"))
+}
+
+fn load_models(project: &Project) -> Result<(PassModels, String), String> {
+    let runtime = Runtime::new(RuntimeOptions::default()).map_err(|e| e.to_string())?;
+    let manifest = Manifest::load(None, &[]).map_err(|e| e.to_string())?;
+    let load = |id: &str, task| -> Result<Option<Model>, String> {
+        if id.eq_ignore_ascii_case("none") {
+            return Ok(None);
+        }
+        let entry = manifest.get(id, task).map_err(|e| e.to_string())?;
+        Model::load(&runtime, entry, &manifest.models_dir)
+            .map(Some)
+            .map_err(|e| e.to_string())
+    };
+    let models = PassModels {
+        depth: load(&project.passes.depth_model, Task::Depth)?,
+        matte: load(&project.passes.matte_model, Task::Matte)?,
+    };
+    let label = format!(
+        "ONNX Runtime {} on {}",
+        runtime.version,
+        models.provider_label()
+    );
+    Ok((models, label))
+}
+
+fn forward(tx: &Sender<JobMsg>, event: Event) {
+    let msg = match event {
+        Event::Started { total } => JobMsg::Started(total),
+        Event::Warning(w) => JobMsg::Warning(w),
+        Event::FrameDone { label, .. } | Event::FrameSkipped { label } => JobMsg::FrameDone(label),
+        Event::FrameFailed { label, error } => JobMsg::FrameFailed(label, error),
+    };
+    let _ = tx.send(msg);
+}
+
+/// Starts the depth and matte passes for `range` (None: the whole shot) of the project's shot.
+pub fn start_passes(project: &Project, shot: &Shot, range: Option<FrameRange>) -> Job {
+    let (tx, rx) = unbounded();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let project = project.clone();
+    let shot = shot.clone();
+    let flag = Arc::clone(&cancel);
+    let spawned = std::thread::Builder::new()
+        .name("mattebox passes".into())
+        .spawn(move || {
+            let result = (|| -> Result<String, String> {
+                let (mut models, label) = load_models(&project)?;
+                let _ = tx.send(JobMsg::Provider(label));
+                let mut options = ProcessOptions::new(work_dir(&shot.source).join("passes"));
+                options.range = range;
+                options.formats = crate::process::Formats {
+                    exr: true,
+                    png: false,
+                };
+                options.cache = Some(PassCache::new(default_cache_dir()));
+                let summary = process_shot(&shot, &mut models, &options, &flag, &mut |e| {
+                    forward(&tx, e)
+                })
+                .map_err(|e| e.to_string())?;
+                Ok(format!(
+                    "passes: {} made, {} current, {} failed",
+                    summary.done,
+                    summary.skipped,
+                    summary.failed.len()
+                ))
+            })();
+            let _ = tx.send(JobMsg::Finished(result));
+        });
+    if let Err(e) = spawned {
+        let (tx, rx2) = unbounded();
+        let _ = tx.send(JobMsg::Finished(Err(format!("cannot start a thread: {e}"))));
+        return Job {
+            kind: JobKind::Passes,
+            cancel,
+            rx: rx2,
+            total: 0,
+            done: 0,
+            out_dir: None,
+        };
+    }
+    Job {
+        kind: JobKind::Passes,
+        cancel,
+        rx,
+        total: 0,
+        done: 0,
+        out_dir: None,
+    }
+}
+
+/// What the Export dialog asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportRequest {
+    /// The output folder.
+    pub out_dir: PathBuf,
+    /// Composite and/or animatic.
+    pub what: What,
+    /// Composite formats.
+    pub formats: crate::process::Formats,
+    /// The renderer.
+    pub renderer: RendererChoice,
+}
+
+/// Starts an export through `render::render_project`, the same code as `mattebox render`.
+pub fn start_export(project: &Project, project_path: &Path, request: ExportRequest) -> Job {
+    let (tx, rx) = unbounded();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let project = project.clone();
+    let project_path = project_path.to_path_buf();
+    let flag = Arc::clone(&cancel);
+    let out_dir = request.out_dir.clone();
+    let spawned = std::thread::Builder::new()
+        .name("mattebox export".into())
+        .spawn(move || {
+            let result = (|| -> Result<String, String> {
+                let (mut models, label) = load_models(&project)?;
+                let _ = tx.send(JobMsg::Provider(label));
+                let mut options = RenderOptions::new(&request.out_dir);
+                options.what = request.what;
+                options.formats = request.formats;
+                options.renderer = request.renderer;
+                options.exr_compression = project.export.exr_compression;
+                options.cache = Some(PassCache::new(default_cache_dir()));
+                let summary = render_project(
+                    &project,
+                    &project_path,
+                    &mut models,
+                    &options,
+                    &flag,
+                    &mut |phase, e| {
+                        if phase == crate::render::Phase::Frames {
+                            forward(&tx, e)
+                        } else if let Event::Warning(w) = e {
+                            let _ = tx.send(JobMsg::Warning(w));
+                        }
+                    },
+                )
+                .map_err(|e| e.to_string())?;
+                if summary.cancelled {
+                    return Err("export cancelled".into());
+                }
+                if !summary.failed.is_empty() {
+                    return Err(format!(
+                        "export to {}: {} frame(s) failed, first: {}",
+                        summary.out_dir.display(),
+                        summary.failed.len(),
+                        summary.failed[0].error
+                    ));
+                }
+                Ok(format!(
+                    "exported {} frame(s) to {}",
+                    summary.done + summary.skipped,
+                    summary.out_dir.display()
+                ))
+            })();
+            let _ = tx.send(JobMsg::Finished(result));
+        });
+    let rx = match spawned {
+        Ok(_) => rx,
+        Err(e) => {
+            let (tx, rx2) = unbounded();
+            let _ = tx.send(JobMsg::Finished(Err(format!("cannot start a thread: {e}"))));
+            rx2
+        }
+    };
+    Job {
+        kind: JobKind::Export,
+        cancel,
+        rx,
+        total: 0,
+        done: 0,
+        out_dir: Some(out_dir),
+    }
+}
+
+/// A frame ready for the viewer: its inputs on the CPU.
+#[derive(Debug)]
+pub struct LoadedFrame {
+    /// What it was loaded for (see [`LoadRequest::key`]).
+    pub key: u64,
+    /// The premultiplied plate.
+    pub plate: Image,
+    /// `(distance_m, matte, nearness, 0)`, when the frame has passes.
+    pub aux: Option<Image>,
+    /// The camera move's layers, when there is a move and passes.
+    pub prepared: Option<Prepared>,
+    /// Background pictures, scaled to cover the frame, in the order the planner asks for them.
+    pub images: Vec<(PathBuf, Image)>,
+    /// What went wrong, naming the file (the plate still shows if it decoded).
+    pub error: Option<String>,
+    /// The depth meaning, for the legend.
+    pub semantics: Option<DepthSemantics>,
+}
+
+/// Everything needed to load one frame.
+#[derive(Debug, Clone)]
+pub struct LoadRequest {
+    /// Identifies the request: frame, pass file state and the settings that shape the inputs.
+    pub key: u64,
+    /// The source frame.
+    pub source: PathBuf,
+    /// Its frame number.
+    pub number: Option<u32>,
+    /// Its pass EXR.
+    pub pass_exr: PathBuf,
+    /// The shot's pass sidecar.
+    pub sidecar: PathBuf,
+    /// The scene (depth mapping).
+    pub scene: SceneSettings,
+    /// The camera move (its `prepare` settings; prepared only if it moves).
+    pub camera: CameraMove,
+    /// The project (its matte strokes and background pictures).
+    pub project: Arc<Project>,
+    /// The project's folder.
+    pub base_dir: PathBuf,
+}
+
+impl LoadRequest {
+    /// The key of a frame's inputs: changes when the frame, its pass file or the settings that
+    /// shape the inputs change.
+    pub fn key_for(source: &Path, pass_exr: &Path, project: &Project, base_dir: &Path) -> u64 {
+        let mut h = blake3::Hasher::new();
+        h.update(source.to_string_lossy().as_bytes());
+        let stamp = std::fs::metadata(pass_exr)
+            .and_then(|m| m.modified())
+            .ok()
+            .map(|t| format!("{t:?}"))
+            .unwrap_or_default();
+        h.update(stamp.as_bytes());
+        // The shot-wide depth range arrives with the sidecar at the end of a pass job.
+        let sidecar = pass_exr.with_file_name(crate::export::sidecar::SIDECAR_NAME);
+        let stamp = std::fs::metadata(&sidecar)
+            .and_then(|m| m.modified())
+            .ok()
+            .map(|t| format!("{t:?}"))
+            .unwrap_or_default();
+        h.update(stamp.as_bytes());
+        let shaping = serde_json::json!({
+            "scene": project.scene,
+            "prepare": project.camera.prepare,
+            "moving": !project.camera.is_static(),
+            "strokes": project.matte_strokes,
+            "backgrounds": project.layers.iter().filter_map(|l| match &l.kind {
+                LayerKind::Background(BackgroundSettings::Image { path }) => Some(base_dir.join(path)),
+                _ => None,
+            }).collect::<Vec<_>>(),
+        });
+        h.update(shaping.to_string().as_bytes());
+        let bytes = h.finalize();
+        let mut out = [0u8; 8];
+        out.copy_from_slice(&bytes.as_bytes()[..8]);
+        u64::from_le_bytes(out)
+    }
+}
+
+fn load(request: &LoadRequest) -> LoadedFrame {
+    let mut error = None;
+    let plate = match decode(&request.source, &DecodeLimits::default()) {
+        Ok(p) => p,
+        Err(e) => {
+            return LoadedFrame {
+                key: request.key,
+                plate: Image::new(1, 1),
+                aux: None,
+                prepared: None,
+                images: Vec::new(),
+                error: Some(e.to_string()),
+                semantics: None,
+            };
+        }
+    };
+    let sidecar = read_sidecar(&request.sidecar).ok();
+    let semantics = sidecar
+        .as_ref()
+        .and_then(|s| s.depth.as_ref())
+        .and_then(|d| d.semantics);
+    let range: Option<DepthRange> = sidecar.as_ref().and_then(|s| s.depth_range);
+    let mut warnings = Vec::new();
+    let (plate_img, aux) = if request.pass_exr.is_file() {
+        match frame_inputs(
+            &plate,
+            &request.pass_exr,
+            semantics,
+            range,
+            &request.scene,
+            &mut |w| warnings.push(w),
+        ) {
+            Ok((p, mut a)) => {
+                crate::render::apply_overrides(&mut a, &request.project, request.number);
+                (p, Some(a))
+            }
+            Err(e) => {
+                error = Some(e.to_string());
+                (Image::from_plate(&plate), None)
+            }
+        }
+    } else {
+        (Image::from_plate(&plate), None)
+    };
+    if error.is_none()
+        && let Some(w) = warnings.into_iter().next()
+    {
+        error = Some(w);
+    }
+    let prepared = match &aux {
+        Some(a) if !request.camera.is_static() => {
+            Some(prepare(&plate_img, a, &request.camera.prepare))
+        }
+        _ => None,
+    };
+    let mut images = Vec::new();
+    for layer in &request.project.layers {
+        if let LayerKind::Background(BackgroundSettings::Image { path }) = &layer.kind {
+            let full = request.base_dir.join(path);
+            if images.iter().any(|(p, _): &(PathBuf, Image)| *p == full) {
+                continue;
+            }
+            match decode(&full, &DecodeLimits::default())
+                .map_err(|e| e.to_string())
+                .and_then(|p| Image::from_plate(&p).cover(plate_img.width, plate_img.height))
+            {
+                Ok(img) => images.push((full, img)),
+                Err(e) => {
+                    error = Some(format!("background image {}: {e}", full.display()));
+                    images.push((full, Image::new(plate_img.width, plate_img.height)));
+                }
+            }
+        }
+    }
+    LoadedFrame {
+        key: request.key,
+        plate: plate_img,
+        aux,
+        prepared,
+        images,
+        error,
+        semantics,
+    }
+}
+
+/// Loads frames on a worker thread; only the newest request matters (scrubbing skips frames).
+#[derive(Debug)]
+pub struct FrameLoader {
+    tx: Sender<LoadRequest>,
+    rx: Receiver<LoadedFrame>,
+    /// The key of the last request sent.
+    pub pending: Option<u64>,
+}
+
+impl FrameLoader {
+    /// Starts the loader thread; `wake` is called when a frame is ready (e.g. request a repaint).
+    pub fn new(wake: impl Fn() + Send + 'static) -> FrameLoader {
+        let (tx, requests) = unbounded::<LoadRequest>();
+        let (done, rx) = unbounded();
+        let _ = std::thread::Builder::new()
+            .name("mattebox frames".into())
+            .spawn(move || {
+                while let Ok(mut request) = requests.recv() {
+                    // Skip to the newest request.
+                    while let Ok(newer) = requests.try_recv() {
+                        request = newer;
+                    }
+                    if done.send(load(&request)).is_err() {
+                        break;
+                    }
+                    wake();
+                }
+            });
+        FrameLoader {
+            tx,
+            rx,
+            pending: None,
+        }
+    }
+
+    /// Asks for a frame, unless it is the one already pending.
+    pub fn request(&mut self, request: LoadRequest) {
+        if self.pending == Some(request.key) {
+            return;
+        }
+        self.pending = Some(request.key);
+        let _ = self.tx.send(request);
+    }
+
+    /// The newest finished frame, if any.
+    pub fn poll(&self) -> Option<LoadedFrame> {
+        let mut last = None;
+        while let Ok(f) = self.rx.try_recv() {
+            last = Some(f);
+        }
+        last
+    }
+}
+
+/// Makes small sRGB thumbnails on a worker thread.
+#[derive(Debug)]
+pub struct Thumbnails {
+    tx: Sender<(usize, PathBuf)>,
+    rx: Receiver<(usize, Result<(u32, u32, Vec<u8>), String>)>,
+}
+
+/// Thumbnail width in pixels.
+pub const THUMB_WIDTH: u32 = 96;
+
+impl Thumbnails {
+    /// Starts the thumbnail thread.
+    pub fn new(wake: impl Fn() + Send + 'static) -> Thumbnails {
+        let (tx, requests) = unbounded::<(usize, PathBuf)>();
+        let (done, rx) = unbounded();
+        let _ = std::thread::Builder::new()
+            .name("mattebox thumbnails".into())
+            .spawn(move || {
+                while let Ok((i, path)) = requests.recv() {
+                    let result = image::open(&path)
+                        .map(|img| {
+                            let h = (THUMB_WIDTH as f32 * img.height() as f32
+                                / img.width().max(1) as f32)
+                                .round()
+                                .max(1.0) as u32;
+                            let small = img
+                                .resize_exact(THUMB_WIDTH, h, image::imageops::FilterType::Triangle)
+                                .to_rgba8();
+                            (small.width(), small.height(), small.into_raw())
+                        })
+                        .map_err(|e| format!("{}: {e}", path.display()));
+                    if done.send((i, result)).is_err() {
+                        break;
+                    }
+                    wake();
+                }
+            });
+        Thumbnails { tx, rx }
+    }
+
+    /// Asks for frame `index`'s thumbnail.
+    pub fn request(&self, index: usize, path: PathBuf) {
+        let _ = self.tx.send((index, path));
+    }
+
+    /// Finished thumbnails: (index, width, height, RGBA8) or an error.
+    pub fn poll(&self) -> Vec<(usize, Result<(u32, u32, Vec<u8>), String>)> {
+        self.rx.try_iter().collect()
+    }
+}

@@ -1,0 +1,540 @@
+//! The app's state and every user action, with no egui in it: the document (project, history,
+//! shot), the playhead, the viewer's view settings, the toasts. Every change the UI makes is an
+//! [`Action`] handled by [`AppState::act`]; changes to the project go through `project::Edit`
+//! and its `History`, so all of them are undoable and the UI owns no logic of its own.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::composite::camera::CameraKey;
+use crate::composite::layers::Layer;
+use crate::project::{Edit, History, Project};
+use crate::shot::{FrameRange, Shot};
+
+/// What the viewer shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    /// The source plate.
+    Plate,
+    /// The depth pass in false colour.
+    Depth,
+    /// The matte.
+    Matte,
+    /// The composite (layer stack and camera move).
+    #[default]
+    Composite,
+}
+
+impl View {
+    /// Every view, in menu order.
+    pub const ALL: [View; 4] = [View::Plate, View::Depth, View::Matte, View::Composite];
+
+    /// The name shown in the pass switcher.
+    pub fn label(self) -> &'static str {
+        match self {
+            View::Plate => "Plate",
+            View::Depth => "Depth",
+            View::Matte => "Matte",
+            View::Composite => "Composite",
+        }
+    }
+
+    /// The code the display shader uses.
+    pub fn code(self) -> u32 {
+        match self {
+            View::Plate => 0,
+            View::Depth => 1,
+            View::Matte => 2,
+            View::Composite => 3,
+        }
+    }
+}
+
+/// How severe a toast is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Information (a finished export).
+    Info,
+    /// Something the user should know (a clamped value, a missing model).
+    Warning,
+    /// Something failed (a corrupt frame, a failed export).
+    Error,
+}
+
+/// A message shown for a while in the corner, and kept in the status bar.
+#[derive(Debug, Clone)]
+pub struct Toast {
+    /// How severe.
+    pub level: Level,
+    /// The text, naming the file concerned.
+    pub text: String,
+    /// When it appeared.
+    pub since: Instant,
+}
+
+/// How long a toast stays on screen.
+pub const TOAST_TIME: Duration = Duration::from_secs(8);
+
+/// The open shot and its project.
+#[derive(Debug)]
+pub struct Document {
+    /// The project being edited.
+    pub project: Project,
+    /// Where it is saved (`None`: never saved, made from a shot).
+    pub path: Option<PathBuf>,
+    /// The folder relative paths resolve against.
+    pub base_dir: PathBuf,
+    /// Undo/redo and the dirty flag.
+    pub history: History,
+    /// The shot's frames (selected by the project's range).
+    pub shot: Shot,
+}
+
+impl Document {
+    /// The project's title: its file name, or the shot's, with a `*` when unsaved.
+    pub fn title(&self) -> String {
+        let name = match &self.path {
+            Some(p) => p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            None => format!(
+                "{} (untitled)",
+                self.shot
+                    .source
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            ),
+        };
+        if self.history.is_dirty() {
+            format!("{name} *")
+        } else {
+            name
+        }
+    }
+
+    /// A frame's camera time: its number in a sequence, else its index (a still's move is
+    /// previewed at the playhead's frame of `still_duration_frames`).
+    pub fn camera_time(&self, index: usize) -> f32 {
+        match self.shot.frames.get(index).and_then(|f| f.number) {
+            Some(n) if self.shot.frames.len() > 1 => n as f32,
+            _ => index as f32,
+        }
+    }
+
+    /// How many frames the timeline has: the shot's, or a still's move duration.
+    pub fn timeline_len(&self) -> usize {
+        if self.shot.frames.len() == 1 && !self.project.camera.is_static() {
+            self.project.camera.still_duration_frames.max(1) as usize
+        } else {
+            self.shot.frames.len()
+        }
+    }
+
+    /// The source frame shown at timeline position `index`.
+    pub fn source_index(&self, index: usize) -> usize {
+        index.min(self.shot.frames.len().saturating_sub(1))
+    }
+
+    /// The label of timeline position `index` (the frame number as the sequence has it).
+    pub fn frame_label(&self, index: usize) -> String {
+        if self.shot.frames.len() == 1 {
+            return format!("{}", index + 1);
+        }
+        match self.shot.frames.get(index).and_then(|f| f.number) {
+            Some(n) => format!("{n}"),
+            None => format!("{}", index + 1),
+        }
+    }
+}
+
+/// One user action. The UI, keyboard shortcuts, drag-and-drop and tests all go through these.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Open a shot (still, folder, sequence) or a project file.
+    Open(PathBuf),
+    /// Save the project to its file.
+    Save,
+    /// Save the project to a new file.
+    SaveAs(PathBuf),
+    /// Apply an edit to the project (undoable).
+    Edit(Edit),
+    /// Undo the last edit.
+    Undo,
+    /// Redo the last undone edit.
+    Redo,
+    /// Move the playhead by this many frames (clamped).
+    Step(i64),
+    /// Jump to a timeline position (clamped).
+    Seek(usize),
+    /// Jump to the first frame.
+    First,
+    /// Jump to the last frame.
+    Last,
+    /// Start or stop playback.
+    TogglePlay,
+    /// Choose what the viewer shows.
+    SetView(View),
+    /// Show an A/B wipe against this view (None: no wipe).
+    SetWipe(Option<View>),
+    /// Fit the image in the viewer.
+    Fit,
+    /// Show the image at 100 %.
+    OneToOne,
+    /// Select a layer for the inspector.
+    Select(Option<usize>),
+    /// Solo a layer (None: no solo).
+    Solo(Option<usize>),
+    /// Add a camera key at the playhead with the move's current values.
+    AddKeyHere,
+}
+
+/// Everything the app knows, apart from egui and GPU resources.
+#[derive(Debug)]
+pub struct AppState {
+    /// The open document, if any.
+    pub doc: Option<Document>,
+    /// The playhead: a timeline position.
+    pub frame: usize,
+    /// Whether playback runs.
+    pub playing: bool,
+    /// What the viewer shows.
+    pub view: View,
+    /// The wipe's B view, if any.
+    pub wipe: Option<View>,
+    /// The wipe's position, 0..1 across the image.
+    pub wipe_at: f32,
+    /// Viewer zoom (screen pixels per image pixel); `None` = fit.
+    pub zoom: Option<f32>,
+    /// Viewer pan in screen points.
+    pub pan: [f32; 2],
+    /// The layer in the inspector.
+    pub selected: Option<usize>,
+    /// The soloed layer.
+    pub solo: Option<usize>,
+    /// Messages, newest last.
+    pub toasts: Vec<Toast>,
+    /// The last message, kept in the status bar.
+    pub status: String,
+    /// Recently opened files, newest first.
+    pub recent: Vec<PathBuf>,
+    /// Bumped whenever the document or its look changes, so views know to redraw.
+    pub revision: u64,
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        AppState {
+            doc: None,
+            frame: 0,
+            playing: false,
+            view: View::Composite,
+            wipe: None,
+            wipe_at: 0.5,
+            zoom: None,
+            pan: [0.0, 0.0],
+            selected: None,
+            solo: None,
+            toasts: Vec::new(),
+            status: "Open a shot or a project (File ▸ Open, or drop it on the window)".into(),
+            recent: Vec::new(),
+            revision: 0,
+        }
+    }
+}
+
+/// What an action asks of the app beyond the state (the app performs these).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// A new document was opened: reload frames, thumbnails, passes.
+    Opened,
+    /// The project changed in a way that changes pixels.
+    Changed,
+    /// The playhead moved.
+    Moved,
+}
+
+impl AppState {
+    /// Adds a toast and sets the status line.
+    pub fn toast(&mut self, level: Level, text: impl Into<String>) {
+        let text = text.into();
+        self.status = text.clone();
+        self.toasts.push(Toast {
+            level,
+            text,
+            since: Instant::now(),
+        });
+        if self.toasts.len() > 20 {
+            self.toasts.remove(0);
+        }
+    }
+
+    /// Records a file as recently opened.
+    pub fn remember(&mut self, path: &Path) {
+        let path = path.to_path_buf();
+        self.recent.retain(|p| *p != path);
+        self.recent.insert(0, path);
+        self.recent.truncate(10);
+    }
+
+    /// Performs one action. Errors become toasts naming the file; nothing here panics or
+    /// loses the document.
+    pub fn act(&mut self, action: Action) -> Option<Effect> {
+        match action {
+            Action::Open(path) => self.open(&path),
+            Action::Save => {
+                let path = self.doc.as_ref().and_then(|d| d.path.clone());
+                match path {
+                    Some(p) => self.save_to(&p),
+                    None => {
+                        self.toast(
+                            Level::Warning,
+                            "this project has no file yet: use File ▸ Save as…",
+                        );
+                        None
+                    }
+                }
+            }
+            Action::SaveAs(path) => self.save_to(&path),
+            Action::Edit(edit) => {
+                let doc = self.doc.as_mut()?;
+                match doc.history.apply(&mut doc.project, edit) {
+                    Ok(()) => {
+                        self.revision += 1;
+                        self.clamp_selection();
+                        Some(Effect::Changed)
+                    }
+                    Err(e) => {
+                        self.toast(Level::Error, e.to_string());
+                        None
+                    }
+                }
+            }
+            Action::Undo | Action::Redo => {
+                let doc = self.doc.as_mut()?;
+                let result = if action == Action::Undo {
+                    doc.history.undo(&mut doc.project)
+                } else {
+                    doc.history.redo(&mut doc.project)
+                };
+                match result {
+                    Ok(true) => {
+                        self.revision += 1;
+                        self.clamp_selection();
+                        Some(Effect::Changed)
+                    }
+                    Ok(false) => None,
+                    Err(e) => {
+                        self.toast(Level::Error, e.to_string());
+                        None
+                    }
+                }
+            }
+            Action::Step(delta) => {
+                let len = self.doc.as_ref()?.timeline_len();
+                let at = (self.frame as i64 + delta).clamp(0, len.saturating_sub(1) as i64);
+                self.seek(at as usize)
+            }
+            Action::Seek(i) => self.seek(i),
+            Action::First => self.seek(0),
+            Action::Last => {
+                let len = self.doc.as_ref()?.timeline_len();
+                self.seek(len.saturating_sub(1))
+            }
+            Action::TogglePlay => {
+                self.playing = !self.playing && self.doc.is_some();
+                None
+            }
+            Action::SetView(v) => {
+                self.view = v;
+                None
+            }
+            Action::SetWipe(v) => {
+                self.wipe = v;
+                None
+            }
+            Action::Fit => {
+                self.zoom = None;
+                self.pan = [0.0, 0.0];
+                None
+            }
+            Action::OneToOne => {
+                self.zoom = Some(1.0);
+                self.pan = [0.0, 0.0];
+                None
+            }
+            Action::Select(i) => {
+                self.selected = i;
+                None
+            }
+            Action::Solo(i) => {
+                self.solo = i;
+                self.revision += 1;
+                Some(Effect::Changed)
+            }
+            Action::AddKeyHere => {
+                let doc = self.doc.as_ref()?;
+                let time = doc.camera_time(self.frame);
+                let mut key = doc.project.camera.key_at(time);
+                key.frame = time;
+                if doc.project.camera.keys.iter().any(|k| k.frame == time) {
+                    self.toast(
+                        Level::Info,
+                        format!("a key is already on frame {}", doc.frame_label(self.frame)),
+                    );
+                    return None;
+                }
+                self.act(Action::Edit(Edit::AddKey(key)))
+            }
+        }
+    }
+
+    fn seek(&mut self, index: usize) -> Option<Effect> {
+        let len = self.doc.as_ref()?.timeline_len();
+        let index = index.min(len.saturating_sub(1));
+        if index == self.frame {
+            return None;
+        }
+        self.frame = index;
+        Some(Effect::Moved)
+    }
+
+    fn clamp_selection(&mut self) {
+        let n = self.doc.as_ref().map_or(0, |d| d.project.layers.len());
+        if self.selected.is_some_and(|i| i >= n) {
+            self.selected = n.checked_sub(1);
+        }
+        if self.solo.is_some_and(|i| i >= n) {
+            self.solo = None;
+        }
+    }
+
+    fn save_to(&mut self, path: &Path) -> Option<Effect> {
+        let doc = self.doc.as_mut()?;
+        // A project saved somewhere new keeps pointing at the same shot.
+        let mut project = doc.project.clone();
+        let new_base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        if doc.path.as_deref() != Some(path) {
+            let source = doc.project.shot_source(&doc.base_dir);
+            project.shot.source = relative_to(&source, &new_base);
+            for layer in &mut project.layers {
+                if let crate::composite::layers::LayerKind::Background(
+                    crate::composite::layers::BackgroundSettings::Image { path: p },
+                ) = &mut layer.kind
+                {
+                    *p = relative_to(&doc.base_dir.join(&*p), &new_base);
+                }
+            }
+        }
+        match project.save(path) {
+            Ok(()) => {
+                doc.project = project;
+                doc.path = Some(path.to_path_buf());
+                doc.base_dir = new_base;
+                doc.history.mark_saved();
+                self.remember(path);
+                self.status = format!("saved {}", path.display());
+                None
+            }
+            Err(e) => {
+                self.toast(Level::Error, e.to_string());
+                None
+            }
+        }
+    }
+
+    fn open(&mut self, path: &Path) -> Option<Effect> {
+        let is_project = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let (project, project_path, warnings) = if is_project {
+            match Project::load(path) {
+                Ok((p, w)) => (p, Some(path.to_path_buf()), w),
+                Err(e) => {
+                    self.toast(Level::Error, e.to_string());
+                    return None;
+                }
+            }
+        } else {
+            let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+            let shot = match Shot::open(&abs) {
+                Ok(s) => s,
+                Err(e) => {
+                    self.toast(Level::Error, e.to_string());
+                    return None;
+                }
+            };
+            let numbers: Vec<u32> = shot.frames.iter().filter_map(|f| f.number).collect();
+            let range = match (numbers.iter().min(), numbers.iter().max()) {
+                (Some(&first), Some(&last)) if shot.frames.len() > 1 => {
+                    Some(FrameRange { first, last })
+                }
+                _ => None,
+            };
+            (Project::template_for(abs, range), None, Vec::new())
+        };
+        let base_dir = project_path
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let source = project.shot_source(&base_dir);
+        let mut shot = match Shot::open(&source) {
+            Ok(s) => s,
+            Err(e) => {
+                self.toast(Level::Error, e.to_string());
+                return None;
+            }
+        };
+        if let Some(range) = project.shot.range()
+            && let Err(e) = shot.select(range)
+        {
+            self.toast(Level::Error, e.to_string());
+            return None;
+        }
+        let mut history = History::new(crate::project::DEFAULT_UNDO_DEPTH);
+        if project_path.is_none() {
+            history.mark_unsaved();
+        }
+        for w in &warnings {
+            self.toast(Level::Warning, format!("{}: {w}", path.display()));
+        }
+        self.doc = Some(Document {
+            project,
+            path: project_path,
+            base_dir,
+            history,
+            shot,
+        });
+        self.frame = 0;
+        self.playing = false;
+        self.selected = None;
+        self.solo = None;
+        self.zoom = None;
+        self.pan = [0.0, 0.0];
+        self.revision += 1;
+        self.remember(path);
+        self.status = format!("opened {}", path.display());
+        Some(Effect::Opened)
+    }
+
+    /// The layers as the viewer should draw them (with solo applied by the planner).
+    pub fn layers(&self) -> &[Layer] {
+        self.doc.as_ref().map_or(&[], |d| &d.project.layers)
+    }
+
+    /// The camera keys.
+    pub fn keys(&self) -> &[CameraKey] {
+        self.doc.as_ref().map_or(&[], |d| &d.project.camera.keys)
+    }
+}
+
+/// `path` relative to `base` when it lies inside it, else absolute.
+fn relative_to(path: &Path, base: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
+    abs.strip_prefix(&base)
+        .map(Path::to_path_buf)
+        .unwrap_or(abs)
+}

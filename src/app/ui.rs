@@ -1,0 +1,1368 @@
+//! The panels: menu bar, status bar, filmstrip and timeline, layers, inspector, viewer, toasts
+//! and dialogs. Widgets only: every change goes through `MatteboxApp::act` / `edit`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use eframe::egui_wgpu;
+use egui::{Color32, RichText, Ui};
+
+use crate::composite::camera::{CameraKey, Ease};
+use crate::composite::layers::*;
+use crate::composite::refine::{BrushMode, MatteStroke};
+use crate::process::Formats;
+use crate::project::Edit;
+use crate::render::{RendererChoice, What};
+
+use super::jobs::{ExportRequest, THUMB_WIDTH};
+use super::state::{Action, Level, TOAST_TIME, View};
+use super::viewer::{DisplayUniform, ViewerPaint};
+use super::{Dialog, MatteboxApp, default_save_path};
+
+/// UI-only state (widget scratch, not part of the document).
+#[derive(Debug)]
+pub struct UiState {
+    /// The layer being edited by a drag, with its value before the drag (one undo step per drag).
+    dragging: Option<(usize, Layer)>,
+    /// The camera key being dragged on the timeline, with its original.
+    dragging_key: Option<(usize, CameraKey)>,
+    /// The selected camera key.
+    selected_key: Option<usize>,
+    /// The last hovered probe text.
+    probe: String,
+    /// The matte brush: off, or adding / subtracting.
+    pub brush: Option<BrushMode>,
+    /// Brush radius in plate pixels.
+    pub brush_radius_px: f32,
+    /// Brush softness 0..1.
+    pub brush_softness: f32,
+    /// The stroke being painted, in plate pixels.
+    stroke: Vec<[f32; 2]>,
+}
+
+impl Default for UiState {
+    fn default() -> Self {
+        UiState {
+            dragging: None,
+            dragging_key: None,
+            selected_key: None,
+            probe: String::new(),
+            brush: None,
+            brush_radius_px: 16.0,
+            brush_softness: 0.5,
+            stroke: Vec::new(),
+        }
+    }
+}
+
+/// Draws the whole window.
+pub fn draw(app: &mut MatteboxApp, ui: &mut Ui) {
+    egui::Panel::top("menu").show(ui, |ui| menu_bar(app, ui));
+    egui::Panel::bottom("status").show(ui, |ui| status_bar(app, ui));
+    if app.state.doc.is_some() {
+        egui::Panel::bottom("timeline")
+            .resizable(false)
+            .show(ui, |ui| timeline(app, ui));
+        egui::Panel::left("layers")
+            .default_size(220.0)
+            .show(ui, |ui| layers_panel(app, ui));
+        egui::Panel::right("inspector")
+            .default_size(280.0)
+            .show(ui, |ui| inspector(app, ui));
+    }
+    egui::CentralPanel::default().show(ui, |ui| viewer(app, ui));
+    toasts(app, ui.ctx());
+    dialogs(app, ui.ctx());
+}
+
+fn menu_bar(app: &mut MatteboxApp, ui: &mut Ui) {
+    egui::MenuBar::new().ui(ui, |ui| {
+        ui.menu_button("File", |ui| {
+            if ui.button("Open shot…").clicked() {
+                ui.close();
+                match rfd::FileDialog::new().pick_folder() {
+                    Some(p) => app.act(Action::Open(p)),
+                    None => app.dialog = Dialog::Open(String::new()),
+                }
+            }
+            if ui.button("Open project…").clicked() {
+                ui.close();
+                match rfd::FileDialog::new()
+                    .add_filter("Mattebox project", &["json"])
+                    .pick_file()
+                {
+                    Some(p) => app.act(Action::Open(p)),
+                    None => app.dialog = Dialog::Open(String::new()),
+                }
+            }
+            let has_doc = app.state.doc.is_some();
+            if ui.add_enabled(has_doc, egui::Button::new("Save")).clicked() {
+                ui.close();
+                if app.state.doc.as_ref().is_some_and(|d| d.path.is_some()) {
+                    app.act(Action::Save);
+                } else {
+                    app.dialog = Dialog::SaveAs(default_save_path(&app.state));
+                }
+            }
+            if ui
+                .add_enabled(has_doc, egui::Button::new("Save as…"))
+                .clicked()
+            {
+                ui.close();
+                match rfd::FileDialog::new()
+                    .add_filter("Mattebox project", &["json"])
+                    .save_file()
+                {
+                    Some(p) => app.act(Action::SaveAs(p)),
+                    None => app.dialog = Dialog::SaveAs(default_save_path(&app.state)),
+                }
+            }
+            if ui
+                .add_enabled(has_doc, egui::Button::new("Export…"))
+                .clicked()
+            {
+                ui.close();
+                app.dialog = Dialog::Export(default_export(app));
+            }
+            ui.separator();
+            ui.label(RichText::new("Recent").weak());
+            let recent = app.state.recent.clone();
+            if recent.is_empty() {
+                ui.label(RichText::new("(none)").weak());
+            }
+            for path in recent {
+                if ui.button(path.display().to_string()).clicked() {
+                    ui.close();
+                    app.act(Action::Open(path));
+                }
+            }
+            ui.separator();
+            if ui.button("Quit").clicked() {
+                ui.close();
+                ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        });
+        ui.menu_button("Edit", |ui| {
+            let (can_undo, can_redo) = app.state.doc.as_ref().map_or((false, false), |d| {
+                (d.history.can_undo(), d.history.can_redo())
+            });
+            if ui
+                .add_enabled(can_undo, egui::Button::new("Undo  (Ctrl+Z)"))
+                .clicked()
+            {
+                app.act(Action::Undo);
+            }
+            if ui
+                .add_enabled(can_redo, egui::Button::new("Redo  (Ctrl+Shift+Z)"))
+                .clicked()
+            {
+                app.act(Action::Redo);
+            }
+        });
+        ui.menu_button("Passes", |ui| {
+            let has_doc = app.state.doc.is_some();
+            if ui
+                .add_enabled(has_doc, egui::Button::new("Run on this frame"))
+                .clicked()
+            {
+                ui.close();
+                app.run_passes(false);
+            }
+            if ui
+                .add_enabled(has_doc, egui::Button::new("Run on the whole shot"))
+                .clicked()
+            {
+                ui.close();
+                app.run_passes(true);
+            }
+        });
+        if let Some(doc) = &app.state.doc {
+            ui.separator();
+            ui.label(doc.title());
+        }
+    });
+}
+
+fn default_export(app: &MatteboxApp) -> ExportRequest {
+    let out_dir = app
+        .state
+        .doc
+        .as_ref()
+        .map(|d| {
+            let stem = d
+                .shot
+                .source
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "shot".into());
+            std::env::current_dir()
+                .unwrap_or_default()
+                .join("out")
+                .join(stem)
+        })
+        .unwrap_or_default();
+    let export = app.state.doc.as_ref().map(|d| d.project.export.clone());
+    ExportRequest {
+        out_dir,
+        what: What {
+            composite: export.as_ref().is_none_or(|e| e.composite),
+            animatic: export.as_ref().is_some_and(|e| e.animatic),
+        },
+        formats: export.map_or(
+            Formats {
+                exr: true,
+                png: false,
+            },
+            |e| e.formats,
+        ),
+        renderer: RendererChoice::Auto,
+    }
+}
+
+fn status_bar(app: &mut MatteboxApp, ui: &mut Ui) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(&app.provider).small());
+        ui.separator();
+        ui.label(RichText::new(format!("wgpu: {}", app.adapter)).small());
+        ui.separator();
+        for (job, name) in [(&app.passes, "passes"), (&app.export, "export")] {
+            if let Some(job) = job {
+                ui.add(
+                    egui::ProgressBar::new(job.progress())
+                        .desired_width(140.0)
+                        .text(format!("{name} {}/{}", job.done, job.total)),
+                );
+                if ui.button("Cancel").clicked() {
+                    job.cancel();
+                }
+                ui.separator();
+            }
+        }
+        ui.label(RichText::new(&app.state.status).small());
+    });
+}
+
+fn timeline(app: &mut MatteboxApp, ui: &mut Ui) {
+    let Some(doc) = &app.state.doc else { return };
+    let len = doc.timeline_len();
+    let frame = app.state.frame;
+    let label = doc.frame_label(frame);
+    let source_count = doc.shot.frames.len();
+    ui.horizontal(|ui| {
+        if ui
+            .button("|◀")
+            .on_hover_text("First frame (Home)")
+            .clicked()
+        {
+            app.act(Action::First);
+        }
+        if ui
+            .button("◀")
+            .on_hover_text("Previous frame (Left)")
+            .clicked()
+        {
+            app.act(Action::Step(-1));
+        }
+        let play = if app.state.playing { "Pause" } else { "Play" };
+        if ui
+            .button(play)
+            .on_hover_text("Play / pause (Space)")
+            .clicked()
+        {
+            app.act(Action::TogglePlay);
+        }
+        if ui.button("▶").on_hover_text("Next frame (Right)").clicked() {
+            app.act(Action::Step(1));
+        }
+        if ui.button("▶|").on_hover_text("Last frame (End)").clicked() {
+            app.act(Action::Last);
+        }
+        ui.label(RichText::new(format!("frame {label}  ({}/{len})", frame + 1)).monospace())
+            .on_hover_text("the sequence's own frame number");
+        ui.separator();
+        if ui
+            .button("Add key")
+            .on_hover_text("Add a camera key at this frame")
+            .clicked()
+        {
+            app.act(Action::AddKeyHere);
+        }
+        if let Some(k) = app.ui.selected_key
+            && ui.button("Delete key").clicked()
+        {
+            app.ui.selected_key = None;
+            app.edit(Edit::RemoveKey { index: k });
+        }
+    });
+    // The keyframe track: frame ticks, the playhead, draggable keys.
+    let Some(doc) = &app.state.doc else { return };
+    let times: Vec<f32> = (0..len).map(|i| doc.camera_time(i)).collect();
+    let keys = doc.project.camera.keys.clone();
+    let (response, painter) = ui.allocate_painter(
+        egui::vec2(ui.available_width(), 26.0),
+        egui::Sense::click_and_drag(),
+    );
+    let rect = response.rect;
+    painter.rect_filled(rect, 2.0, Color32::from_gray(30));
+    let (t0, t1) = (
+        times.first().copied().unwrap_or(0.0),
+        times.last().copied().unwrap_or(1.0),
+    );
+    let span = (t1 - t0).max(1.0);
+    let x_of = |t: f32| rect.left() + 8.0 + (t - t0) / span * (rect.width() - 16.0);
+    let t_of =
+        |x: f32| t0 + ((x - rect.left() - 8.0) / (rect.width() - 16.0)).clamp(0.0, 1.0) * span;
+    for (i, t) in times.iter().enumerate() {
+        let x = x_of(*t);
+        let h = if i == frame { 12.0 } else { 5.0 };
+        painter.line_segment(
+            [
+                egui::pos2(x, rect.bottom() - h),
+                egui::pos2(x, rect.bottom()),
+            ],
+            egui::Stroke::new(1.0, Color32::from_gray(110)),
+        );
+    }
+    let px = x_of(times.get(frame).copied().unwrap_or(t0));
+    painter.line_segment(
+        [egui::pos2(px, rect.top()), egui::pos2(px, rect.bottom())],
+        egui::Stroke::new(2.0, Color32::from_rgb(255, 200, 60)),
+    );
+    let mut hit_key = None;
+    for (i, k) in keys.iter().enumerate() {
+        let c = egui::pos2(x_of(k.frame), rect.center().y);
+        let selected = app.ui.selected_key == Some(i);
+        painter.circle_filled(
+            c,
+            if selected { 6.0 } else { 5.0 },
+            if selected {
+                Color32::from_rgb(120, 200, 255)
+            } else {
+                Color32::from_rgb(80, 150, 230)
+            },
+        );
+        if response
+            .interact_pointer_pos()
+            .is_some_and(|p| (p - c).length() < 8.0)
+        {
+            hit_key = Some(i);
+        }
+    }
+    if response.drag_started()
+        && let Some(i) = hit_key
+    {
+        app.ui.selected_key = Some(i);
+        app.ui.dragging_key = keys.get(i).cloned().map(|k| (i, k));
+    }
+    if response.dragged()
+        && let (Some((i, original)), Some(p)) =
+            (&app.ui.dragging_key, response.interact_pointer_pos())
+    {
+        // Keys snap to frames of the timeline.
+        let t = t_of(p.x);
+        let snapped = times
+            .iter()
+            .copied()
+            .min_by(|a, b| (a - t).abs().total_cmp(&(b - t).abs()))
+            .unwrap_or(t);
+        if let Some(doc) = app.state.doc.as_mut()
+            && let Some(k) = doc.project.camera.keys.get_mut(*i)
+        {
+            k.frame = snapped;
+            let _ = original;
+        }
+    }
+    if response.drag_stopped()
+        && let Some((i, original)) = app.ui.dragging_key.take()
+        && let Some(doc) = app.state.doc.as_mut()
+        && let Some(moved) = doc.project.camera.keys.get(i).cloned()
+    {
+        doc.project.camera.keys[i] = original;
+        app.ui.selected_key = None;
+        app.edit(Edit::SetKey {
+            index: i,
+            key: moved,
+        });
+    }
+    if response.clicked()
+        && let Some(p) = response.interact_pointer_pos()
+    {
+        match hit_key {
+            Some(i) => app.ui.selected_key = Some(i),
+            None => {
+                let t = t_of(p.x);
+                let nearest = times
+                    .iter()
+                    .enumerate()
+                    .min_by(|a, b| (a.1 - t).abs().total_cmp(&(b.1 - t).abs()))
+                    .map(|(i, _)| i)
+                    .unwrap_or(0);
+                app.act(Action::Seek(nearest));
+            }
+        }
+    }
+    // The filmstrip: lazy thumbnails of the source frames, made in the background.
+    egui::ScrollArea::horizontal()
+        .id_salt("filmstrip")
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                let Some(doc) = &app.state.doc else { return };
+                let frames: Vec<(usize, PathBuf, String)> = doc
+                    .shot
+                    .frames
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| (i, f.path.clone(), doc.frame_label(i)))
+                    .collect();
+                let current_src = doc.source_index(app.state.frame);
+                for (i, path, label) in frames {
+                    let size = egui::vec2(THUMB_WIDTH as f32, THUMB_WIDTH as f32 * 9.0 / 16.0);
+                    let (rect, resp) =
+                        ui.allocate_exact_size(size + egui::vec2(0.0, 14.0), egui::Sense::click());
+                    if ui.is_rect_visible(rect) && app.thumb_requested.insert(i) {
+                        app.thumbs.request(i, path.clone());
+                    }
+                    let img_rect = egui::Rect::from_min_size(rect.min, size);
+                    match app.thumb_textures.get(&i) {
+                        Some(tex) => {
+                            ui.painter().image(
+                                tex.id(),
+                                img_rect,
+                                egui::Rect::from_min_max(
+                                    egui::pos2(0.0, 0.0),
+                                    egui::pos2(1.0, 1.0),
+                                ),
+                                Color32::WHITE,
+                            );
+                        }
+                        None => {
+                            ui.painter()
+                                .rect_filled(img_rect, 2.0, Color32::from_gray(40));
+                        }
+                    }
+                    if i == current_src {
+                        ui.painter().rect_stroke(
+                            img_rect,
+                            2.0,
+                            egui::Stroke::new(2.0, Color32::from_rgb(255, 200, 60)),
+                            egui::StrokeKind::Inside,
+                        );
+                    }
+                    ui.painter().text(
+                        egui::pos2(rect.center().x, rect.bottom() - 7.0),
+                        egui::Align2::CENTER_CENTER,
+                        label,
+                        egui::FontId::monospace(10.0),
+                        Color32::from_gray(180),
+                    );
+                    if resp.clicked() && source_count > 1 {
+                        app.act(Action::Seek(i));
+                    }
+                }
+            });
+        });
+}
+
+fn kind_name(kind: &LayerKind) -> &'static str {
+    match kind {
+        LayerKind::Plate => "Plate",
+        LayerKind::Cutout(_) => "Cut-out",
+        LayerKind::Background(_) => "Background",
+        LayerKind::DepthFog(_) => "Depth fog",
+        LayerKind::DepthOfField(_) => "Depth of field",
+        LayerKind::DepthGrade(_) => "Depth grade",
+    }
+}
+
+fn new_layer(kind: LayerKind) -> Layer {
+    Layer {
+        name: kind_name(&kind).to_string(),
+        visible: true,
+        opacity: 1.0,
+        blend: BlendMode::Over,
+        kind,
+    }
+}
+
+fn layers_panel(app: &mut MatteboxApp, ui: &mut Ui) {
+    ui.heading("Layers");
+    ui.horizontal(|ui| {
+        ui.menu_button("Add ▾", |ui| {
+            let kinds = [
+                LayerKind::Plate,
+                LayerKind::Cutout(CutoutSettings::default()),
+                LayerKind::Background(BackgroundSettings::default()),
+                LayerKind::DepthFog(FogSettings::default()),
+                LayerKind::DepthOfField(DofSettings::default()),
+                LayerKind::DepthGrade(GradeSettings::default()),
+            ];
+            for kind in kinds {
+                if ui.button(kind_name(&kind)).clicked() {
+                    ui.close();
+                    let index = app.state.layers().len();
+                    app.edit(Edit::AddLayer {
+                        index,
+                        layer: new_layer(kind),
+                    });
+                    app.act(Action::Select(Some(index)));
+                }
+            }
+        });
+        let selected = app.state.selected;
+        let count = app.state.layers().len();
+        if ui
+            .add_enabled(selected.is_some(), egui::Button::new("Remove"))
+            .clicked()
+            && let Some(i) = selected
+        {
+            app.edit(Edit::RemoveLayer { index: i });
+        }
+        if ui
+            .add_enabled(
+                selected.is_some_and(|i| i + 1 < count),
+                egui::Button::new("▲"),
+            )
+            .on_hover_text("Move up the stack")
+            .clicked()
+            && let Some(i) = selected
+        {
+            app.edit(Edit::MoveLayer { from: i, to: i + 1 });
+            app.act(Action::Select(Some(i + 1)));
+        }
+        if ui
+            .add_enabled(selected.is_some_and(|i| i > 0), egui::Button::new("▼"))
+            .on_hover_text("Move down the stack")
+            .clicked()
+            && let Some(i) = selected
+        {
+            app.edit(Edit::MoveLayer { from: i, to: i - 1 });
+            app.act(Action::Select(Some(i - 1)));
+        }
+    });
+    ui.separator();
+    // Top of the stack first, as compositors list layers.
+    let layers: Vec<Layer> = app.state.layers().to_vec();
+    for (i, layer) in layers.iter().enumerate().rev() {
+        ui.horizontal(|ui| {
+            let mut visible = layer.visible;
+            if ui
+                .checkbox(&mut visible, "")
+                .on_hover_text("Visible")
+                .changed()
+            {
+                app.edit(Edit::SetVisible { index: i, visible });
+            }
+            let soloed = app.state.solo == Some(i);
+            if ui
+                .selectable_label(soloed, "S")
+                .on_hover_text("Solo: show this layer alone")
+                .clicked()
+            {
+                app.act(Action::Solo(if soloed { None } else { Some(i) }));
+            }
+            let selected = app.state.selected == Some(i);
+            let text = format!("{}  ·  {}", layer.name, kind_name(&layer.kind));
+            if ui.selectable_label(selected, text).clicked() {
+                app.act(Action::Select(Some(i)));
+            }
+        });
+    }
+    ui.separator();
+    scene_panel(app, ui);
+}
+
+/// Sliders that edit a copy of the selected layer; the change is applied live and recorded as
+/// one undo step per drag.
+fn inspector(app: &mut MatteboxApp, ui: &mut Ui) {
+    ui.heading("Inspector");
+    let Some(i) = app.state.selected else {
+        ui.label(RichText::new("Select a layer").weak());
+        camera_panel(app, ui);
+        return;
+    };
+    let Some(before) = app.state.layers().get(i).cloned() else {
+        return;
+    };
+    let mut layer = before.clone();
+    let changed = std::cell::Cell::new(false);
+    let finished = std::cell::Cell::new(false);
+    let track = |r: egui::Response| {
+        changed.set(changed.get() | r.changed());
+        finished.set(finished.get() | r.drag_stopped() | (r.changed() && !r.dragged()));
+    };
+    ui.horizontal(|ui| {
+        ui.label("Name");
+        track(ui.text_edit_singleline(&mut layer.name));
+    });
+    track(ui.add(egui::Slider::new(&mut layer.opacity, 0.0..=1.0).text("opacity")));
+    egui::ComboBox::from_label("blend")
+        .selected_text(format!("{:?}", layer.blend))
+        .show_ui(ui, |ui| {
+            for mode in [
+                BlendMode::Over,
+                BlendMode::Add,
+                BlendMode::Multiply,
+                BlendMode::Screen,
+            ] {
+                track(ui.selectable_value(&mut layer.blend, mode, format!("{mode:?}")));
+            }
+        });
+    ui.separator();
+    match &mut layer.kind {
+        LayerKind::Plate => {
+            ui.label("The source plate, as it is.");
+        }
+        LayerKind::Cutout(s) => {
+            track(
+                ui.add(egui::Slider::new(&mut s.erode_px, -64.0..=64.0).text("erode px"))
+                    .on_hover_text("positive shrinks the matte, negative grows it"),
+            );
+            track(ui.add(egui::Slider::new(&mut s.feather_px, 0.0..=64.0).text("feather px")));
+            track(ui.checkbox(&mut s.decontaminate, "decontaminate edges"));
+            track(
+                ui.add(
+                    egui::Slider::new(&mut s.decontaminate_radius_px, 1.0..=64.0)
+                        .text("decontam. radius px"),
+                ),
+            );
+        }
+        LayerKind::Background(s) => {
+            let mut kind = match s {
+                BackgroundSettings::Solid { .. } => 0,
+                BackgroundSettings::Image { .. } => 1,
+                BackgroundSettings::BlurredPlate { .. } => 2,
+            };
+            let before_kind = kind;
+            ui.horizontal(|ui| {
+                ui.radio_value(&mut kind, 0, "solid");
+                ui.radio_value(&mut kind, 1, "image");
+                ui.radio_value(&mut kind, 2, "blurred plate");
+            });
+            if kind != before_kind {
+                *s = match kind {
+                    0 => BackgroundSettings::Solid {
+                        colour: [0.18, 0.18, 0.18],
+                    },
+                    1 => BackgroundSettings::Image {
+                        path: PathBuf::new(),
+                    },
+                    _ => BackgroundSettings::BlurredPlate { radius_px: 24.0 },
+                };
+                changed.set(true);
+                finished.set(true);
+            }
+            match s {
+                BackgroundSettings::Solid { colour } => {
+                    track(ui.color_edit_button_rgb(colour));
+                }
+                BackgroundSettings::Image { path } => {
+                    let mut text = path.display().to_string();
+                    ui.label("image file (relative to the project)");
+                    let r = ui.text_edit_singleline(&mut text);
+                    if r.lost_focus() {
+                        *path = PathBuf::from(text);
+                        changed.set(true);
+                        finished.set(true);
+                    }
+                    if ui.button("Browse…").clicked()
+                        && let Some(p) = rfd::FileDialog::new().pick_file()
+                    {
+                        *path = p;
+                        changed.set(true);
+                        finished.set(true);
+                    }
+                }
+                BackgroundSettings::BlurredPlate { radius_px } => {
+                    track(ui.add(egui::Slider::new(radius_px, 0.0..=256.0).text("radius px")));
+                }
+            }
+        }
+        LayerKind::DepthFog(s) => {
+            track(ui.color_edit_button_rgb(&mut s.colour));
+            track(ui.add(egui::Slider::new(&mut s.near_m, 0.0..=200.0).text("near m")));
+            track(ui.add(egui::Slider::new(&mut s.far_m, 0.0..=200.0).text("far m")));
+            track(ui.add(egui::Slider::new(&mut s.density, 0.0..=1.0).text("density")));
+            egui::ComboBox::from_label("falloff")
+                .selected_text(format!("{:?}", s.falloff))
+                .show_ui(ui, |ui| {
+                    for f in [
+                        FogFalloff::Linear,
+                        FogFalloff::Smooth,
+                        FogFalloff::Exponential,
+                    ] {
+                        track(ui.selectable_value(&mut s.falloff, f, format!("{f:?}")));
+                    }
+                });
+        }
+        LayerKind::DepthOfField(s) => {
+            track(
+                ui.add(
+                    egui::Slider::new(&mut s.focus_m, 0.05..=200.0)
+                        .logarithmic(true)
+                        .text("focus m"),
+                ),
+            );
+            track(
+                ui.add(
+                    egui::Slider::new(&mut s.f_stop, 0.5..=64.0)
+                        .logarithmic(true)
+                        .text("f-stop"),
+                ),
+            );
+            track(ui.add(egui::Slider::new(&mut s.max_blur_px, 0.0..=64.0).text("max blur px")));
+        }
+        LayerKind::DepthGrade(s) => {
+            track(ui.add(egui::Slider::new(&mut s.near_m, 0.0..=200.0).text("near m")));
+            track(ui.add(egui::Slider::new(&mut s.far_m, 0.0..=200.0).text("far m")));
+            track(ui.add(egui::Slider::new(&mut s.softness_m, 0.0..=50.0).text("softness m")));
+            track(ui.add(
+                egui::Slider::new(&mut s.exposure_stops, -10.0..=10.0).text("exposure stops"),
+            ));
+            track(ui.add(egui::Slider::new(&mut s.contrast, 0.0..=4.0).text("contrast")));
+            track(ui.add(egui::Slider::new(&mut s.saturation, 0.0..=4.0).text("saturation")));
+            ui.horizontal(|ui| {
+                ui.label("gain");
+                track(ui.color_edit_button_rgb(&mut s.gain));
+            });
+        }
+    }
+    if changed.get() || finished.get() {
+        apply_layer_edit(app, i, before, layer, finished.get());
+    }
+    camera_panel(app, ui);
+}
+
+fn apply_layer_edit(app: &mut MatteboxApp, i: usize, before: Layer, layer: Layer, finished: bool) {
+    // Live while dragging (no history entry), then one undoable edit when the drag ends.
+    let original = match app.ui.dragging.take() {
+        Some((j, original)) if j == i => original,
+        _ => before,
+    };
+    if finished {
+        if let Some(doc) = app.state.doc.as_mut()
+            && let Some(slot) = doc.project.layers.get_mut(i)
+        {
+            *slot = original;
+        }
+        app.edit(Edit::SetLayer { index: i, layer });
+    } else {
+        if let Some(doc) = app.state.doc.as_mut()
+            && let Some(slot) = doc.project.layers.get_mut(i)
+        {
+            *slot = layer;
+            app.state.revision += 1;
+        }
+        app.ui.dragging = Some((i, original));
+    }
+}
+
+fn scene_panel(app: &mut MatteboxApp, ui: &mut Ui) {
+    let Some(doc) = &app.state.doc else { return };
+    let before = doc.project.scene.clone();
+    let mut scene = before.clone();
+    let mut done = false;
+    egui::CollapsingHeader::new("Depth (scene)")
+        .default_open(true)
+        .show(ui, |ui| {
+            egui::ComboBox::from_label("mapping")
+                .selected_text(format!("{:?}", scene.depth_mapping))
+                .show_ui(ui, |ui| {
+                    for m in [DepthMapping::Scene, DepthMapping::Metric] {
+                        done |= ui
+                            .selectable_value(&mut scene.depth_mapping, m, format!("{m:?}"))
+                            .changed();
+                    }
+                });
+            for (value, range, label) in [
+                (&mut scene.near_m, 0.05..=100.0, "near m"),
+                (&mut scene.far_m, 0.1..=1000.0, "far m"),
+            ] {
+                let r = ui.add(
+                    egui::Slider::new(value, range)
+                        .logarithmic(true)
+                        .text(label),
+                );
+                done |= r.drag_stopped() || (r.changed() && !r.dragged());
+            }
+            let r = ui.add(egui::Slider::new(&mut scene.fov_deg, 1.0..=170.0).text("fov °"));
+            done |= r.drag_stopped() || (r.changed() && !r.dragged());
+        });
+    if done && scene != before {
+        app.edit(Edit::SetScene(scene));
+    }
+}
+
+fn camera_panel(app: &mut MatteboxApp, ui: &mut Ui) {
+    let Some(k) = app.ui.selected_key else { return };
+    let Some(doc) = &app.state.doc else { return };
+    let Some(before) = doc.project.camera.keys.get(k).cloned() else {
+        app.ui.selected_key = None;
+        return;
+    };
+    ui.separator();
+    ui.heading(format!("Camera key at {}", before.frame));
+    let mut key = before.clone();
+    let mut done = false;
+    for (value, range, label) in [
+        (&mut key.dolly_m, -5.0..=5.0, "dolly m"),
+        (&mut key.truck_m, -5.0..=5.0, "truck m"),
+        (&mut key.pedestal_m, -5.0..=5.0, "pedestal m"),
+        (&mut key.pan_deg, -45.0..=45.0, "pan °"),
+        (&mut key.tilt_deg, -45.0..=45.0, "tilt °"),
+        (&mut key.roll_deg, -45.0..=45.0, "roll °"),
+        (&mut key.orbit_deg, -45.0..=45.0, "orbit °"),
+        (&mut key.zoom, 0.1..=10.0, "zoom ×"),
+    ] {
+        let r = ui.add(egui::Slider::new(value, range).text(label));
+        done |= r.drag_stopped() || (r.changed() && !r.dragged());
+    }
+    egui::ComboBox::from_label("ease")
+        .selected_text(format!("{:?}", key.ease))
+        .show_ui(ui, |ui| {
+            for e in [
+                Ease::Linear,
+                Ease::EaseIn,
+                Ease::EaseOut,
+                Ease::EaseInOut,
+                Ease::Hold,
+            ] {
+                done |= ui
+                    .selectable_value(&mut key.ease, e, format!("{e:?}"))
+                    .changed();
+            }
+        });
+    if done && key != before {
+        app.edit(Edit::SetKey { index: k, key });
+    }
+}
+
+fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
+    ui.horizontal(|ui| {
+        for v in View::ALL {
+            if ui
+                .selectable_label(app.state.view == v, v.label())
+                .clicked()
+            {
+                app.act(Action::SetView(v));
+            }
+        }
+        ui.separator();
+        let mut wipe = app.state.wipe;
+        egui::ComboBox::from_id_salt("wipe")
+            .selected_text(match wipe {
+                Some(v) => format!("wipe: {}", v.label()),
+                None => "no wipe".into(),
+            })
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut wipe, None, "no wipe");
+                for v in View::ALL {
+                    ui.selectable_value(&mut wipe, Some(v), format!("wipe: {}", v.label()));
+                }
+            });
+        if wipe != app.state.wipe {
+            app.act(Action::SetWipe(wipe));
+        }
+        ui.separator();
+        if ui.button("Fit").on_hover_text("F").clicked() {
+            app.act(Action::Fit);
+        }
+        if ui.button("1:1").on_hover_text("1").clicked() {
+            app.act(Action::OneToOne);
+        }
+        ui.separator();
+        let mut brush = app.ui.brush;
+        ui.label("Matte brush");
+        ui.selectable_value(&mut brush, None, "off");
+        ui.selectable_value(&mut brush, Some(BrushMode::Add), "add");
+        ui.selectable_value(&mut brush, Some(BrushMode::Subtract), "subtract");
+        if brush != app.ui.brush {
+            app.ui.brush = brush;
+            if brush.is_some() && app.state.view == View::Composite {
+                app.act(Action::SetView(View::Matte));
+            }
+        }
+        if app.ui.brush.is_some() {
+            ui.add(
+                egui::DragValue::new(&mut app.ui.brush_radius_px)
+                    .range(0.5..=500.0)
+                    .suffix(" px"),
+            )
+            .on_hover_text("brush radius in plate pixels");
+            ui.add(
+                egui::DragValue::new(&mut app.ui.brush_softness)
+                    .range(0.0..=1.0)
+                    .speed(0.01),
+            )
+            .on_hover_text("softness");
+        }
+    });
+    let Some(frame) = app.frame.clone() else {
+        ui.centered_and_justified(|ui| {
+            if app.state.doc.is_some() {
+                ui.spinner();
+            } else {
+                ui.label(
+                    RichText::new(
+                        "Open a shot or a project: File ▸ Open, drop it here, or pass it on the command line",
+                    )
+                    .size(16.0),
+                );
+            }
+        });
+        return;
+    };
+    let available = ui.available_rect_before_wrap();
+    let response = ui.allocate_rect(available, egui::Sense::click_and_drag());
+    let (w, h) = (frame.plate.width as f32, frame.plate.height as f32);
+    let fit = (available.width() / w)
+        .min(available.height() / h)
+        .max(1e-3);
+    let zoom_points = app.state.zoom.unwrap_or(fit);
+    // Scroll zooms about the cursor; drag pans.
+    if response.hovered() {
+        let scroll = ui.ctx().input(|i| i.smooth_scroll_delta.y);
+        if scroll != 0.0 {
+            let factor = (scroll / 200.0).exp();
+            app.state.zoom = Some((zoom_points * factor).clamp(0.02, 64.0));
+        }
+    }
+    let painting = app.ui.brush.is_some() && frame.aux.is_some();
+    if response.dragged() && app.state.wipe.is_none() && !painting {
+        let d = response.drag_delta();
+        app.state.pan[0] += d.x;
+        app.state.pan[1] += d.y;
+    }
+    let zoom_points = app.state.zoom.unwrap_or(fit);
+    let image_size = egui::vec2(w * zoom_points, h * zoom_points);
+    let image_min =
+        available.center() - image_size / 2.0 + egui::vec2(app.state.pan[0], app.state.pan[1]);
+    let image_rect = egui::Rect::from_min_size(image_min, image_size);
+    // The wipe follows a drag.
+    if app.state.wipe.is_some()
+        && (response.dragged() || response.clicked())
+        && let Some(p) = response.interact_pointer_pos()
+    {
+        app.state.wipe_at = ((p.x - image_rect.left()) / image_rect.width()).clamp(0.0, 1.0);
+    }
+    // The matte brush: a drag paints a stroke in plate pixels; releasing it records one edit.
+    if painting {
+        if (response.dragged() || response.drag_started())
+            && let Some(p) = response.interact_pointer_pos()
+        {
+            let q = [
+                (p.x - image_rect.left()) / zoom_points,
+                (p.y - image_rect.top()) / zoom_points,
+            ];
+            if app
+                .ui
+                .stroke
+                .last()
+                .is_none_or(|l| (l[0] - q[0]).abs() + (l[1] - q[1]).abs() > 0.5)
+            {
+                app.ui.stroke.push(q);
+            }
+        }
+        if (response.drag_stopped() || response.clicked()) && !app.ui.stroke.is_empty()
+            || response.clicked()
+        {
+            if app.ui.stroke.is_empty()
+                && let Some(p) = response.interact_pointer_pos()
+            {
+                app.ui.stroke.push([
+                    (p.x - image_rect.left()) / zoom_points,
+                    (p.y - image_rect.top()) / zoom_points,
+                ]);
+            }
+            let points = std::mem::take(&mut app.ui.stroke);
+            if let (Some(mode), Some(doc)) = (app.ui.brush, &app.state.doc) {
+                let src = doc.source_index(app.state.frame);
+                let number = if doc.shot.frames.len() > 1 {
+                    doc.shot.frames.get(src).and_then(|f| f.number)
+                } else {
+                    None
+                };
+                app.edit(Edit::AddStroke(MatteStroke {
+                    frame: number,
+                    mode,
+                    radius_px: app.ui.brush_radius_px,
+                    softness: app.ui.brush_softness,
+                    points,
+                }));
+            }
+        }
+    }
+    let ppp = ui.ctx().pixels_per_point();
+    let plan = app.plan(&frame);
+    let (plan, plan_key) = match plan {
+        Some((p, k)) => (Some(p), k),
+        None => (None, 0),
+    };
+    let wipe_px = match app.state.wipe {
+        Some(_) => {
+            (image_rect.left() + app.state.wipe_at * image_rect.width() - available.left()) * ppp
+        }
+        None => 1e9,
+    };
+    let display = DisplayUniform {
+        origin_px: [0.0; 2],
+        size_px: [0.0; 2],
+        image_origin_px: [
+            (image_rect.left() - available.left()) * ppp,
+            (image_rect.top() - available.top()) * ppp,
+        ],
+        scale: zoom_points * ppp,
+        view_a: app.state.view.code(),
+        view_b: app.state.wipe.unwrap_or(app.state.view).code(),
+        wipe_px,
+        has_aux: u32::from(frame.aux.is_some()),
+        srgb_target: 0,
+    };
+    ui.painter().add(egui_wgpu::Callback::new_paint_callback(
+        available,
+        ViewerPaint {
+            frame: Arc::clone(&frame),
+            plan,
+            plan_key,
+            display,
+            rect: available,
+        },
+    ));
+    if painting {
+        let to_screen = |q: &[f32; 2]| {
+            egui::pos2(
+                image_rect.left() + q[0] * zoom_points,
+                image_rect.top() + q[1] * zoom_points,
+            )
+        };
+        let colour = match app.ui.brush {
+            Some(BrushMode::Subtract) => Color32::from_rgb(255, 90, 90),
+            _ => Color32::from_rgb(90, 255, 120),
+        };
+        let width = app.ui.brush_radius_px * 2.0 * zoom_points;
+        let line: Vec<egui::Pos2> = app.ui.stroke.iter().map(to_screen).collect();
+        if line.len() > 1 {
+            ui.painter().add(egui::Shape::line(
+                line,
+                egui::Stroke::new(width, colour.gamma_multiply(0.35)),
+            ));
+        }
+        if let Some(p) = response.hover_pos() {
+            ui.painter().circle_stroke(
+                p,
+                app.ui.brush_radius_px * zoom_points,
+                egui::Stroke::new(1.5, colour),
+            );
+        }
+    }
+    // The pixel probe: linear values under the cursor, and the depth in metres.
+    if let Some(p) = response.hover_pos() {
+        let ix = ((p.x - image_rect.left()) / zoom_points).floor();
+        let iy = ((p.y - image_rect.top()) / zoom_points).floor();
+        if ix >= 0.0 && iy >= 0.0 && ix < w && iy < h {
+            let i = iy as usize * frame.plate.width as usize + ix as usize;
+            let c = frame.plate.pixels[i];
+            let mut text = format!(
+                "x {ix:.0} y {iy:.0}  rgb {:.3} {:.3} {:.3}",
+                c[0], c[1], c[2]
+            );
+            if let Some(aux) = &frame.aux {
+                let a = aux.pixels[i];
+                text.push_str(&format!(
+                    "  depth {:.2} m (nearness {:.3})  matte {:.3}",
+                    a[0], a[2], a[1]
+                ));
+            }
+            app.ui.probe = text;
+        }
+    }
+    if !app.ui.probe.is_empty() {
+        let painter = ui.painter_at(available);
+        let pos = available.left_bottom() + egui::vec2(8.0, -8.0);
+        let galley = painter.layout_no_wrap(
+            app.ui.probe.clone(),
+            egui::FontId::monospace(11.0),
+            Color32::WHITE,
+        );
+        let bg = egui::Rect::from_min_size(
+            pos - egui::vec2(4.0, galley.size().y + 4.0),
+            galley.size() + egui::vec2(8.0, 6.0),
+        );
+        painter.rect_filled(bg, 3.0, Color32::from_black_alpha(170));
+        painter.galley(
+            pos - egui::vec2(0.0, galley.size().y + 1.0),
+            galley,
+            Color32::WHITE,
+        );
+    }
+    // The depth legend and what the depth means.
+    if matches!(app.state.view, View::Depth) || app.state.wipe == Some(View::Depth) {
+        depth_legend(app, ui, available, &frame);
+    }
+    if frame.aux.is_none() && app.passes.is_none() {
+        let r = egui::Rect::from_min_size(
+            available.min + egui::vec2(12.0, 12.0),
+            egui::vec2(360.0, 30.0),
+        );
+        let mut child = ui.new_child(egui::UiBuilder::new().max_rect(r));
+        child.horizontal(|ui| {
+            ui.label(RichText::new("No passes for this frame yet.").color(Color32::LIGHT_YELLOW));
+            if ui.button("Run passes").clicked() {
+                app.run_passes(false);
+            }
+        });
+    }
+}
+
+fn depth_legend(
+    app: &MatteboxApp,
+    ui: &mut Ui,
+    area: egui::Rect,
+    frame: &super::jobs::LoadedFrame,
+) {
+    let Some(doc) = &app.state.doc else { return };
+    let rect = egui::Rect::from_min_size(
+        egui::pos2(area.right() - 230.0, area.bottom() - 52.0),
+        egui::vec2(220.0, 44.0),
+    );
+    let painter = ui.painter_at(area);
+    painter.rect_filled(rect, 4.0, Color32::from_black_alpha(180));
+    let bar = egui::Rect::from_min_size(rect.min + egui::vec2(8.0, 6.0), egui::vec2(204.0, 10.0));
+    let steps = 32;
+    for s in 0..steps {
+        // Near (left) is red, far (right) blue, as the viewer's false colour.
+        let t = 1.0 - s as f32 / (steps - 1) as f32;
+        let c = turbo(t);
+        let x0 = bar.left() + bar.width() * s as f32 / steps as f32;
+        painter.rect_filled(
+            egui::Rect::from_min_max(
+                egui::pos2(x0, bar.top()),
+                egui::pos2(x0 + bar.width() / steps as f32 + 0.5, bar.bottom()),
+            ),
+            0.0,
+            c,
+        );
+    }
+    let scene = &doc.project.scene;
+    let meaning = frame.semantics.map_or("unknown", |s| s.as_str());
+    painter.text(
+        bar.left_bottom() + egui::vec2(0.0, 3.0),
+        egui::Align2::LEFT_TOP,
+        format!("near {:.1} m", scene.near_m),
+        egui::FontId::proportional(11.0),
+        Color32::WHITE,
+    );
+    painter.text(
+        bar.right_bottom() + egui::vec2(0.0, 3.0),
+        egui::Align2::RIGHT_TOP,
+        format!("far {:.1} m", scene.far_m),
+        egui::FontId::proportional(11.0),
+        Color32::WHITE,
+    );
+    painter.text(
+        bar.center_bottom() + egui::vec2(0.0, 16.0),
+        egui::Align2::CENTER_TOP,
+        format!("model depth: {meaning}, {:?} mapping", scene.depth_mapping),
+        egui::FontId::proportional(10.0),
+        Color32::LIGHT_GRAY,
+    );
+}
+
+/// The display shader's Turbo map, for the legend.
+fn turbo(t: f32) -> Color32 {
+    let v = [1.0, t, t * t, t * t * t];
+    let v2 = [v[2] * v[2], v[3] * v[2]];
+    let dot4 = |k: [f32; 4]| v[0] * k[0] + v[1] * k[1] + v[2] * k[2] + v[3] * k[3];
+    let dot2 = |k: [f32; 2]| v2[0] * k[0] + v2[1] * k[1];
+    let r =
+        dot4([0.135_721_38, 4.615_392_6, -42.660_324, 132.131_08]) + dot2([-152.942_4, 59.286_38]);
+    let g = dot4([0.091_402_61, 2.194_188_4, 4.842_966_6, -14.185_033])
+        + dot2([4.277_298_5, 2.829_566]);
+    let b = dot4([0.106_673_3, 12.641_946, -60.582_05, 110.362_77]) + dot2([-89.903_11, 27.348_25]);
+    let u8c = |x: f32| (x.clamp(0.0, 1.0) * 255.0).round() as u8;
+    Color32::from_rgb(u8c(r), u8c(g), u8c(b))
+}
+
+fn toasts(app: &mut MatteboxApp, ctx: &egui::Context) {
+    app.state.toasts.retain(|t| t.since.elapsed() < TOAST_TIME);
+    if app.state.toasts.is_empty() {
+        return;
+    }
+    egui::Area::new(egui::Id::unique("mattebox toasts"))
+        .anchor(egui::Align2::RIGHT_BOTTOM, egui::vec2(-12.0, -90.0))
+        .show(ctx, |ui| {
+            for t in &app.state.toasts {
+                let colour = match t.level {
+                    Level::Info => Color32::from_rgb(60, 90, 60),
+                    Level::Warning => Color32::from_rgb(110, 90, 30),
+                    Level::Error => Color32::from_rgb(120, 40, 40),
+                };
+                egui::Frame::new()
+                    .fill(colour)
+                    .corner_radius(4.0)
+                    .inner_margin(8.0)
+                    .show(ui, |ui| {
+                        ui.set_max_width(420.0);
+                        ui.label(RichText::new(&t.text).color(Color32::WHITE));
+                    });
+                ui.add_space(4.0);
+            }
+        });
+    ctx.request_repaint_after(std::time::Duration::from_millis(500));
+    let _ = Instant::now();
+}
+
+fn dialogs(app: &mut MatteboxApp, ctx: &egui::Context) {
+    let mut dialog = std::mem::take(&mut app.dialog);
+    let mut keep = true;
+    match &mut dialog {
+        Dialog::None => keep = false,
+        Dialog::Open(text) => {
+            egui::Window::new("Open")
+                .collapsible(false)
+                .show(ctx, |ui| {
+                    ui.label("A shot (still, folder, name.####.png) or a project (.json):");
+                    ui.text_edit_singleline(text);
+                    ui.horizontal(|ui| {
+                        if ui.button("Open").clicked() {
+                            app.act(Action::Open(PathBuf::from(text.trim())));
+                            keep = false;
+                        }
+                        if ui.button("Cancel").clicked() {
+                            keep = false;
+                        }
+                    });
+                });
+        }
+        Dialog::SaveAs(text) => {
+            egui::Window::new("Save as")
+                .collapsible(false)
+                .show(ctx, |ui| {
+                    ui.label("Project file:");
+                    ui.text_edit_singleline(text);
+                    ui.horizontal(|ui| {
+                        if ui.button("Save").clicked() {
+                            app.act(Action::SaveAs(PathBuf::from(text.trim())));
+                            keep = false;
+                        }
+                        if ui.button("Cancel").clicked() {
+                            keep = false;
+                        }
+                    });
+                });
+        }
+        Dialog::Export(request) => {
+            egui::Window::new("Export")
+                .collapsible(false)
+                .show(ctx, |ui| {
+                    let mut dir = request.out_dir.display().to_string();
+                    ui.label("Output folder:");
+                    if ui.text_edit_singleline(&mut dir).changed() {
+                        request.out_dir = PathBuf::from(dir);
+                    }
+                    if ui.button("Browse…").clicked()
+                        && let Some(p) = rfd::FileDialog::new().pick_folder()
+                    {
+                        request.out_dir = p;
+                    }
+                    ui.checkbox(&mut request.what.composite, "composite (layered frames)");
+                    ui.horizontal(|ui| {
+                        ui.add_space(16.0);
+                        ui.checkbox(&mut request.formats.exr, "EXR");
+                        ui.checkbox(&mut request.formats.png, "PNG");
+                    });
+                    ui.checkbox(&mut request.what.animatic, "animatic (PNG frames + MP4)");
+                    egui::ComboBox::from_label("renderer")
+                        .selected_text(format!("{:?}", request.renderer))
+                        .show_ui(ui, |ui| {
+                            ui.selectable_value(
+                                &mut request.renderer,
+                                RendererChoice::Auto,
+                                "auto",
+                            );
+                            ui.selectable_value(
+                                &mut request.renderer,
+                                RendererChoice::Gpu(Default::default()),
+                                "gpu",
+                            );
+                            ui.selectable_value(&mut request.renderer, RendererChoice::Cpu, "cpu");
+                        });
+                    let valid = (request.what.composite
+                        && (request.formats.exr || request.formats.png))
+                        || request.what.animatic;
+                    ui.horizontal(|ui| {
+                        if ui.add_enabled(valid, egui::Button::new("Export")).clicked() {
+                            app.start_export(request.clone());
+                            keep = false;
+                        }
+                        if ui.button("Cancel").clicked() {
+                            keep = false;
+                        }
+                    });
+                });
+        }
+        Dialog::ConfirmQuit => {
+            egui::Window::new("Unsaved changes")
+                .collapsible(false)
+                .show(ctx, |ui| {
+                    ui.label("The project has changes that are not saved.");
+                    ui.horizontal(|ui| {
+                        if ui.button("Save and quit").clicked() {
+                            if app.state.doc.as_ref().is_some_and(|d| d.path.is_some()) {
+                                app.act(Action::Save);
+                                if !app.state.doc.as_ref().is_some_and(|d| d.history.is_dirty()) {
+                                    app.quit(ctx);
+                                }
+                                keep = false;
+                            } else {
+                                app.dialog = Dialog::SaveAs(default_save_path(&app.state));
+                                keep = false;
+                            }
+                        }
+                        if ui.button("Quit without saving").clicked() {
+                            app.quit(ctx);
+                            keep = false;
+                        }
+                        if ui.button("Cancel").clicked() {
+                            keep = false;
+                        }
+                    });
+                });
+        }
+        Dialog::Recover(path) => {
+            let path = path.clone();
+            egui::Window::new("Recover")
+                .collapsible(false)
+                .show(ctx, |ui| {
+                    ui.label(format!(
+                        "An autosave newer than the project was found:\n{}",
+                        path.display()
+                    ));
+                    ui.horizontal(|ui| {
+                        if ui.button("Recover it").clicked() {
+                            match crate::project::Project::load(&path) {
+                                Ok((recovered, _)) => {
+                                    if let Some(doc) = app.state.doc.as_mut() {
+                                        doc.project = recovered;
+                                        doc.history.mark_unsaved();
+                                        app.state.revision += 1;
+                                    }
+                                    app.state
+                                        .toast(Level::Info, "autosave recovered: save to keep it");
+                                }
+                                Err(e) => app.state.toast(Level::Error, e.to_string()),
+                            }
+                            keep = false;
+                        }
+                        if ui.button("Discard it").clicked() {
+                            let _ = std::fs::remove_file(&path);
+                            keep = false;
+                        }
+                    });
+                });
+        }
+    }
+    if keep && app.dialog == Dialog::None {
+        app.dialog = dialog;
+    }
+}
