@@ -97,6 +97,10 @@ fn app(initial: Option<PathBuf>) -> Harness<'static, MatteboxApp> {
         // Unnamed widgets (the layer visibility checkboxes, the timeline track, the filmstrip
         // and the viewer) would fail kittest's check: see `accessibility_gaps` below.
         .with_accessibility_check(false)
+        // The app names a few glyphs egui's bundled fonts lack (the real window falls back to
+        // system fonts): draw them as tofu here, and `ui_glyphs_are_in_the_bundled_fonts` lists
+        // them.
+        .allow_missing_glyphs()
         .with_options(SnapshotOptions::new().output_path(common::repo().join("tests/snapshots")))
         .wgpu()
         .build_eframe(move |cc| MatteboxApp::new(cc, initial));
@@ -502,4 +506,48 @@ fn accessibility_gaps() {
         .map(|n| format!("{:?} at {:?}", n.accesskit_node().role(), n.rect()))
         .collect();
     println!("widgets without an accessible name: {unnamed:#?}");
+}
+
+/// Every non-ASCII character in the app's string literals has a glyph in egui's bundled fonts:
+/// otherwise a machine without a system font that has it shows tofu (and kittest, which installs
+/// no system fonts, draws tofu in the snapshots).
+#[test]
+fn ui_glyphs_are_in_the_bundled_fonts() {
+    let _env = test_env();
+    let harness = app(None);
+    let mut missing = std::collections::BTreeMap::<char, Vec<String>>::new();
+    for entry in std::fs::read_dir(common::repo().join("src/app")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            // Only what the UI can show: string literals, not comments.
+            let code = line.split("//").next().unwrap_or_default();
+            for literal in code.split('"').skip(1).step_by(2) {
+                for c in literal.chars().filter(|c| !c.is_ascii()) {
+                    let found = harness.ctx.fonts_mut(|f| {
+                        f.has_glyph(&egui::FontId::proportional(14.0), c)
+                            && f.has_glyph(&egui::FontId::monospace(14.0), c)
+                    });
+                    if !found {
+                        let file = path.file_name().unwrap().to_string_lossy();
+                        missing
+                            .entry(c)
+                            .or_default()
+                            .push(format!("{file}:{}", n + 1));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "glyphs egui's fonts lack (U+ code, where): {:#?}",
+        missing
+            .iter()
+            .map(|(c, at)| format!("{c} U+{:04X} at {}", *c as u32, at.join(", ")))
+            .collect::<Vec<_>>()
+    );
 }

@@ -498,11 +498,14 @@ impl FrameLoader {
     }
 }
 
+/// A finished thumbnail: frame index, and (width, height, RGBA8) or why it failed.
+pub type Thumbnail = (usize, Result<(u32, u32, Vec<u8>), String>);
+
 /// Makes small sRGB thumbnails on a worker thread.
 #[derive(Debug)]
 pub struct Thumbnails {
     tx: Sender<(usize, PathBuf)>,
-    rx: Receiver<(usize, Result<(u32, u32, Vec<u8>), String>)>,
+    rx: Receiver<Thumbnail>,
 }
 
 /// Thumbnail width in pixels.
@@ -544,7 +547,7 @@ impl Thumbnails {
     }
 
     /// Finished thumbnails: (index, width, height, RGBA8) or an error.
-    pub fn poll(&self) -> Vec<(usize, Result<(u32, u32, Vec<u8>), String>)> {
+    pub fn poll(&self) -> Vec<Thumbnail> {
         self.rx.try_iter().collect()
     }
 }

@@ -96,6 +96,8 @@ pub struct MatteboxApp {
     title: String,
     /// Run the passes of a newly opened shot's frames that have none (on by default).
     pub auto_passes: bool,
+    /// The model manifest, for choosing models (and their licences), or why it failed to load.
+    pub manifest: Result<crate::infer::Manifest, String>,
 }
 
 impl MatteboxApp {
@@ -134,6 +136,7 @@ impl MatteboxApp {
             ui: ui::UiState::default(),
             title: String::new(),
             auto_passes: std::env::var_os("MATTEBOX_NO_AUTO_PASSES").is_none(),
+            manifest: crate::infer::Manifest::load(None, &[]).map_err(|e| e.to_string()),
         };
         app.state.recent = load_recent();
         if let Some(e) = startup_error {
@@ -148,6 +151,7 @@ impl MatteboxApp {
     /// Performs an action and what it implies (frames to reload, thumbnails, recovery).
     pub fn act(&mut self, action: Action) {
         let opening = matches!(action, Action::Open(_));
+        let new_models = matches!(action, Action::Edit(Edit::SetPasses(_)));
         let saving = matches!(action, Action::Save | Action::SaveAs(_));
         let effect = self.state.act(action);
         if opening && effect == Some(Effect::Opened) {
@@ -180,6 +184,14 @@ impl MatteboxApp {
             if self.auto_passes && missing {
                 self.run_passes(true);
             }
+        }
+        if new_models && effect == Some(Effect::Changed) {
+            // Other models: their passes replace the current ones (cached per model).
+            if let Some(job) = &self.passes {
+                job.cancel();
+            }
+            self.passes = None;
+            self.run_passes(true);
         }
         if saving {
             save_recent(&self.state.recent);
@@ -575,11 +587,8 @@ pub fn default_save_path(state: &AppState) -> String {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "shot".into());
-    let dir = if source.is_dir() {
-        source.parent().unwrap_or(Path::new("."))
-    } else {
-        source.parent().unwrap_or(Path::new("."))
-    };
+    // Beside the shot: next to its folder, or next to the still.
+    let dir = source.parent().unwrap_or(Path::new("."));
     dir.join(format!("{stem}.mattebox.json"))
         .display()
         .to_string()

@@ -162,6 +162,45 @@ fn menu_bar(app: &mut MatteboxApp, ui: &mut Ui) {
         });
         ui.menu_button("Passes", |ui| {
             let has_doc = app.state.doc.is_some();
+            if let Some(doc) = &app.state.doc {
+                let current = doc.project.passes.clone();
+                let mut chosen = current.clone();
+                match &app.manifest {
+                    Ok(manifest) => {
+                        for (task, label) in [
+                            (crate::infer::Task::Depth, "Depth model"),
+                            (crate::infer::Task::Matte, "Matte model"),
+                        ] {
+                            ui.label(RichText::new(label).strong());
+                            for entry in manifest.models.iter().filter(|e| e.task == task) {
+                                let present = entry.path_in(&manifest.models_dir).is_file();
+                                let slot = match task {
+                                    crate::infer::Task::Depth => &mut chosen.depth_model,
+                                    _ => &mut chosen.matte_model,
+                                };
+                                let text = format!(
+                                    "{}  ({}{})",
+                                    entry.id,
+                                    entry.licence,
+                                    if present { "" } else { ", not installed" }
+                                );
+                                ui.add_enabled_ui(present, |ui| {
+                                    ui.radio_value(slot, entry.id.clone(), text).on_hover_text(
+                                        entry.description.clone().unwrap_or_default(),
+                                    );
+                                });
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        ui.label(RichText::new(e).color(Color32::LIGHT_RED));
+                    }
+                }
+                if chosen != current {
+                    app.edit(Edit::SetPasses(chosen));
+                }
+                ui.separator();
+            }
             if ui
                 .add_enabled(has_doc, egui::Button::new("Run on this frame"))
                 .clicked()
@@ -785,6 +824,14 @@ fn scene_panel(app: &mut MatteboxApp, ui: &mut Ui) {
                 );
                 done |= r.drag_stopped() || (r.changed() && !r.dragged());
             }
+            let r = ui
+                .add(
+                    egui::Slider::new(&mut scene.depth_curve, 0.1..=10.0)
+                        .logarithmic(true)
+                        .text("curve"),
+                )
+                .on_hover_text("above 1 pushes mid depths farther, below 1 nearer");
+            done |= r.drag_stopped() || (r.changed() && !r.dragged());
             let r = ui.add(egui::Slider::new(&mut scene.fov_deg, 1.0..=170.0).text("fov °"));
             done |= r.drag_stopped() || (r.changed() && !r.dragged());
         });

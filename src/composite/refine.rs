@@ -120,51 +120,209 @@ pub fn apply_strokes_at(
     }
 }
 
-/// One segment of a stroke, in aux pixels.
-struct Segment {
-    a: [f32; 2],
-    b: [f32; 2],
+/// How far (pixels) every region is widened before it is cut out of a row, so rounding never
+/// leaves a pixel out of the region holding its nearest point. Measuring a pixel against a
+/// region it is not in is harmless (it gives a true distance to the stroke, never a shorter
+/// one), so the margin only costs a few measurements.
+const MARGIN_PX: f32 = 0.25;
+
+/// Rows per band of the index from rows to the regions that can reach them.
+const BAND_ROWS: usize = 8;
+
+/// One side of a region on a row: `x >= bound` (a left edge) or `x <= bound` (a right edge),
+/// `bound = x + (yc - y) * slope + offset` on the row centred at `yc`. Kept relative to a point
+/// on the line, so a steep slope loses no precision.
+#[derive(Debug, Clone, Copy)]
+struct Edge {
+    x: f32,
+    y: f32,
+    slope: f32,
+    offset: f32,
 }
 
-impl Segment {
-    /// The x range (inclusive) that can be within `radius` of the segment on the row whose
-    /// centre is at `yc`, or `None` when the whole row is farther.
-    fn x_span(&self, yc: f32, radius: f32) -> Option<(f32, f32)> {
-        let (a, b) = (self.a, self.b);
-        let dy = b[1] - a[1];
-        // The part of the segment within `radius` of the row, vertically.
-        let (t0, t1) = if dy == 0.0 {
-            if (a[1] - yc).abs() > radius {
-                return None;
-            }
-            (0.0, 1.0)
-        } else {
-            let u = (yc - radius - a[1]) / dy;
-            let v = (yc + radius - a[1]) / dy;
-            (u.min(v).max(0.0), u.max(v).min(1.0))
+impl Edge {
+    /// An edge that excludes nothing.
+    const OPEN: Edge = Edge {
+        x: 0.0,
+        y: 0.0,
+        slope: 0.0,
+        offset: f32::INFINITY,
+    };
+
+    #[inline]
+    fn at(&self, yc: f32) -> f32 {
+        self.x + (yc - self.y) * self.slope + self.offset
+    }
+}
+
+/// Which piece of the polyline a region measures against.
+#[derive(Debug, Clone, Copy)]
+enum Piece {
+    /// The segment from `a` along `ab`; `inv_len_sq` is `1 / |ab|²`.
+    Segment {
+        a: [f32; 2],
+        ab: [f32; 2],
+        inv_len_sq: f32,
+    },
+    /// The vertex `v`, within the disc of the stroke's radius.
+    Vertex { v: [f32; 2] },
+}
+
+/// A part of the plane where one piece of the polyline is the nearest: a segment's rectangle
+/// (pixels that project inside it, within the radius of its line) or a vertex's wedge (pixels
+/// beyond both segments meeting there; a half-disc at the ends; the whole disc for a dab). Each
+/// is convex, so it cuts one interval out of a row, and each pixel within the radius is measured
+/// against about one piece however dense the stroke's points are. The edges are precomputed, so
+/// cutting a row costs a few multiplications.
+#[derive(Debug, Clone)]
+struct Region {
+    piece: Piece,
+    /// The row centres (y) the region reaches.
+    top: f32,
+    bottom: f32,
+    /// Left edges (`x >=`), then right edges (`x <=`); unused ones are open.
+    left: [Edge; 2],
+    right: [Edge; 2],
+}
+
+impl Region {
+    fn new(piece: Piece, top: f32, bottom: f32) -> Region {
+        let open_left = Edge {
+            offset: f32::NEG_INFINITY,
+            ..Edge::OPEN
         };
-        if t0 > t1 {
-            return None;
+        Region {
+            piece,
+            top,
+            bottom,
+            left: [open_left; 2],
+            right: [Edge::OPEN; 2],
         }
-        let x0 = a[0] + (b[0] - a[0]) * t0;
-        let x1 = a[0] + (b[0] - a[0]) * t1;
-        Some((x0.min(x1) - radius, x0.max(x1) + radius))
     }
 
-    /// The squared distance from `p` to the segment.
-    fn distance_sq(&self, p: [f32; 2]) -> f32 {
-        let (a, b) = (self.a, self.b);
-        let ab = [b[0] - a[0], b[1] - a[1]];
-        let ap = [p[0] - a[0], p[1] - a[1]];
-        let len_sq = ab[0] * ab[0] + ab[1] * ab[1];
-        let t = if len_sq > 0.0 {
-            ((ap[0] * ab[0] + ap[1] * ab[1]) / len_sq).clamp(0.0, 1.0)
-        } else {
-            0.0
+    /// Keeps only the side `(p - at) · dir >= -MARGIN_PX` (`dir` a unit vector).
+    fn keep_side(&mut self, at: [f32; 2], dir: [f32; 2]) {
+        if dir[0].abs() < 1e-6 {
+            // A horizontal boundary: it limits the rows, not the columns.
+            if dir[1] > 0.0 {
+                self.top = self.top.max(at[1] - MARGIN_PX / dir[1]);
+            } else {
+                self.bottom = self.bottom.min(at[1] - MARGIN_PX / dir[1]);
+            }
+            return;
+        }
+        // (x - at.x) dir.x + (yc - at.y) dir.y + margin >= 0
+        let edge = Edge {
+            x: at[0],
+            y: at[1],
+            slope: -dir[1] / dir[0],
+            offset: -MARGIN_PX / dir[0],
         };
-        let d = [ap[0] - ab[0] * t, ap[1] - ab[1] * t];
-        d[0] * d[0] + d[1] * d[1]
+        let slots = if dir[0] > 0.0 {
+            &mut self.left
+        } else {
+            &mut self.right
+        };
+        // Each region has at most two edges on a side (a segment's rectangle has four sides).
+        if let Some(slot) = slots.iter_mut().find(|e| e.offset.is_infinite()) {
+            *slot = edge;
+        }
     }
+
+    /// The x interval of the row centred at `yc` inside the region (`radius` is the stroke's,
+    /// widened by the margin); empty when `lo > hi`.
+    #[inline]
+    fn span(&self, yc: f32, radius: f32) -> (f32, f32) {
+        if yc < self.top || yc > self.bottom {
+            return (1.0, 0.0);
+        }
+        let mut lo = self.left[0].at(yc).max(self.left[1].at(yc));
+        let mut hi = self.right[0].at(yc).min(self.right[1].at(yc));
+        if let Piece::Vertex { v } = self.piece {
+            let dy = yc - v[1];
+            let half = (radius * radius - dy * dy).max(0.0).sqrt();
+            lo = lo.max(v[0] - half);
+            hi = hi.min(v[0] + half);
+        }
+        (lo, hi)
+    }
+
+    /// Lowers `nearest[i]` (squared distances of pixels `from + i` on the row centred at `yc`)
+    /// to the squared distance from each pixel's centre to this piece of the stroke.
+    #[inline]
+    fn measure(&self, nearest: &mut [f32], from: usize, yc: f32) {
+        // Whole-number x, as i32 so the loops vectorise (frames are far narrower than 2^31).
+        let from = from as i32;
+        match self.piece {
+            Piece::Segment { a, ab, inv_len_sq } => {
+                let ay = yc - a[1];
+                for (i, slot) in (from..).zip(nearest.iter_mut()) {
+                    let ax = i as f32 + 0.5 - a[0];
+                    let t = ((ax * ab[0] + ay * ab[1]) * inv_len_sq).clamp(0.0, 1.0);
+                    let (dx, dy) = (ax - ab[0] * t, ay - ab[1] * t);
+                    *slot = slot.min(dx * dx + dy * dy);
+                }
+            }
+            Piece::Vertex { v } => {
+                let dy = yc - v[1];
+                for (i, slot) in (from..).zip(nearest.iter_mut()) {
+                    let dx = i as f32 + 0.5 - v[0];
+                    *slot = slot.min(dx * dx + dy * dy);
+                }
+            }
+        }
+    }
+}
+
+/// The regions of a polyline (in aux pixels, finite) for a stroke of `radius`: one per vertex
+/// and one per segment. Repeated points are dropped first (a zero-length segment has no
+/// direction).
+fn regions(points: &[[f32; 2]], radius: f32) -> Vec<Region> {
+    let mut path: Vec<[f32; 2]> = Vec::with_capacity(points.len());
+    for &p in points {
+        if path.last() != Some(&p) {
+            path.push(p);
+        }
+    }
+    let directions: Vec<[f32; 2]> = path
+        .windows(2)
+        .map(|w| {
+            let d = [w[1][0] - w[0][0], w[1][1] - w[0][1]];
+            let len = d[0].hypot(d[1]);
+            [d[0] / len, d[1] / len]
+        })
+        .collect();
+    let r = radius + MARGIN_PX;
+    let mut out = Vec::with_capacity(path.len() + directions.len());
+    for (i, &v) in path.iter().enumerate() {
+        let mut region = Region::new(Piece::Vertex { v }, v[1] - r, v[1] + r);
+        // Beyond the end of the segment arriving here, and before the start of the one leaving.
+        if let Some(j) = i.checked_sub(1) {
+            region.keep_side(v, directions[j]);
+        }
+        if let Some(u) = directions.get(i) {
+            region.keep_side(v, [-u[0], -u[1]]);
+        }
+        out.push(region);
+    }
+    for (w, &u) in path.windows(2).zip(&directions) {
+        let (a, b) = (w[0], w[1]);
+        let ab = [b[0] - a[0], b[1] - a[1]];
+        let piece = Piece::Segment {
+            a,
+            ab,
+            inv_len_sq: 1.0 / (ab[0] * ab[0] + ab[1] * ab[1]),
+        };
+        let mut region = Region::new(piece, a[1].min(b[1]) - r, a[1].max(b[1]) + r);
+        region.keep_side(a, u);
+        region.keep_side(b, [-u[0], -u[1]]);
+        // Within the radius of the segment's line, on either side.
+        let n = [-u[1], u[0]];
+        region.keep_side([a[0] - radius * n[0], a[1] - radius * n[1]], n);
+        region.keep_side([a[0] + radius * n[0], a[1] + radius * n[1]], [-n[0], -n[1]]);
+        out.push(region);
+    }
+    out
 }
 
 /// Paints one stroke, its coordinates scaled by `sx`, `sy` into `aux`'s pixels.
@@ -181,14 +339,9 @@ fn paint(aux: &mut Image, stroke: &MatteStroke, sx: f32, sy: f32) {
         .filter(|p| p[0].is_finite() && p[1].is_finite())
         .map(|p| [p[0] * sx, p[1] * sy])
         .collect();
-    let segments: Vec<Segment> = match points.as_slice() {
-        [] => return,
-        [p] => vec![Segment { a: *p, b: *p }],
-        _ => points
-            .windows(2)
-            .map(|w| Segment { a: w[0], b: w[1] })
-            .collect(),
-    };
+    if points.is_empty() {
+        return;
+    }
 
     // The stroke's bounding box, as rows and columns whose pixel centres it can reach.
     let (mut lo, mut hi) = ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]);
@@ -199,40 +352,69 @@ fn paint(aux: &mut Image, stroke: &MatteStroke, sx: f32, sy: f32) {
         }
     }
     let (w, h) = (aux.width as usize, aux.height as usize);
-    let first = |v: f32, n: usize| ((v - 0.5).ceil().max(0.0) as usize).min(n);
-    let last = |v: f32, n: usize| ((v - 0.5).floor().min(n as f32 - 1.0) + 1.0).max(0.0) as usize;
-    let (x0, x1) = (first(lo[0] - radius, w), last(hi[0] + radius, w));
-    let (y0, y1) = (first(lo[1] - radius, h), last(hi[1] + radius, h));
+    let (x0, x1) = (first(lo[0] - radius, w), past(hi[0] + radius, w));
+    let (y0, y1) = (first(lo[1] - radius, h), past(hi[1] + radius, h));
     if x0 >= x1 || y0 >= y1 {
         return;
     }
-    let radius_sq = radius * radius;
-    let subtract = stroke.mode == BrushMode::Subtract;
 
+    // Which regions can reach each band of rows.
+    let regions = regions(&points, radius);
+    let mut bands: Vec<Vec<&Region>> = (0..(y1 - y0).div_ceil(BAND_ROWS))
+        .map(|_| Vec::new())
+        .collect();
+    for region in &regions {
+        let (r0, r1) = (first(region.top, h).max(y0), past(region.bottom, h).min(y1));
+        if r0 < r1 {
+            for band in &mut bands[(r0 - y0) / BAND_ROWS..=(r1 - 1 - y0) / BAND_ROWS] {
+                band.push(region);
+            }
+        }
+    }
+
+    let radius_sq = radius * radius;
+    let reach = radius + MARGIN_PX;
+    // The falloff's ramp, as `1 - smoothstep(inner, radius, d)` without a division per pixel.
+    let inv_ramp = if radius > inner {
+        1.0 / (radius - inner)
+    } else {
+        0.0
+    };
+    let subtract = stroke.mode == BrushMode::Subtract;
     aux.pixels[y0 * w..y1 * w]
         .par_chunks_mut(w)
         .enumerate()
         .for_each(|(row, pixels)| {
             let yc = (y0 + row) as f32 + 0.5;
-            // The nearest distance (squared) from each pixel of the box's span to the polyline.
-            let mut nearest = vec![f32::INFINITY; x1 - x0];
-            for segment in &segments {
-                let Some((left, right)) = segment.x_span(yc, radius) else {
-                    continue;
-                };
+            // Squared distance from each pixel of the box's row to the polyline, where it is
+            // within the radius.
+            let mut nearest = vec![radius_sq; x1 - x0];
+            let (mut touched_lo, mut touched_hi) = (x1, x0);
+            for region in &bands[row / BAND_ROWS] {
+                let (left, right) = region.span(yc, reach);
                 let from = first(left, w).max(x0);
-                let to = last(right, w).min(x1);
-                for x in from..to {
-                    let d = segment.distance_sq([x as f32 + 0.5, yc]);
-                    let slot = &mut nearest[x - x0];
-                    *slot = slot.min(d);
+                let to = past(right, w).min(x1);
+                if from < to {
+                    region.measure(&mut nearest[from - x0..to - x0], from, yc);
+                    touched_lo = touched_lo.min(from);
+                    touched_hi = touched_hi.max(to);
                 }
             }
-            for (px, &d_sq) in pixels[x0..x1].iter_mut().zip(&nearest) {
+            if touched_lo >= touched_hi {
+                return;
+            }
+            let row_pixels = &mut pixels[touched_lo..touched_hi];
+            for (px, &d_sq) in row_pixels.iter_mut().zip(&nearest[touched_lo - x0..]) {
                 if d_sq >= radius_sq {
                     continue;
                 }
-                let c = falloff(d_sq.sqrt(), inner, radius);
+                let d = d_sq.sqrt();
+                let c = if d <= inner {
+                    1.0
+                } else {
+                    let t = ((d - inner) * inv_ramp).clamp(0.0, 1.0);
+                    1.0 - t * t * (3.0 - 2.0 * t)
+                };
                 if c <= 0.0 {
                     continue;
                 }
@@ -244,6 +426,16 @@ fn paint(aux: &mut Image, stroke: &MatteStroke, sx: f32, sy: f32) {
                 };
             }
         });
+}
+
+/// The first pixel (of `n`) whose centre is at or after `v`.
+fn first(v: f32, n: usize) -> usize {
+    ((v - 0.5).ceil().max(0.0) as usize).min(n)
+}
+
+/// One past the last pixel (of `n`) whose centre is at or before `v`.
+fn past(v: f32, n: usize) -> usize {
+    ((v - 0.5).floor().min(n as f32 - 1.0) + 1.0).max(0.0) as usize
 }
 
 #[cfg(test)]
