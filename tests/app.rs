@@ -68,6 +68,10 @@ fn test_env() -> MutexGuard<'static, ()> {
             // returns, so no thread of this binary reads the environment while it is written.
             unsafe { std::env::set_var(var, &dir) };
         }
+        // Passes run when a test asks (or turns `auto_passes` back on), so a shot opens
+        // without them and no job outlives its test.
+        // SAFETY: as above.
+        unsafe { std::env::set_var("MATTEBOX_NO_AUTO_PASSES", "1") };
     });
     common::quiet_vulkan();
     static SERIAL: Mutex<()> = Mutex::new(());
@@ -179,10 +183,11 @@ fn snapshot(harness: &mut Harness<'static, MatteboxApp>, name: &str) {
 
 /// The timeline's frame label, e.g. `frame 1003  (3/6)`.
 fn frame_label(harness: &Harness<'static, MatteboxApp>) -> String {
+    // AccessKit keeps a label's text in its value.
     harness
-        .get_by(|n| n.label().is_some_and(|l| l.starts_with("frame ")))
+        .get_by(|n| n.role() == Role::Label && n.value().is_some_and(|v| v.starts_with("frame ")))
         .accesskit_node()
-        .label()
+        .value()
         .unwrap_or_default()
 }
 
@@ -247,12 +252,20 @@ fn snapshot_shot_before_passes() {
     snapshot(&mut harness, "app_shot_loaded");
 }
 
-/// One run of the passes over the whole shot, then the depth, matte and composite views.
+/// Opening a shot without passes runs them on the whole shot by itself; then the depth, matte
+/// and composite views.
 #[test]
 fn snapshot_views_after_passes() {
     let _env = test_env();
-    let mut harness = app(Some(sample_project("views")));
-    harness.state_mut().run_passes(true);
+    let mut harness = app(None);
+    harness.state_mut().auto_passes = true;
+    harness
+        .state_mut()
+        .act(Action::Open(sample_project("views")));
+    assert!(
+        harness.state().passes.is_some(),
+        "opening a shot without passes starts them"
+    );
     settle(&mut harness, PASSES_TIMEOUT);
     assert!(
         harness

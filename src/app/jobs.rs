@@ -296,6 +296,11 @@ pub struct LoadedFrame {
     pub error: Option<String>,
     /// The depth meaning, for the legend.
     pub semantics: Option<DepthSemantics>,
+    /// Preview size / full size (1 at full size): the viewer draws a reduced preview on slow
+    /// adapters.
+    pub scale: f32,
+    /// The full-size plate's width and height.
+    pub full_size: (u32, u32),
 }
 
 /// Everything needed to load one frame.
@@ -319,6 +324,8 @@ pub struct LoadRequest {
     pub project: Arc<Project>,
     /// The project's folder.
     pub base_dir: PathBuf,
+    /// Preview at most this wide (the inputs are reduced on the loader thread).
+    pub max_width: Option<u32>,
 }
 
 impl LoadRequest {
@@ -372,6 +379,8 @@ fn load(request: &LoadRequest) -> LoadedFrame {
                 images: Vec::new(),
                 error: Some(e.to_string()),
                 semantics: None,
+                scale: 1.0,
+                full_size: (1, 1),
             };
         }
     };
@@ -408,6 +417,18 @@ fn load(request: &LoadRequest) -> LoadedFrame {
     {
         error = Some(w);
     }
+    // A reduced preview: every input at the preview size (the matte strokes were applied at
+    // full size above).
+    let full_size = (plate_img.width, plate_img.height);
+    let (plate_img, aux, scale) = match request.max_width {
+        Some(max) if plate_img.width > max && max > 0 => {
+            let scale = max as f32 / plate_img.width as f32;
+            let h = ((plate_img.height as f32 * scale).round() as u32).max(1);
+            let resize = |i: &Image| i.resized(max, h).unwrap_or_else(|_| i.clone());
+            (resize(&plate_img), aux.as_ref().map(resize), scale)
+        }
+        _ => (plate_img, aux, 1.0),
+    };
     let prepared = match &aux {
         Some(a) if !request.camera.is_static() => {
             Some(prepare(&plate_img, a, &request.camera.prepare))
@@ -441,6 +462,8 @@ fn load(request: &LoadRequest) -> LoadedFrame {
         images,
         error,
         semantics,
+        scale,
+        full_size,
     }
 }
 

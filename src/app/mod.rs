@@ -96,6 +96,10 @@ pub struct MatteboxApp {
     title: String,
     /// Run the passes of a newly opened shot's frames that have none (on by default).
     pub auto_passes: bool,
+    /// The viewer previews at most this wide (`None`: full size). On a software adapter it is
+    /// 960 px (`MATTEBOX_PREVIEW_WIDTH` overrides; 0 = full size), so a 4K plate does not stall
+    /// the window; exports are always full size.
+    pub preview_max_width: Option<u32>,
     /// The model manifest, for choosing models (and their licences), or why it failed to load.
     pub manifest: Result<crate::infer::Manifest, String>,
 }
@@ -108,11 +112,13 @@ impl MatteboxApp {
         let ctx2 = cc.egui_ctx.clone();
         let wake2 = move || ctx2.request_repaint();
         let mut adapter = "no GPU renderer (wgpu unavailable)".to_string();
+        let mut software = false;
         let mut startup_error = None;
         if let Some(rs) = &cc.wgpu_render_state {
             match ViewerResources::new(rs) {
                 Ok(res) => {
                     adapter = res.adapter_label();
+                    software = rs.adapter.get_info().device_type == eframe::wgpu::DeviceType::Cpu;
                     rs.renderer.write().callback_resources.insert(res);
                 }
                 Err(e) => startup_error = Some(format!("viewer: {e}")),
@@ -137,6 +143,14 @@ impl MatteboxApp {
             title: String::new(),
             auto_passes: std::env::var_os("MATTEBOX_NO_AUTO_PASSES").is_none(),
             manifest: crate::infer::Manifest::load(None, &[]).map_err(|e| e.to_string()),
+            preview_max_width: match std::env::var("MATTEBOX_PREVIEW_WIDTH")
+                .ok()
+                .and_then(|v| v.parse::<u32>().ok())
+            {
+                Some(0) => None,
+                Some(w) => Some(w),
+                None => software.then_some(960),
+            },
         };
         app.state.recent = load_recent();
         if let Some(e) = startup_error {
@@ -305,8 +319,9 @@ impl MatteboxApp {
                 .camera
                 .pose_at(doc.camera_time(self.state.frame))
         });
+        let layers = crate::composite::planner::scale_pixels(&doc.project.layers, frame.scale);
         let spec = FrameSpec {
-            layers: &doc.project.layers,
+            layers: &layers,
             scene: &doc.project.scene,
             base_dir: &doc.base_dir,
             camera: pose.as_ref(),
@@ -344,6 +359,7 @@ impl MatteboxApp {
             camera: doc.project.camera.clone(),
             project: Arc::new(doc.project.clone()),
             base_dir: doc.base_dir.clone(),
+            max_width: self.preview_max_width,
         });
     }
 

@@ -965,13 +965,15 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
     let fit = (available.width() / w)
         .min(available.height() / h)
         .max(1e-3);
-    let zoom_points = app.state.zoom.unwrap_or(fit);
-    // Scroll zooms about the cursor; drag pans.
+    // `state.zoom` counts screen points per full-size plate pixel (1 = 100 %), whatever the
+    // preview's size.
+    let zoom_points = app.state.zoom.map_or(fit, |z| z / frame.scale);
+    // Scroll zooms; drag pans.
     if response.hovered() {
         let scroll = ui.ctx().input(|i| i.smooth_scroll_delta.y);
         if scroll != 0.0 {
             let factor = (scroll / 200.0).exp();
-            app.state.zoom = Some((zoom_points * factor).clamp(0.02, 64.0));
+            app.state.zoom = Some((zoom_points * frame.scale * factor).clamp(0.02, 64.0));
         }
     }
     let painting = app.ui.brush.is_some() && frame.aux.is_some();
@@ -980,7 +982,7 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
         app.state.pan[0] += d.x;
         app.state.pan[1] += d.y;
     }
-    let zoom_points = app.state.zoom.unwrap_or(fit);
+    let zoom_points = app.state.zoom.map_or(fit, |z| z / frame.scale);
     let image_size = egui::vec2(w * zoom_points, h * zoom_points);
     let image_min =
         available.center() - image_size / 2.0 + egui::vec2(app.state.pan[0], app.state.pan[1]);
@@ -998,8 +1000,8 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
             && let Some(p) = response.interact_pointer_pos()
         {
             let q = [
-                (p.x - image_rect.left()) / zoom_points,
-                (p.y - image_rect.top()) / zoom_points,
+                (p.x - image_rect.left()) / zoom_points / frame.scale,
+                (p.y - image_rect.top()) / zoom_points / frame.scale,
             ];
             if app
                 .ui
@@ -1017,8 +1019,8 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
                 && let Some(p) = response.interact_pointer_pos()
             {
                 app.ui.stroke.push([
-                    (p.x - image_rect.left()) / zoom_points,
-                    (p.y - image_rect.top()) / zoom_points,
+                    (p.x - image_rect.left()) / zoom_points / frame.scale,
+                    (p.y - image_rect.top()) / zoom_points / frame.scale,
                 ]);
             }
             let points = std::mem::take(&mut app.ui.stroke);
@@ -1078,15 +1080,15 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
     if painting {
         let to_screen = |q: &[f32; 2]| {
             egui::pos2(
-                image_rect.left() + q[0] * zoom_points,
-                image_rect.top() + q[1] * zoom_points,
+                image_rect.left() + q[0] * frame.scale * zoom_points,
+                image_rect.top() + q[1] * frame.scale * zoom_points,
             )
         };
         let colour = match app.ui.brush {
             Some(BrushMode::Subtract) => Color32::from_rgb(255, 90, 90),
             _ => Color32::from_rgb(90, 255, 120),
         };
-        let width = app.ui.brush_radius_px * 2.0 * zoom_points;
+        let width = app.ui.brush_radius_px * 2.0 * zoom_points * frame.scale;
         let line: Vec<egui::Pos2> = app.ui.stroke.iter().map(to_screen).collect();
         if line.len() > 1 {
             ui.painter().add(egui::Shape::line(
@@ -1097,7 +1099,7 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
         if let Some(p) = response.hover_pos() {
             ui.painter().circle_stroke(
                 p,
-                app.ui.brush_radius_px * zoom_points,
+                app.ui.brush_radius_px * zoom_points * frame.scale,
                 egui::Stroke::new(1.5, colour),
             );
         }
@@ -1110,9 +1112,19 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
             let i = iy as usize * frame.plate.width as usize + ix as usize;
             let c = frame.plate.pixels[i];
             let mut text = format!(
-                "x {ix:.0} y {iy:.0}  rgb {:.3} {:.3} {:.3}",
-                c[0], c[1], c[2]
+                "x {:.0} y {:.0}  rgb {:.3} {:.3} {:.3}",
+                ix / frame.scale,
+                iy / frame.scale,
+                c[0],
+                c[1],
+                c[2]
             );
+            if frame.scale < 1.0 {
+                text.push_str(&format!(
+                    "  (preview {}x{} of {}x{})",
+                    frame.plate.width, frame.plate.height, frame.full_size.0, frame.full_size.1
+                ));
+            }
             if let Some(aux) = &frame.aux {
                 let a = aux.pixels[i];
                 text.push_str(&format!(

@@ -122,3 +122,29 @@ pub fn plan_frame(spec: &FrameSpec<'_>, width: u32, height: u32) -> Plan {
     };
     b.finish(output, aux)
 }
+
+/// The layers with every setting in pixels scaled by `factor`, so that a preview drawn at a
+/// reduced size (`factor` = preview width / full width) looks like the full-size render.
+/// Distances in metres and the depth of field's thin lens (which follows the frame's width) need
+/// no change.
+pub fn scale_pixels(layers: &[Layer], factor: f32) -> Vec<Layer> {
+    let mut out = layers.to_vec();
+    if (factor - 1.0).abs() < 1e-6 {
+        return out;
+    }
+    for layer in &mut out {
+        match &mut layer.kind {
+            LayerKind::Cutout(s) => {
+                s.erode_px *= factor;
+                s.feather_px *= factor;
+                s.decontaminate_radius_px = (s.decontaminate_radius_px * factor).max(1.0);
+            }
+            LayerKind::Background(BackgroundSettings::BlurredPlate { radius_px }) => {
+                *radius_px *= factor;
+            }
+            LayerKind::DepthOfField(s) => s.max_blur_px *= factor,
+            _ => {}
+        }
+    }
+    out
+}
