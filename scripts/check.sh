@@ -28,3 +28,5 @@ set -x
 cargo fmt --all -- --check
 cargo clippy --all-targets --all-features -- -D warnings
 cargo test --all-features --no-fail-fast
+# The real app on a virtual display: window, plate, keyboard (needs xvfb, xdotool, imagemagick).
+bash scripts/smoke_app.sh

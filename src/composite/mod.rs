@@ -4,6 +4,7 @@
 //! - `layers`: the artist's layer stack and scene settings (saved in the project file).
 //! - `camera`: keyframed camera moves, evaluated to a pose per frame.
 //! - `prepare`: the camera move's front and background layers (depth-edge dilation, background fill).
+//! - `refine`: the artist's matte brush strokes, applied to a frame's matte non-destructively.
 //! - `plan`: the backend-neutral plan (ops over frame-sized slots); `planner` builds it.
 //! - `ops`: every op, with its shader in `shaders/` and its CPU twin.
 //! - `image`: the working image type and the sampling twins of `shaders/common.wgsl`.
