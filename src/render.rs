@@ -524,17 +524,7 @@ pub fn render_project(
             .to_string();
         if let Some(f) = failed_sources.iter().find(|f| f.source == src.path) {
             let error = format!("its passes failed: {}", f.error);
-            on_event(
-                Phase::Frames,
-                Event::FrameFailed {
-                    label: label.clone(),
-                    error: error.clone(),
-                },
-            );
-            summary.failed.push(FrameFailure {
-                source: src.path.clone(),
-                error,
-            });
+            fail(on_event, &mut summary, &label, &src.path, error);
             continue;
         }
         let t0 = Instant::now();
@@ -558,17 +548,7 @@ pub fn render_project(
         let source_frame = match loaded {
             Ok(s) => s,
             Err(error) => {
-                on_event(
-                    Phase::Frames,
-                    Event::FrameFailed {
-                        label: label.clone(),
-                        error: error.clone(),
-                    },
-                );
-                summary.failed.push(FrameFailure {
-                    source: src.path.clone(),
-                    error: error.clone(),
-                });
+                fail(on_event, &mut summary, &label, &src.path, error.clone());
                 continue;
             }
         };
@@ -628,19 +608,7 @@ pub fn render_project(
                     },
                 );
             }
-            Err(error) => {
-                on_event(
-                    Phase::Frames,
-                    Event::FrameFailed {
-                        label,
-                        error: error.clone(),
-                    },
-                );
-                summary.failed.push(FrameFailure {
-                    source: src.path.clone(),
-                    error,
-                });
-            }
+            Err(error) => fail(on_event, &mut summary, &label, &src.path, error),
         }
     }
     summary.failed.extend(failed_sources);
@@ -663,6 +631,27 @@ pub fn render_project(
     }
     summary.wall_s = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// Reports a frame's failure and records it; the other frames go on.
+fn fail(
+    on_event: &mut dyn FnMut(Phase, Event),
+    summary: &mut RenderSummary,
+    label: &str,
+    source: &Path,
+    error: String,
+) {
+    on_event(
+        Phase::Frames,
+        Event::FrameFailed {
+            label: label.to_string(),
+            error: error.clone(),
+        },
+    );
+    summary.failed.push(FrameFailure {
+        source: source.to_path_buf(),
+        error,
+    });
 }
 
 /// A decoded source frame with its inputs, ready to render.

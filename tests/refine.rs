@@ -420,17 +420,6 @@ fn strokes_are_plain_json_round_trip_through_save_and_load_and_undo_exactly() {
     assert_eq!(project.matte_strokes, [sample_strokes()[2].clone()]);
 }
 
-/// Reduces the first sample frame to 256x192 into `dir`.
-fn small_frame(dir: &Path) {
-    std::fs::create_dir_all(dir).unwrap();
-    let src = common::repo().join("assets/sample_shot").join(FRAME);
-    image::open(&src)
-        .unwrap()
-        .resize_exact(256, 192, image::imageops::FilterType::Triangle)
-        .save(dir.join(FRAME))
-        .unwrap();
-}
-
 fn render(project: &Path, out: &Path) -> String {
     common::quiet_vulkan();
     let output = common::bin()
@@ -448,18 +437,6 @@ fn render(project: &Path, out: &Path) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// The named channels of an EXR, as f32.
-fn channels(path: &Path) -> Vec<(String, Vec<f32>)> {
-    let image = exr::prelude::read_first_flat_layer_from_file(path).unwrap();
-    image
-        .layer_data
-        .channel_data
-        .list
-        .iter()
-        .map(|c| (c.name.to_string(), c.sample_data.values_as_f32().collect()))
-        .collect()
-}
-
 fn channel<'a>(channels: &'a [(String, Vec<f32>)], name: &str) -> &'a [f32] {
     &channels.iter().find(|(n, _)| n == name).unwrap().1
 }
@@ -468,7 +445,7 @@ fn channel<'a>(channels: &'a [(String, Vec<f32>)], name: &str) -> &'a [f32] {
 fn a_render_honours_a_subtract_stroke_over_the_subject() {
     let tmp = tempfile::tempdir().unwrap();
     let shot = tmp.path().join("shot");
-    small_frame(&shot);
+    common::small_shot(&shot, 1);
     let project_path = tmp.path().join("p.mattebox.json");
     // The cut-out over a solid background, no camera move.
     let background = [0.2f32, 0.4, 0.6];
@@ -492,7 +469,7 @@ fn a_render_honours_a_subtract_stroke_over_the_subject() {
     let out = tmp.path().join("out");
     let exr = out.join("composite/astronaut.1001.exr");
     render(&project_path, &out);
-    let plain = channels(&exr);
+    let plain = common::exr_channels(&exr);
 
     // A hard stroke down the middle, 100 px wide each side: the whole subject (x 15..180 of 256).
     let (a, b) = ([100.0, -10.0], [100.0, 200.0]);
@@ -507,7 +484,7 @@ fn a_render_honours_a_subtract_stroke_over_the_subject() {
         .filter(|l| l.contains("\"frame_done\"") && l.contains("\"render\""))
         .count();
     assert_eq!(redone, 1, "{log}");
-    let stroked = channels(&exr);
+    let stroked = common::exr_channels(&exr);
 
     let (mut subject, mut inside) = (0, 0);
     for y in 0..192u32 {

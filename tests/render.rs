@@ -2,31 +2,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 use mattebox::composite::camera::{CameraKey, CameraMove, Ease};
 use mattebox::composite::layers::{BackgroundSettings, LayerKind};
 use mattebox::project::Project;
 use mattebox::shot::FrameRange;
-
-/// The first `n` sample frames, reduced to 256×192 (the renders' cost scales with pixels).
-fn small_shot(dir: &Path, n: usize) -> Vec<PathBuf> {
-    std::fs::create_dir_all(dir).unwrap();
-    common::sample_frames()
-        .into_iter()
-        .take(n)
-        .map(|src| {
-            let dst = dir.join(src.file_name().unwrap());
-            image::open(&src)
-                .unwrap()
-                .resize_exact(256, 192, image::imageops::FilterType::Triangle)
-                .save(&dst)
-                .unwrap();
-            dst
-        })
-        .collect()
-}
 
 fn render(project: &Path, out: &Path, extra: &[&str]) -> Output {
     common::quiet_vulkan();
@@ -56,23 +38,11 @@ fn project_for(shot: &Path, range: Option<FrameRange>, path: &Path) -> Project {
     project
 }
 
-/// The RGBA and named channels of an EXR, as f32.
-fn channels(path: &Path) -> Vec<(String, Vec<f32>)> {
-    let image = exr::prelude::read_first_flat_layer_from_file(path).unwrap();
-    image
-        .layer_data
-        .channel_data
-        .list
-        .iter()
-        .map(|c| (c.name.to_string(), c.sample_data.values_as_f32().collect()))
-        .collect()
-}
-
 #[test]
 fn gpu_and_cpu_renders_agree_and_the_exr_has_the_layers_compositors_expect() {
     let tmp = tempfile::tempdir().unwrap();
     let shot = tmp.path().join("shot");
-    small_shot(&shot, 2);
+    common::small_shot(&shot, 2);
     let project_path = tmp.path().join("sample.mattebox.json");
     project_for(
         &shot,
@@ -100,8 +70,8 @@ fn gpu_and_cpu_renders_agree_and_the_exr_has_the_layers_compositors_expect() {
     assert!(String::from_utf8_lossy(&c.stderr).contains("renderer: CPU reference"));
 
     for frame in ["astronaut.1001.exr", "astronaut.1002.exr"] {
-        let gpu = channels(&gpu_out.join("composite").join(frame));
-        let cpu = channels(&cpu_out.join("composite").join(frame));
+        let gpu = common::exr_channels(&gpu_out.join("composite").join(frame));
+        let cpu = common::exr_channels(&cpu_out.join("composite").join(frame));
         let names: Vec<&str> = gpu.iter().map(|(n, _)| n.as_str()).collect();
         for want in [
             "R",
@@ -162,7 +132,7 @@ fn gpu_and_cpu_renders_agree_and_the_exr_has_the_layers_compositors_expect() {
 fn a_rerun_skips_current_frames_and_an_edit_redoes_them() {
     let tmp = tempfile::tempdir().unwrap();
     let shot = tmp.path().join("shot");
-    small_shot(&shot, 2);
+    common::small_shot(&shot, 2);
     let project_path = tmp.path().join("p.mattebox.json");
     let mut project = project_for(&shot, None, &project_path);
     let out = tmp.path().join("out");
@@ -206,7 +176,7 @@ fn a_rerun_skips_current_frames_and_an_edit_redoes_them() {
 fn a_still_with_a_move_becomes_an_animatic_of_moving_frames() {
     let tmp = tempfile::tempdir().unwrap();
     let shot = tmp.path().join("still");
-    let frames = small_shot(&shot, 1);
+    let frames = common::small_shot(&shot, 1);
     let still = shot.join("hero.png");
     std::fs::rename(&frames[0], &still).unwrap();
     let project_path = tmp.path().join("still.mattebox.json");
@@ -278,7 +248,7 @@ fn a_still_with_a_move_becomes_an_animatic_of_moving_frames() {
 fn bad_projects_are_refused_with_the_file_and_the_reason() {
     let tmp = tempfile::tempdir().unwrap();
     let shot = tmp.path().join("shot");
-    small_shot(&shot, 1);
+    common::small_shot(&shot, 1);
     let out = tmp.path().join("out");
 
     // A missing background image stops the job before any frame, naming the file.
@@ -323,7 +293,7 @@ fn bad_projects_are_refused_with_the_file_and_the_reason() {
 fn a_corrupt_frame_fails_alone_and_the_others_are_rendered() {
     let tmp = tempfile::tempdir().unwrap();
     let shot = tmp.path().join("shot");
-    let frames = small_shot(&shot, 3);
+    let frames = common::small_shot(&shot, 3);
     std::fs::write(&frames[1], b"\x89PNG\r\n\x1a\n truncated").unwrap();
     let project_path = tmp.path().join("p.mattebox.json");
     project_for(&shot, None, &project_path);

@@ -58,6 +58,52 @@ struct RuntimeArgs {
     threads: usize,
 }
 
+/// Options shared by the frame jobs (`process`, `render`).
+#[derive(Debug, Clone, Args)]
+struct JobArgs {
+    /// Worker threads for decoding and for writing (default: one per core).
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    /// Ignore the pass cache: run every model on every frame.
+    #[arg(long)]
+    no_cache: bool,
+    /// The pass cache folder (else MATTEBOX_CACHE_DIR, else ~/.cache/mattebox/passes).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Redo frames whose outputs are already complete and current.
+    #[arg(long)]
+    force: bool,
+    /// Allow the output folder to be inside the shot's folder.
+    #[arg(long)]
+    allow_inside_input: bool,
+    /// Refuse images with more pixels than this (decompression-bomb guard).
+    #[arg(long, value_name = "N")]
+    max_pixels: Option<u64>,
+    /// Print one JSON object per event on stdout instead of a progress bar.
+    #[arg(long)]
+    json: bool,
+}
+
+impl JobArgs {
+    fn cache(&self) -> Option<mattebox::passes::cache::PassCache> {
+        (!self.no_cache).then(|| {
+            mattebox::passes::cache::PassCache::new(
+                self.cache_dir
+                    .clone()
+                    .unwrap_or_else(mattebox::passes::cache::default_cache_dir),
+            )
+        })
+    }
+
+    fn limits(&self) -> mattebox::shot::decode::DecodeLimits {
+        let mut limits = mattebox::shot::decode::DecodeLimits::default();
+        if let Some(max) = self.max_pixels {
+            limits.max_pixels = max;
+        }
+        limits
+    }
+}
+
 fn parse_device(s: &str) -> Result<mattebox::infer::Device, String> {
     s.parse()
 }

@@ -9,13 +9,11 @@ use anyhow::Context;
 use clap::Args;
 use mattebox::export::ExrCompression;
 use mattebox::infer::{Model, Task};
-use mattebox::passes::cache::{PassCache, default_cache_dir};
 use mattebox::process::{Event, Formats, PassModels, ProcessOptions, process_shot};
-use mattebox::shot::decode::DecodeLimits;
 use mattebox::shot::{FrameRange, Shot};
 
-use super::RuntimeArgs;
 use super::progress::Reporter;
+use super::{JobArgs, RuntimeArgs};
 
 /// Arguments of `mattebox process`.
 #[derive(Debug, Args)]
@@ -40,27 +38,8 @@ pub struct ProcessArgs {
     /// EXR compression: zip, zips, piz, rle or none.
     #[arg(long, default_value = "zip")]
     exr_compression: ExrCompression,
-    /// Worker threads for decoding and for writing (default: one per core).
-    #[arg(long, short)]
-    jobs: Option<usize>,
-    /// Ignore the pass cache: run every model on every frame.
-    #[arg(long)]
-    no_cache: bool,
-    /// The pass cache folder (else MATTEBOX_CACHE_DIR, else ~/.cache/mattebox/passes).
-    #[arg(long, value_name = "DIR")]
-    cache_dir: Option<PathBuf>,
-    /// Redo frames whose outputs are already complete and current.
-    #[arg(long)]
-    force: bool,
-    /// Allow the output folder to be inside the input folder.
-    #[arg(long)]
-    allow_inside_input: bool,
-    /// Refuse images with more pixels than this (decompression-bomb guard).
-    #[arg(long, value_name = "N")]
-    max_pixels: Option<u64>,
-    /// Print one JSON object per event on stdout instead of a progress bar.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    job: JobArgs,
     #[command(flatten)]
     runtime: RuntimeArgs,
 }
@@ -93,7 +72,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         depth: load(&rt, &manifest, &args.depth, Task::Depth)?,
         matte: load(&rt, &manifest, &args.matte, Task::Matte)?,
     };
-    let json = args.json;
+    let json = args.job.json;
     let reporter = Reporter::new(json);
     let say = |line: String| reporter.info(line);
     say(format!(
@@ -119,19 +98,13 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
     options.range = args.frames;
     options.formats = args.format;
     options.exr_compression = args.exr_compression;
-    if let Some(j) = args.jobs {
+    if let Some(j) = args.job.jobs {
         options.jobs = j.max(1);
     }
-    options.cache = (!args.no_cache)
-        .then(|| PassCache::new(args.cache_dir.clone().unwrap_or_else(default_cache_dir)));
-    options.force = args.force;
-    options.allow_inside_input = args.allow_inside_input;
-    if let Some(max) = args.max_pixels {
-        options.limits = DecodeLimits {
-            max_pixels: max,
-            ..DecodeLimits::default()
-        };
-    }
+    options.cache = args.job.cache();
+    options.force = args.job.force;
+    options.allow_inside_input = args.job.allow_inside_input;
+    options.limits = args.job.limits();
 
     let cancel = AtomicBool::new(false);
     let mut on_event = |event: Event| reporter.event(event);

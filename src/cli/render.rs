@@ -10,16 +10,14 @@ use clap::Args;
 use mattebox::composite::gpu::GpuChoice;
 use mattebox::export::ExrCompression;
 use mattebox::infer::Task;
-use mattebox::passes::cache::{PassCache, default_cache_dir};
 use mattebox::process::{Formats, PassModels};
 use mattebox::project::Project;
 use mattebox::render::{Phase, RenderOptions, RendererChoice, What, render_project};
 use mattebox::shot::FrameRange;
-use mattebox::shot::decode::DecodeLimits;
 
-use super::RuntimeArgs;
 use super::process::load;
 use super::progress::Reporter;
+use super::{JobArgs, RuntimeArgs};
 
 /// Arguments of `mattebox render`.
 #[derive(Debug, Args)]
@@ -48,34 +46,15 @@ pub struct RenderArgs {
     /// EXR compression: zip, zips, piz, rle or none.
     #[arg(long)]
     exr_compression: Option<ExrCompression>,
-    /// Worker threads for the passes (default: one per core).
-    #[arg(long, short)]
-    jobs: Option<usize>,
-    /// Ignore the pass cache: run every model on every frame.
-    #[arg(long)]
-    no_cache: bool,
-    /// The pass cache folder (else MATTEBOX_CACHE_DIR, else ~/.cache/mattebox/passes).
-    #[arg(long, value_name = "DIR")]
-    cache_dir: Option<PathBuf>,
-    /// Redo frames whose outputs are already complete and current.
-    #[arg(long)]
-    force: bool,
-    /// Allow the output folder to be inside the shot's folder.
-    #[arg(long)]
-    allow_inside_input: bool,
-    /// Refuse images with more pixels than this (decompression-bomb guard).
-    #[arg(long, value_name = "N")]
-    max_pixels: Option<u64>,
-    /// Print one JSON object per event on stdout instead of a progress bar.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    job: JobArgs,
     #[command(flatten)]
     runtime: RuntimeArgs,
 }
 
 /// Runs `mattebox render`.
 pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
-    let reporter = Reporter::new(args.json);
+    let reporter = Reporter::new(args.job.json);
     let is_project = args
         .project
         .extension()
@@ -134,19 +113,13 @@ pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
     options.exr_compression = args
         .exr_compression
         .unwrap_or(project.export.exr_compression);
-    if let Some(j) = args.jobs {
+    if let Some(j) = args.job.jobs {
         options.jobs = j.max(1);
     }
-    options.cache = (!args.no_cache)
-        .then(|| PassCache::new(args.cache_dir.clone().unwrap_or_else(default_cache_dir)));
-    options.force = args.force;
-    options.allow_inside_input = args.allow_inside_input;
-    if let Some(max) = args.max_pixels {
-        options.limits = DecodeLimits {
-            max_pixels: max,
-            ..DecodeLimits::default()
-        };
-    }
+    options.cache = args.job.cache();
+    options.force = args.job.force;
+    options.allow_inside_input = args.job.allow_inside_input;
+    options.limits = args.job.limits();
 
     let cancel = AtomicBool::new(false);
     let mut reporter = reporter;
@@ -169,7 +142,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot render {}", args.project.display()))?
     };
     reporter.finish();
-    if args.json {
+    if args.job.json {
         println!(
             "{}",
             serde_json::json!({ "event": "finished", "summary": summary })

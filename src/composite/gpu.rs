@@ -188,26 +188,32 @@ impl GpuRenderer {
         &self.queue
     }
 
-    /// Builds every op's pipeline now (otherwise each is built on first use).
+    /// Compiles every shader now, so a broken one is reported before any frame (otherwise each
+    /// op's pipeline is built on first use).
     pub fn warm_up(&self) -> Result<(), CompositeError> {
         for name in shaders::names().filter(|n| shaders::is_entry(n)) {
-            // The binding counts are only known per op; compiling the module surfaces shader errors.
-            let source = shaders::source(name)?;
-            let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-            let _module = self
-                .device
-                .create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(name),
-                    source: wgpu::ShaderSource::Wgsl(source.into()),
-                });
-            if let Some(e) = pollster::block_on(scope.pop()) {
-                return Err(CompositeError::Shader {
-                    name: name.to_string(),
-                    message: e.to_string(),
-                });
-            }
+            self.compile(name)?;
         }
         Ok(())
+    }
+
+    /// Compiles one shader (includes resolved), reporting the device's validation error.
+    fn compile(&self, name: &str) -> Result<wgpu::ShaderModule, CompositeError> {
+        let source = shaders::source(name)?;
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(name),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+        match pollster::block_on(scope.pop()) {
+            Some(e) => Err(CompositeError::Shader {
+                name: name.to_string(),
+                message: e.to_string(),
+            }),
+            None => Ok(module),
+        }
     }
 
     fn pipeline(
@@ -223,14 +229,8 @@ impl GpuRenderer {
         if let Some(p) = cache.get(name) {
             return Ok(Arc::clone(p));
         }
-        let source = shaders::source(name)?;
+        let module = self.compile(name)?;
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = self
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(name),
-                source: wgpu::ShaderSource::Wgsl(source.into()),
-            });
         let mut entries = vec![wgpu::BindGroupLayoutEntry {
             binding: 0,
             visibility: wgpu::ShaderStages::COMPUTE,

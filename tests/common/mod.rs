@@ -165,3 +165,33 @@ pub fn real_frame(
     }
     (plate, aux)
 }
+
+/// The first `n` sample frames, reduced to 256×192 (a render's cost scales with pixels).
+pub fn small_shot(dir: &Path, n: usize) -> Vec<PathBuf> {
+    std::fs::create_dir_all(dir).unwrap();
+    sample_frames()
+        .into_iter()
+        .take(n)
+        .map(|src| {
+            let dst = dir.join(src.file_name().unwrap());
+            image::open(&src)
+                .unwrap()
+                .resize_exact(256, 192, image::imageops::FilterType::Triangle)
+                .save(&dst)
+                .unwrap();
+            dst
+        })
+        .collect()
+}
+
+/// Every channel of an EXR's first part, by name, as f32.
+pub fn exr_channels(path: &Path) -> Vec<(String, Vec<f32>)> {
+    let image = exr::prelude::read_first_flat_layer_from_file(path).unwrap();
+    image
+        .layer_data
+        .channel_data
+        .list
+        .iter()
+        .map(|c| (c.name.to_string(), c.sample_data.values_as_f32().collect()))
+        .collect()
+}
