@@ -98,13 +98,6 @@ fn sample_project(test: &str) -> PathBuf {
 fn app(initial: Option<PathBuf>) -> Harness<'static, MatteboxApp> {
     let mut harness = Harness::builder()
         .with_size(SIZE)
-        // Unnamed widgets (the layer visibility checkboxes, the timeline track, the filmstrip
-        // and the viewer) would fail kittest's check: `every_input_widget_has_a_name` lists them.
-        .with_accessibility_check(false)
-        // The app names a few glyphs egui's bundled fonts lack (the real window falls back to
-        // system fonts): draw them as tofu here, and `ui_glyphs_are_in_the_bundled_fonts` lists
-        // them.
-        .allow_missing_glyphs()
         .with_options(
             // kittest's default per-pixel tolerance (0.6) and no failing pixels: on this
             // machine two runs are pixel-identical, and the tolerance absorbs the last-bit
@@ -242,7 +235,7 @@ fn snapshot_empty_window() {
     let _env = test_env();
     let mut harness = app(None);
     assert!(harness.state().state.doc.is_none());
-    harness.get_by_label_contains("Open a shot or a project: File ▸ Open");
+    harness.get_by_label_contains("Open a shot or a project: File > Open");
     snapshot(&mut harness, "app_empty");
 }
 

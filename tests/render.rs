@@ -382,3 +382,46 @@ fn passes_of_another_size_are_resampled_to_the_plate_with_a_warning() {
     assert!((aux.pixels[row + 10][0] - 1.0).abs() < 0.05);
     assert!((aux.pixels[row + plate.width as usize - 10][0] - 10.0).abs() < 0.5);
 }
+
+#[test]
+fn with_no_usable_adapter_auto_falls_back_to_the_cpu_and_gpu_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shot = tmp.path().join("shot");
+    common::small_shot(&shot, 1);
+    let project_path = tmp.path().join("p.mattebox.json");
+    project_for(&shot, None, &project_path);
+    common::quiet_vulkan();
+    // Vulkan only, with no Vulkan driver: there is no adapter at all.
+    let run = |out: &Path, renderer: &str| {
+        common::bin()
+            .arg("render")
+            .arg(&project_path)
+            .arg("--out")
+            .arg(out)
+            .arg("--cache-dir")
+            .arg(tmp.path().join("cache"))
+            .args(["--renderer", renderer])
+            .env("WGPU_BACKEND", "vulkan")
+            .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+            .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+            .output()
+            .unwrap()
+    };
+    let auto = run(&tmp.path().join("auto"), "auto");
+    let err = String::from_utf8_lossy(&auto.stderr);
+    assert!(auto.status.success(), "{err}");
+    assert!(err.contains("rendering on the CPU instead"), "{err}");
+    assert!(err.contains("renderer: CPU reference"), "{err}");
+    assert!(
+        tmp.path()
+            .join("auto/composite")
+            .read_dir()
+            .unwrap()
+            .count()
+            > 0
+    );
+    let gpu = run(&tmp.path().join("gpu"), "gpu");
+    let err = String::from_utf8_lossy(&gpu.stderr);
+    assert_eq!(gpu.status.code(), Some(2), "{err}");
+    assert!(err.contains("no GPU adapter"), "{err}");
+}

@@ -452,7 +452,7 @@ impl eframe::App for MatteboxApp {
                 Err(e) => self.state.toast(Level::Warning, e),
             }
         }
-        // Files dropped on the window open like File ▸ Open.
+        // Files dropped on the window open like File > Open.
         let dropped: Vec<PathBuf> = ctx.input(|i| {
             i.raw
                 .dropped_files

@@ -237,7 +237,7 @@ impl Default for AppState {
             selected: None,
             solo: None,
             toasts: Vec::new(),
-            status: "Open a shot or a project (File ▸ Open, or drop it on the window)".into(),
+            status: "Open a shot or a project (File > Open, or drop it on the window)".into(),
             recent: Vec::new(),
             revision: 0,
         }
@@ -290,7 +290,7 @@ impl AppState {
                     None => {
                         self.toast(
                             Level::Warning,
-                            "this project has no file yet: use File ▸ Save as…",
+                            "this project has no file yet: use File > Save as…",
                         );
                         None
                     }

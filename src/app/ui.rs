@@ -290,14 +290,14 @@ fn timeline(app: &mut MatteboxApp, ui: &mut Ui) {
     let source_count = doc.shot.frames.len();
     ui.horizontal(|ui| {
         if ui
-            .button("|◀")
+            .button("|<")
             .on_hover_text("First frame (Home)")
             .clicked()
         {
             app.act(Action::First);
         }
         if ui
-            .button("◀")
+            .button("<")
             .on_hover_text("Previous frame (Left)")
             .clicked()
         {
@@ -311,10 +311,10 @@ fn timeline(app: &mut MatteboxApp, ui: &mut Ui) {
         {
             app.act(Action::TogglePlay);
         }
-        if ui.button("▶").on_hover_text("Next frame (Right)").clicked() {
+        if ui.button(">").on_hover_text("Next frame (Right)").clicked() {
             app.act(Action::Step(1));
         }
-        if ui.button("▶|").on_hover_text("Last frame (End)").clicked() {
+        if ui.button(">|").on_hover_text("Last frame (End)").clicked() {
             app.act(Action::Last);
         }
         ui.label(RichText::new(format!("frame {label}  ({}/{len})", frame + 1)).monospace())
@@ -527,7 +527,7 @@ fn new_layer(kind: LayerKind) -> Layer {
 fn layers_panel(app: &mut MatteboxApp, ui: &mut Ui) {
     ui.heading("Layers");
     ui.horizontal(|ui| {
-        ui.menu_button("Add ▾", |ui| {
+        ui.menu_button("Add…", |ui| {
             let kinds = [
                 LayerKind::Plate,
                 LayerKind::Cutout(CutoutSettings::default()),
@@ -560,7 +560,7 @@ fn layers_panel(app: &mut MatteboxApp, ui: &mut Ui) {
         if ui
             .add_enabled(
                 selected.is_some_and(|i| i + 1 < count),
-                egui::Button::new("▲"),
+                egui::Button::new("Up"),
             )
             .on_hover_text("Move up the stack")
             .clicked()
@@ -570,7 +570,7 @@ fn layers_panel(app: &mut MatteboxApp, ui: &mut Ui) {
             app.act(Action::Select(Some(i + 1)));
         }
         if ui
-            .add_enabled(selected.is_some_and(|i| i > 0), egui::Button::new("▼"))
+            .add_enabled(selected.is_some_and(|i| i > 0), egui::Button::new("Down"))
             .on_hover_text("Move down the stack")
             .clicked()
             && let Some(i) = selected
@@ -631,8 +631,11 @@ fn inspector(app: &mut MatteboxApp, ui: &mut Ui) {
         finished.set(finished.get() | r.drag_stopped() | (r.changed() && !r.dragged()));
     };
     ui.horizontal(|ui| {
-        ui.label("Name");
-        track(ui.text_edit_singleline(&mut layer.name));
+        let label = ui.label("Name");
+        track(
+            ui.text_edit_singleline(&mut layer.name)
+                .labelled_by(label.id),
+        );
     });
     track(ui.add(egui::Slider::new(&mut layer.opacity, 0.0..=1.0).text("opacity")));
     egui::ComboBox::from_label("blend")
@@ -896,7 +899,7 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
         }
         ui.separator();
         let mut wipe = app.state.wipe;
-        egui::ComboBox::from_id_salt("wipe")
+        egui::ComboBox::from_label("A/B")
             .selected_text(match wipe {
                 Some(v) => format!("wipe: {}", v.label()),
                 None => "no wipe".into(),
@@ -951,7 +954,7 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
             } else {
                 ui.label(
                     RichText::new(
-                        "Open a shot or a project: File ▸ Open, drop it here, or pass it on the command line",
+                        "Open a shot or a project: File > Open, drop it here, or pass it on the command line",
                     )
                     .size(16.0),
                 );

@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use ort::environment::Environment;
 use ort::ep::{self, ExecutionProvider};
@@ -135,6 +135,10 @@ pub fn locate_library(explicit: Option<&Path>) -> Result<PathBuf, InferError> {
 /// The library path the process loaded; ONNX Runtime can be loaded only once per process.
 static LOADED: OnceLock<PathBuf> = OnceLock::new();
 
+/// The process's one ONNX Runtime environment: `ort` builds at most one per process (even after
+/// the first is dropped), so every `Runtime` shares it (the app runs a job, then another).
+static ENVIRONMENT: Mutex<Option<Environment>> = Mutex::new(None);
+
 impl Runtime {
     /// Finds and loads ONNX Runtime and creates the environment.
     pub fn new(options: RuntimeOptions) -> Result<Runtime, InferError> {
@@ -153,10 +157,22 @@ impl Runtime {
                 b
             }
         };
-        let env = builder
-            .with_name("mattebox")
-            .build()
-            .map_err(|e| load_err(e.to_string()))?;
+        let env = {
+            let mut shared = ENVIRONMENT
+                .lock()
+                .map_err(|_| load_err("the environment lock is poisoned".into()))?;
+            match shared.as_ref() {
+                Some(env) => env.clone(),
+                None => {
+                    let env = builder
+                        .with_name("mattebox")
+                        .build()
+                        .map_err(|e| load_err(e.to_string()))?;
+                    *shared = Some(env.clone());
+                    env
+                }
+            }
+        };
         // The build string reads like "ORT Build Info: git-branch=rel-1.31.1, git-commit-id=…".
         let info = ort::info();
         let version = info
