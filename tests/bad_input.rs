@@ -307,10 +307,17 @@ fn a_full_disk_fails_the_frames_cleanly() {
 }
 
 #[test]
-fn no_subcommand_explains_itself() {
-    let (o, text) = run(&[os("assets/sample_shot")]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(text.contains("mattebox process"), "{text}");
+fn without_a_display_the_app_says_so_and_points_to_the_headless_commands() {
+    let o = bin()
+        .arg("assets/sample_shot")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{text}");
+    assert!(text.contains("the app could not start"), "{text}");
+    assert!(text.contains("mattebox render"), "{text}");
 }
 
 #[test]

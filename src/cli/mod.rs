@@ -142,7 +142,12 @@ pub fn main() -> ExitCode {
                 return match mattebox::app::run(cli.input) {
                     Ok(()) => ExitCode::SUCCESS,
                     Err(e) => {
-                        eprintln!("mattebox: the app could not start: {e}");
+                        eprintln!(
+                            "mattebox: the app could not start: {e}\n\
+                             Without a display, use the headless commands, for example:\n  \
+                             mattebox render assets/sample_shot.mattebox.json --out out/sample\n\
+                             See `mattebox --help` for all commands."
+                        );
                         ExitCode::from(2)
                     }
                 };
