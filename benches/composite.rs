@@ -11,7 +11,8 @@
 //! from the real models (fastdepth, u2netp).
 //!
 //! `cargo bench --bench composite` (MATTEBOX_BENCH_SECONDS=S: time budget per measurement,
-//! default 3; MATTEBOX_BENCH_4K=0 skips 4K).
+//! default 3; MATTEBOX_BENCH_4K=0 skips 4K; MATTEBOX_BENCH_SIZES=960x540,... measures those
+//! sizes instead).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -206,9 +207,23 @@ fn main() -> Result<()> {
         rayon::current_num_threads()
     );
 
-    let mut sizes = vec![(1920u32, 1080u32)];
-    if with_4k {
-        sizes.push((3840, 2160));
+    // MATTEBOX_BENCH_SIZES=960x540,1920x1080 measures other sizes (e.g. the app's preview).
+    let mut sizes: Vec<(u32, u32)> = std::env::var("MATTEBOX_BENCH_SIZES")
+        .ok()
+        .map(|v| {
+            v.split(',')
+                .filter_map(|s| {
+                    let (w, h) = s.trim().split_once('x')?;
+                    Some((w.parse().ok()?, h.parse().ok()?))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if sizes.is_empty() {
+        sizes.push((1920, 1080));
+        if with_4k {
+            sizes.push((3840, 2160));
+        }
     }
     for (w, h) in sizes {
         let inputs = inputs_at(&plate_img, &aux, w, h, &background)?;
