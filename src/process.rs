@@ -89,6 +89,26 @@ pub struct PassModels {
 }
 
 impl PassModels {
+    /// Loads the depth and matte models named by manifest id; `none` (any case) skips a pass.
+    pub fn load(
+        runtime: &crate::infer::Runtime,
+        manifest: &crate::infer::Manifest,
+        depth: &str,
+        matte: &str,
+    ) -> Result<PassModels, InferError> {
+        let load = |id: &str, task| -> Result<Option<Model>, InferError> {
+            if id.eq_ignore_ascii_case("none") {
+                return Ok(None);
+            }
+            let entry = manifest.get(id, task)?;
+            Model::load(runtime, entry, &manifest.models_dir).map(Some)
+        };
+        Ok(PassModels {
+            depth: load(depth, crate::infer::Task::Depth)?,
+            matte: load(matte, crate::infer::Task::Matte)?,
+        })
+    }
+
     /// The execution provider(s) in use, as recorded in exports.
     pub fn provider_label(&self) -> String {
         let mut names: Vec<&str> = [&self.depth, &self.matte]

@@ -14,7 +14,7 @@ use crate::composite::image::Image;
 use crate::composite::layers::{BackgroundSettings, LayerKind, SceneSettings};
 use crate::composite::prepare::{Prepared, prepare};
 use crate::export::sidecar::read_sidecar;
-use crate::infer::{Manifest, Model, Runtime, RuntimeOptions, Task};
+use crate::infer::{Manifest, Runtime, RuntimeOptions};
 use crate::passes::cache::{PassCache, default_cache_dir};
 use crate::passes::{DepthRange, DepthSemantics};
 use crate::process::{Event, PassModels, ProcessOptions, process_shot};
@@ -108,19 +108,13 @@ pub fn pass_exr(source: &Path, frame: &Frame) -> PathBuf {
 fn load_models(project: &Project) -> Result<(PassModels, String), String> {
     let runtime = Runtime::new(RuntimeOptions::default()).map_err(|e| e.to_string())?;
     let manifest = Manifest::load(None, &[]).map_err(|e| e.to_string())?;
-    let load = |id: &str, task| -> Result<Option<Model>, String> {
-        if id.eq_ignore_ascii_case("none") {
-            return Ok(None);
-        }
-        let entry = manifest.get(id, task).map_err(|e| e.to_string())?;
-        Model::load(&runtime, entry, &manifest.models_dir)
-            .map(Some)
-            .map_err(|e| e.to_string())
-    };
-    let models = PassModels {
-        depth: load(&project.passes.depth_model, Task::Depth)?,
-        matte: load(&project.passes.matte_model, Task::Matte)?,
-    };
+    let models = PassModels::load(
+        &runtime,
+        &manifest,
+        &project.passes.depth_model,
+        &project.passes.matte_model,
+    )
+    .map_err(|e| e.to_string())?;
     let label = format!(
         "ONNX Runtime {} on {}",
         runtime.version,
@@ -139,59 +133,69 @@ fn forward(tx: &Sender<JobMsg>, event: Event) {
     let _ = tx.send(msg);
 }
 
-/// Starts the depth and matte passes for `range` (None: the whole shot) of the project's shot.
-pub fn start_passes(project: &Project, shot: &Shot, range: Option<FrameRange>) -> Job {
+/// Runs `work` on a named thread with the project and its models loaded (their provider is reported
+/// first), and reports its result as `Finished`; a thread that cannot start is a finished error.
+fn spawn_job(
+    kind: JobKind,
+    name: &str,
+    project: Project,
+    out_dir: Option<PathBuf>,
+    work: impl FnOnce(&Project, &mut PassModels, &Sender<JobMsg>, &AtomicBool) -> Result<String, String>
+    + Send
+    + 'static,
+) -> Job {
     let (tx, rx) = unbounded();
     let cancel = Arc::new(AtomicBool::new(false));
-    let project = project.clone();
-    let shot = shot.clone();
     let flag = Arc::clone(&cancel);
+    let sender = tx.clone();
     let spawned = std::thread::Builder::new()
-        .name("mattebox passes".into())
+        .name(name.into())
         .spawn(move || {
-            let result = (|| -> Result<String, String> {
-                let (mut models, label) = load_models(&project)?;
+            let result = load_models(&project).and_then(|(mut models, label)| {
                 let _ = tx.send(JobMsg::Provider(label));
-                let mut options = ProcessOptions::new(work_dir(&shot.source).join("passes"));
-                options.range = range;
-                options.formats = crate::process::Formats {
-                    exr: true,
-                    png: false,
-                };
-                options.cache = Some(PassCache::new(default_cache_dir()));
-                let summary = process_shot(&shot, &mut models, &options, &flag, &mut |e| {
-                    forward(&tx, e)
-                })
-                .map_err(|e| e.to_string())?;
-                Ok(format!(
-                    "passes: {} made, {} current, {} failed",
-                    summary.done,
-                    summary.skipped,
-                    summary.failed.len()
-                ))
-            })();
+                work(&project, &mut models, &tx, &flag)
+            });
             let _ = tx.send(JobMsg::Finished(result));
         });
     if let Err(e) = spawned {
-        let (tx, rx2) = unbounded();
-        let _ = tx.send(JobMsg::Finished(Err(format!("cannot start a thread: {e}"))));
-        return Job {
-            kind: JobKind::Passes,
-            cancel,
-            rx: rx2,
-            total: 0,
-            done: 0,
-            out_dir: None,
-        };
+        let _ = sender.send(JobMsg::Finished(Err(format!("cannot start a thread: {e}"))));
     }
     Job {
-        kind: JobKind::Passes,
+        kind,
         cancel,
         rx,
         total: 0,
         done: 0,
-        out_dir: None,
+        out_dir,
     }
+}
+
+/// Starts the depth and matte passes for `range` (None: the whole shot) of the project's shot.
+pub fn start_passes(project: &Project, shot: &Shot, range: Option<FrameRange>) -> Job {
+    let shot = shot.clone();
+    spawn_job(
+        JobKind::Passes,
+        "mattebox passes",
+        project.clone(),
+        None,
+        move |_, models, tx, cancel| {
+            let mut options = ProcessOptions::new(work_dir(&shot.source).join("passes"));
+            options.range = range;
+            options.formats = crate::process::Formats {
+                exr: true,
+                png: false,
+            };
+            options.cache = Some(PassCache::new(default_cache_dir()));
+            let summary = process_shot(&shot, models, &options, cancel, &mut |e| forward(tx, e))
+                .map_err(|e| e.to_string())?;
+            Ok(format!(
+                "passes: {} made, {} current, {} failed",
+                summary.done,
+                summary.skipped,
+                summary.failed.len()
+            ))
+        },
+    )
 }
 
 /// What the Export dialog asks for.
@@ -209,74 +213,53 @@ pub struct ExportRequest {
 
 /// Starts an export through `render::render_project`, the same code as `mattebox render`.
 pub fn start_export(project: &Project, project_path: &Path, request: ExportRequest) -> Job {
-    let (tx, rx) = unbounded();
-    let cancel = Arc::new(AtomicBool::new(false));
-    let project = project.clone();
     let project_path = project_path.to_path_buf();
-    let flag = Arc::clone(&cancel);
     let out_dir = request.out_dir.clone();
-    let spawned = std::thread::Builder::new()
-        .name("mattebox export".into())
-        .spawn(move || {
-            let result = (|| -> Result<String, String> {
-                let (mut models, label) = load_models(&project)?;
-                let _ = tx.send(JobMsg::Provider(label));
-                let mut options = RenderOptions::new(&request.out_dir);
-                options.what = request.what;
-                options.formats = request.formats;
-                options.renderer = request.renderer;
-                options.exr_compression = project.export.exr_compression;
-                options.cache = Some(PassCache::new(default_cache_dir()));
-                let summary = render_project(
-                    &project,
-                    &project_path,
-                    &mut models,
-                    &options,
-                    &flag,
-                    &mut |phase, e| {
-                        if phase == crate::render::Phase::Frames {
-                            forward(&tx, e)
-                        } else if let Event::Warning(w) = e {
-                            let _ = tx.send(JobMsg::Warning(w));
-                        }
-                    },
-                )
-                .map_err(|e| e.to_string())?;
-                if summary.cancelled {
-                    return Err("export cancelled".into());
-                }
-                if !summary.failed.is_empty() {
-                    return Err(format!(
-                        "export to {}: {} frame(s) failed, first: {}",
-                        summary.out_dir.display(),
-                        summary.failed.len(),
-                        summary.failed[0].error
-                    ));
-                }
-                Ok(format!(
-                    "exported {} frame(s) to {}",
-                    summary.done + summary.skipped,
-                    summary.out_dir.display()
-                ))
-            })();
-            let _ = tx.send(JobMsg::Finished(result));
-        });
-    let rx = match spawned {
-        Ok(_) => rx,
-        Err(e) => {
-            let (tx, rx2) = unbounded();
-            let _ = tx.send(JobMsg::Finished(Err(format!("cannot start a thread: {e}"))));
-            rx2
-        }
-    };
-    Job {
-        kind: JobKind::Export,
-        cancel,
-        rx,
-        total: 0,
-        done: 0,
-        out_dir: Some(out_dir),
-    }
+    spawn_job(
+        JobKind::Export,
+        "mattebox export",
+        project.clone(),
+        Some(out_dir),
+        move |project, models, tx, cancel| {
+            let mut options = RenderOptions::new(&request.out_dir);
+            options.what = request.what;
+            options.formats = request.formats;
+            options.renderer = request.renderer;
+            options.exr_compression = project.export.exr_compression;
+            options.cache = Some(PassCache::new(default_cache_dir()));
+            let summary = render_project(
+                project,
+                &project_path,
+                models,
+                &options,
+                cancel,
+                &mut |phase, e| {
+                    if phase == crate::render::Phase::Frames {
+                        forward(tx, e)
+                    } else if let Event::Warning(w) = e {
+                        let _ = tx.send(JobMsg::Warning(w));
+                    }
+                },
+            )
+            .map_err(|e| e.to_string())?;
+            if summary.cancelled {
+                return Err("export cancelled".into());
+            }
+            if let Some(first) = summary.failed.first() {
+                return Err(format!(
+                    "export to {}: {} frame(s) failed, first: {}",
+                    summary.out_dir.display(),
+                    summary.failed.len(),
+                    first.error
+                ));
+            }
+            Ok(format!(
+                "exported {} frame(s) to {}",
+                summary.done + summary.skipped,
+                summary.out_dir.display()
+            ))
+        },
+    )
 }
 
 /// A frame ready for the viewer: its inputs on the CPU.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::composite::camera::CameraKey;
 use crate::composite::layers::Layer;
 use crate::project::{Edit, History, Project};
-use crate::shot::{FrameRange, Shot};
+use crate::shot::Shot;
 
 /// What the viewer shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -465,14 +465,11 @@ impl AppState {
                     return None;
                 }
             };
-            let numbers: Vec<u32> = shot.frames.iter().filter_map(|f| f.number).collect();
-            let range = match (numbers.iter().min(), numbers.iter().max()) {
-                (Some(&first), Some(&last)) if shot.frames.len() > 1 => {
-                    Some(FrameRange { first, last })
-                }
-                _ => None,
-            };
-            (Project::template_for(abs, range), None, Vec::new())
+            (
+                Project::template_for(abs, shot.number_range()),
+                None,
+                Vec::new(),
+            )
         };
         let base_dir = project_path
             .as_deref()

@@ -8,7 +8,6 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context;
 use clap::Args;
 use mattebox::export::ExrCompression;
-use mattebox::infer::{Model, Task};
 use mattebox::process::{Event, Formats, PassModels, ProcessOptions, process_shot};
 use mattebox::shot::{FrameRange, Shot};
 
@@ -44,19 +43,6 @@ pub struct ProcessArgs {
     runtime: RuntimeArgs,
 }
 
-pub(super) fn load(
-    rt: &mattebox::infer::Runtime,
-    manifest: &mattebox::infer::Manifest,
-    id: &str,
-    task: Task,
-) -> anyhow::Result<Option<Model>> {
-    if id.eq_ignore_ascii_case("none") {
-        return Ok(None);
-    }
-    let entry = manifest.get(id, task)?;
-    Ok(Some(Model::load(rt, entry, &manifest.models_dir)?))
-}
-
 /// Runs `mattebox process`.
 pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
     let shot = Shot::open(&args.input)?;
@@ -68,10 +54,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
     }
     let manifest = args.runtime.manifest()?;
     let rt = args.runtime.runtime()?;
-    let mut models = PassModels {
-        depth: load(&rt, &manifest, &args.depth, Task::Depth)?,
-        matte: load(&rt, &manifest, &args.matte, Task::Matte)?,
-    };
+    let mut models = PassModels::load(&rt, &manifest, &args.depth, &args.matte)?;
     let json = args.job.json;
     let reporter = Reporter::new(json);
     let say = |line: String| reporter.info(line);

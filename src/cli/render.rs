@@ -9,13 +9,11 @@ use anyhow::Context;
 use clap::Args;
 use mattebox::composite::gpu::GpuChoice;
 use mattebox::export::ExrCompression;
-use mattebox::infer::Task;
 use mattebox::process::{Formats, PassModels};
 use mattebox::project::Project;
 use mattebox::render::{Phase, RenderOptions, RendererChoice, What, render_project};
 use mattebox::shot::FrameRange;
 
-use super::process::load;
 use super::progress::Reporter;
 use super::{JobArgs, RuntimeArgs};
 
@@ -74,14 +72,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
             cwd.join(&args.project)
         };
         // Keys on the shot's own frame numbers, so the move plays over the whole sequence.
-        let shot = mattebox::shot::Shot::open(&source)?;
-        let numbers: Vec<u32> = shot.frames.iter().filter_map(|f| f.number).collect();
-        let range = match (numbers.iter().min(), numbers.iter().max()) {
-            (Some(&first), Some(&last)) if shot.frames.len() > 1 => {
-                Some(FrameRange { first, last })
-            }
-            _ => None,
-        };
+        let range = mattebox::shot::Shot::open(&source)?.number_range();
         (
             Project::template_for(source, range),
             cwd.join("untitled.mattebox.json"),
@@ -89,10 +80,12 @@ pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
     };
     let manifest = args.runtime.manifest()?;
     let rt = args.runtime.runtime()?;
-    let mut models = PassModels {
-        depth: load(&rt, &manifest, &project.passes.depth_model, Task::Depth)?,
-        matte: load(&rt, &manifest, &project.passes.matte_model, Task::Matte)?,
-    };
+    let mut models = PassModels::load(
+        &rt,
+        &manifest,
+        &project.passes.depth_model,
+        &project.passes.matte_model,
+    )?;
     reporter.info(format!(
         "ONNX Runtime {} ({})",
         rt.version,

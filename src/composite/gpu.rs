@@ -143,21 +143,16 @@ impl GpuRenderer {
         queue: wgpu::Queue,
         info: wgpu::AdapterInfo,
     ) -> GpuRenderer {
-        let uncaptured = Arc::new(Mutex::new(None));
-        let sink = Arc::clone(&uncaptured);
-        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-            if let Ok(mut slot) = sink.lock() {
-                slot.get_or_insert_with(|| e.to_string());
-            }
-        }));
-        GpuRenderer {
-            device,
-            queue,
-            info,
-            pipelines: Mutex::new(HashMap::new()),
-            pool: Mutex::new(Vec::new()),
-            uncaptured,
-        }
+        let renderer = GpuRenderer::from_shared_device(device, queue, info);
+        let sink = Arc::clone(&renderer.uncaptured);
+        renderer
+            .device
+            .on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+                if let Ok(mut slot) = sink.lock() {
+                    slot.get_or_insert_with(|| e.to_string());
+                }
+            }));
+        renderer
     }
 
     /// The adapter in use, e.g. `llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan, Cpu)`.

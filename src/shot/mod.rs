@@ -309,6 +309,14 @@ pub struct Shot {
 }
 
 impl Shot {
+    /// The sequence's first to last frame number; `None` for a single frame or unnumbered frames.
+    pub fn number_range(&self) -> Option<FrameRange> {
+        let mut numbers = self.frames.iter().filter_map(|f| f.number);
+        let first = numbers.next()?;
+        let (first, last) = numbers.fold((first, first), |(lo, hi), n| (lo.min(n), hi.max(n)));
+        (self.frames.len() > 1).then_some(FrameRange { first, last })
+    }
+
     /// Finds the frames of `input`, from directory listings only (no image is read).
     ///
     /// - An image file is a shot of one frame (its number read from the name if it has one).
