@@ -70,6 +70,13 @@ pub enum Dialog {
     Recover(PathBuf),
 }
 
+/// The viewer's plan for (frame inputs, project revision, playhead), with its key.
+struct PlanCache {
+    at: (u64, u64, usize),
+    plan: Arc<Plan>,
+    key: u64,
+}
+
 /// The app.
 pub struct MatteboxApp {
     /// Everything but egui and GPU resources.
@@ -100,6 +107,13 @@ pub struct MatteboxApp {
     /// 960 px (`MATTEBOX_PREVIEW_WIDTH` overrides; 0 = full size), so a 4K plate does not stall
     /// the window; exports are always full size.
     pub preview_max_width: Option<u32>,
+    /// Bumped when a job reports that pass files changed on disk.
+    pass_generation: u64,
+    /// (revision, playhead, pass generation) of the last frame request: nothing else changes a
+    /// frame's inputs, so the request is not rebuilt on every repaint.
+    requested: Option<(u64, usize, u64)>,
+    /// The viewer's last plan.
+    plan_cache: Option<PlanCache>,
     /// The model manifest, for choosing models (and their licences), or why it failed to load.
     pub manifest: Result<crate::infer::Manifest, String>,
 }
@@ -142,6 +156,9 @@ impl MatteboxApp {
             ui: ui::UiState::default(),
             title: String::new(),
             auto_passes: std::env::var_os("MATTEBOX_NO_AUTO_PASSES").is_none(),
+            pass_generation: 0,
+            requested: None,
+            plan_cache: None,
             manifest: crate::infer::Manifest::load(None, &[]).map_err(|e| e.to_string()),
             preview_max_width: match std::env::var("MATTEBOX_PREVIEW_WIDTH")
                 .ok()
@@ -170,7 +187,7 @@ impl MatteboxApp {
         let effect = self.state.act(action);
         if opening && effect == Some(Effect::Opened) {
             self.frame = None;
-            self.loader.pending = None;
+            self.passes_changed();
             self.thumb_textures.clear();
             self.thumb_requested.clear();
             save_recent(&self.state.recent);
@@ -274,13 +291,14 @@ impl MatteboxApp {
                 messages.push(msg);
             }
             let out_dir = job.out_dir.clone();
+            let mut files_changed = false;
             for msg in messages {
                 match msg {
                     JobMsg::Provider(p) => self.provider = p,
                     JobMsg::FrameDone(label) => {
                         self.state.status = format!("{label} done");
                         // The current frame may have new passes.
-                        self.loader.pending = None;
+                        files_changed = true;
                     }
                     JobMsg::FrameFailed(label, error) => {
                         self.state.toast(Level::Error, format!("{label}: {error}"))
@@ -304,13 +322,39 @@ impl MatteboxApp {
                     }
                     Err(e) => self.state.toast(Level::Error, e),
                 }
-                self.loader.pending = None;
+                files_changed = true;
+            }
+            if files_changed {
+                self.passes_changed();
             }
         }
     }
 
-    /// The plan the viewer draws, and its key.
-    fn plan(&self, frame: &LoadedFrame) -> Option<(Arc<Plan>, u64)> {
+    /// Pass files may have changed on disk: the current frame is loaded again.
+    fn passes_changed(&mut self) {
+        self.loader.pending = None;
+        self.pass_generation += 1;
+    }
+
+    /// The plan the viewer draws, and its key, built again only when the frame's inputs, the
+    /// project or the playhead changed.
+    fn plan(&mut self, frame: &LoadedFrame) -> Option<(Arc<Plan>, u64)> {
+        let at = (frame.key, self.state.revision, self.state.frame);
+        if let Some(cache) = &self.plan_cache
+            && cache.at == at
+        {
+            return Some((Arc::clone(&cache.plan), cache.key));
+        }
+        let (plan, key) = self.build_plan(frame)?;
+        self.plan_cache = Some(PlanCache {
+            at,
+            plan: Arc::clone(&plan),
+            key,
+        });
+        Some((plan, key))
+    }
+
+    fn build_plan(&self, frame: &LoadedFrame) -> Option<(Arc<Plan>, u64)> {
         let doc = self.state.doc.as_ref()?;
         frame.aux.as_ref()?;
         let moving = !doc.project.camera.is_static() && frame.prepared.is_some();
@@ -337,6 +381,11 @@ impl MatteboxApp {
     }
 
     fn request_frame(&mut self) {
+        let stamp = (self.state.revision, self.state.frame, self.pass_generation);
+        if self.requested == Some(stamp) {
+            return;
+        }
+        self.requested = Some(stamp);
         let Some(doc) = &self.state.doc else { return };
         let src = doc.source_index(self.state.frame);
         let Some(frame) = doc.shot.frames.get(src) else {

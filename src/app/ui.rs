@@ -410,6 +410,7 @@ fn timeline(app: &mut MatteboxApp, ui: &mut Ui) {
         {
             k.frame = snapped;
             let _ = original;
+            app.state.revision += 1;
         }
     }
     if response.drag_stopped()
