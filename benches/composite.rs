@@ -21,7 +21,7 @@ use anyhow::{Context, Result};
 use mattebox::composite::gpu::{GpuChoice, GpuRenderer};
 use mattebox::composite::image::Image;
 use mattebox::composite::plan::Plan;
-use mattebox::composite::planner::{FrameSpec, plan_frame};
+use mattebox::composite::planner::{FrameSpec, plan_frame, plan_frame_reference};
 use mattebox::composite::{FrameInputs, cpu};
 use mattebox::infer::{Manifest, Model, Runtime, RuntimeOptions, Task};
 use mattebox::passes::upsample::guide_from_luminance;
@@ -93,6 +93,50 @@ fn profile(plan: &Plan, inputs: &FrameInputs, gpu: Option<&GpuRenderer>) -> Resu
         );
         prev_cpu = c;
         prev_gpu = g;
+    }
+    Ok(())
+}
+
+/// PSNR (dB) of `a` against the reference `b`: premultiplied RGBA clamped to 0..1.
+fn psnr(a: &Image, b: &Image) -> f64 {
+    let mut se = 0.0f64;
+    for (p, q) in a.pixels.iter().zip(&b.pixels) {
+        for k in 0..4 {
+            let d = f64::from(p[k].clamp(0.0, 1.0) - q[k].clamp(0.0, 1.0));
+            se += d * d;
+        }
+    }
+    let mse = se / (a.pixels.len() as f64 * 4.0);
+    if mse <= 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (1.0 / mse).log10()
+    }
+}
+
+/// The reduced-size paths against the full-size reference: each layer soloed, then the stack.
+fn quality(spec: &FrameSpec<'_>, inputs: &FrameInputs, w: u32, h: u32) -> Result<()> {
+    println!("| layer | reduced-size ops | PSNR vs full-size reference (dB) |");
+    println!("|---|---|---|");
+    let mut cases: Vec<(String, Option<usize>)> = spec
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.name.clone(), Some(i)))
+        .collect();
+    cases.push(("whole stack".into(), None));
+    for (name, solo) in cases {
+        let spec = FrameSpec { solo, ..*spec };
+        let fast = plan_frame(&spec, w, h);
+        let reference = plan_frame_reference(&spec, w, h);
+        let reduced = fast
+            .steps
+            .iter()
+            .filter(|s| s.outputs.iter().any(|o| fast.size(*o) != (w, h)))
+            .count();
+        let a = cpu::render(&fast, inputs)?.rgba;
+        let b = cpu::render(&reference, inputs)?.rgba;
+        println!("| {name} | {reduced} | {:.1} |", psnr(&a, &b));
     }
     Ok(())
 }
@@ -282,6 +326,7 @@ fn main() -> Result<()> {
                 fps: 1.0 / export_s,
             });
         }
+        quality(&spec, &inputs, w, h)?;
         if std::env::var_os("MATTEBOX_BENCH_PROFILE").is_some() {
             profile(&plan, &inputs, software.as_ref())?;
         }

@@ -11,7 +11,8 @@
 struct Params {
     channel: u32,
     decontaminate: u32,
-    _pad0: u32,
+    // 0: the background estimate (second output) is not needed and not written.
+    background_out: u32,
     _pad1: u32,
 }
 
@@ -50,6 +51,9 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     }
     let a = alpha * pc.a;
     textureStore(out_tex, p, vec4<f32>(f.r * a, f.g * a, f.b * a, a));
+    if (params.background_out == 0u) {
+        return;
+    }
     let w = 1.0 - alpha;
     textureStore(bg_out_tex, p, vec4<f32>(bb.r * w, bb.g * w, bb.b * w, w));
 }

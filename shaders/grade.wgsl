@@ -56,6 +56,11 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let c = load_clamped(acc, p);
     let d = load_clamped(aux, p).r;
     let w = band_weight(d);
+    // Outside the band the picture passes through untouched (and the pixel costs nothing).
+    if w <= 0.0 {
+        textureStore(out_tex, p, c);
+        return;
+    }
     let a = c.a;
     // Un-premultiply (transparent pixels have no colour to grade).
     var inv = 0.0;

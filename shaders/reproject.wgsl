@@ -19,7 +19,8 @@ struct Params {
     steps: u32,
     refine_steps: u32,
     min_z: f32,
-    _pad: u32,
+    // Source pixels per march step (0: always `steps` steps).
+    step_px: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -90,11 +91,26 @@ fn step_depth(i: u32, n: u32) -> f32 {
     return 1.0 / inv;
 }
 
+// How many steps the ray needs: one per `step_px` source pixels of the ray's image in the
+// source view (the segment from its nearest to its farthest march depth), at least MIN_STEPS
+// and at most `steps`. A subtle move has a short segment and needs few steps.
+const MIN_STEPS: u32 = 8u;
+fn march_steps(origin: vec3<f32>, dir: vec3<f32>) -> u32 {
+    let most = max(params.steps, 2u);
+    if (params.step_px <= 0.0) {
+        return most;
+    }
+    let a = project(origin, dir, 1.0 / params.march.x);
+    let b = project(origin, dir, 1.0 / params.march.y);
+    let len = length(b.xy - a.xy);
+    return clamp(u32(ceil(len / params.step_px)) + 2u, min(MIN_STEPS, most), most);
+}
+
 // Marches one layer. Returns (s, u, v, kind): kind 1 = a surface hit, 2 = the ray passed behind
 // a surface by more than the thickness (s, u, v: the last point in front of it), 0 = nothing.
 // With `skip_behind`, a pass behind is remembered and the march goes on to a farther surface.
 fn march(t: texture_2d<f32>, origin: vec3<f32>, dir: vec3<f32>, skip_behind: bool) -> vec4<f32> {
-    let n = max(params.steps, 2u);
+    let n = march_steps(origin, dir);
     var s_prev = step_depth(0u, n);
     var h_prev = IN_FRONT;
     var behind = vec4<f32>(0.0, 0.0, 0.0, 0.0);

@@ -276,7 +276,17 @@ fn engine(choice: RendererChoice, warn: &mut dyn FnMut(String)) -> Result<Engine
     match choice {
         RendererChoice::Cpu => Ok(Engine::Cpu),
         RendererChoice::Gpu(c) => Ok(Engine::Gpu(Box::new(GpuRenderer::new(c)?))),
+        // A software rasterizer (llvmpipe, WARP) runs the same plan several times slower than
+        // the CPU twin of its ops (benches/composite.rs), so `auto` takes the CPU there;
+        // `--renderer gpu` still forces it.
         RendererChoice::Auto => match GpuRenderer::new(GpuChoice::Auto) {
+            Ok(g) if g.is_software() => {
+                warn(format!(
+                    "{} is a software adapter; rendering on the CPU, which is faster                      (--renderer gpu uses the adapter anyway)",
+                    g.adapter_label()
+                ));
+                Ok(Engine::Cpu)
+            }
             Ok(g) => Ok(Engine::Gpu(Box::new(g))),
             Err(e) => {
                 warn(format!("{e}; rendering on the CPU instead"));

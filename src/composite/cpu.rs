@@ -1,31 +1,61 @@
 //! The CPU reference: executes a render plan op by op with each op's `run_cpu`.
 //!
 //! It is the check on the GPU path in tests and the fallback renderer (`--renderer cpu`) on
-//! machines with no usable adapter. Each op is parallel over rows (rayon).
+//! machines with no usable adapter (and on CPU farm nodes), so it is built for speed too: each
+//! op is parallel over rows (rayon), frame inputs are read in place (never copied), and a slot
+//! freed by the plan is reused for a later output of the same size, so a frame allocates only
+//! its peak working set.
+
+use std::borrow::Cow;
+use std::sync::Mutex;
 
 use super::image::Image;
 use super::plan::Plan;
 use super::{CompositeError, FrameInputs, Rendered};
 
+/// Working images kept between frames, so a sequence of frames allocates (and page-faults)
+/// its working set once. Bounded: at most [`POOL_MAX_BYTES`] of images are kept.
+static POOL: Mutex<Vec<Image>> = Mutex::new(Vec::new());
+/// The most memory [`POOL`] keeps (a 1080p frame's working set; a 4K frame keeps part of it).
+const POOL_MAX_BYTES: usize = 384 << 20;
+
+/// A working image of `w × h` from the pool, or a new one. Its pixels are stale: every op
+/// writes every pixel of its outputs.
+fn pooled(pool: &mut Vec<Image>, w: u32, h: u32) -> Image {
+    match pool.iter().position(|im| im.width == w && im.height == h) {
+        Some(k) => pool.swap_remove(k),
+        None => Image::new(w, h),
+    }
+}
+
 /// Renders a plan on the CPU.
 pub fn render(plan: &Plan, inputs: &FrameInputs) -> Result<Rendered, CompositeError> {
     inputs.check(plan)?;
-    let mut slots: Vec<Option<Image>> = vec![None; plan.slot_count];
+    let mut slots: Vec<Option<Cow<'_, Image>>> = vec![None; plan.slot_count];
     for (slot, input) in &plan.inputs {
-        slots[slot.0] = inputs.get(input).cloned();
+        if let (Some(s), Some(image)) = (slots.get_mut(slot.0), inputs.get(input)) {
+            *s = Some(Cow::Borrowed(image));
+        }
     }
     let last_reads = plan.last_reads();
     let keep = |s: usize| s == plan.output.0 || s == plan.aux_output.0;
+    let mut pool: Vec<Image> = POOL.lock().map(|mut p| std::mem::take(&mut *p)).unwrap_or_default();
+    // MATTEBOX_PROFILE_OPS=1 prints each op's time (for the benchmark's per-op table).
+    let profile = std::env::var_os("MATTEBOX_PROFILE_OPS").is_some();
     for (i, step) in plan.steps.iter().enumerate() {
+        let started = std::time::Instant::now();
         let mut outputs: Vec<Image> = step
             .outputs
             .iter()
-            .map(|_| Image::new(plan.width, plan.height))
+            .map(|s| {
+                let (w, h) = plan.size(*s);
+                pooled(&mut pool, w, h)
+            })
             .collect();
         {
             let mut ins = Vec::with_capacity(step.inputs.len());
             for s in &step.inputs {
-                let image = slots.get(s.0).and_then(|x| x.as_ref()).ok_or_else(|| {
+                let image = slots.get(s.0).and_then(|x| x.as_deref()).ok_or_else(|| {
                     CompositeError::Plan(format!(
                         "step {i} ({}) reads slot {} before it is written",
                         step.op.shader(),
@@ -36,29 +66,55 @@ pub fn render(plan: &Plan, inputs: &FrameInputs) -> Result<Rendered, CompositeEr
             }
             step.op.run_cpu(&ins, &mut outputs);
         }
-        for (s, image) in step.outputs.iter().zip(outputs) {
-            slots[s.0] = Some(image);
+        if profile {
+            let (w, h) = step.outputs.first().map_or((0, 0), |s| plan.size(*s));
+            eprintln!(
+                "op {i:2} {:22} {w}x{h} {:6.1} ms",
+                step.op.shader(),
+                started.elapsed().as_secs_f64() * 1e3
+            );
         }
-        // Free what no later step reads.
+        for (s, image) in step.outputs.iter().zip(outputs) {
+            if let Some(slot) = slots.get_mut(s.0) {
+                *slot = Some(Cow::Owned(image));
+            }
+        }
+        // Free what no later step reads; its memory serves a later output.
         for s in &step.inputs {
-            if last_reads[s.0] == Some(i) && !keep(s.0) {
-                slots[s.0] = None;
+            if last_reads[s.0] == Some(i)
+                && !keep(s.0)
+                && let Some(Cow::Owned(image)) = slots[s.0].take()
+            {
+                pool.push(image);
             }
         }
     }
-    let take = |slots: &mut Vec<Option<Image>>, s: usize| {
+    let mut take = |s: usize| {
         slots
             .get_mut(s)
             .and_then(Option::take)
+            .map(Cow::into_owned)
             .ok_or_else(|| CompositeError::Plan(format!("output slot {s} was never written")))
     };
-    let rgba = if plan.output == plan.aux_output {
-        slots.get(plan.output.0).cloned().flatten().ok_or_else(|| {
-            CompositeError::Plan(format!("output slot {} was never written", plan.output.0))
-        })?
+    let rgba = take(plan.output.0)?;
+    let aux = if plan.aux_output == plan.output {
+        rgba.clone()
     } else {
-        take(&mut slots, plan.output.0)?
+        take(plan.aux_output.0)?
     };
-    let aux = take(&mut slots, plan.aux_output.0)?;
+    // What the frame still holds goes back to the pool for the next frame.
+    for slot in slots.into_iter().flatten() {
+        if let Cow::Owned(image) = slot {
+            pool.push(image);
+        }
+    }
+    let mut kept = 0usize;
+    pool.retain(|im| {
+        kept += im.pixels.len() * 16;
+        kept <= POOL_MAX_BYTES
+    });
+    if let Ok(mut shared) = POOL.lock() {
+        *shared = pool;
+    }
     Ok(Rendered { rgba, aux })
 }

@@ -420,13 +420,17 @@ impl GpuRenderer {
                 label: Some("mattebox plan"),
             });
         let mut retired = Vec::new();
-        let groups_x = plan.width.div_ceil(WORKGROUP);
-        let groups_y = plan.height.div_ceil(WORKGROUP);
         for (i, step) in plan.steps.iter().enumerate() {
             let op = self.pipeline(step.op.shader(), step.inputs.len(), step.outputs.len())?;
+            let (out_w, out_h) = step
+                .outputs
+                .first()
+                .map_or((plan.width, plan.height), |s| plan.size(*s));
             for s in &step.outputs {
-                slots[s.0] = Some(self.texture(plan.width, plan.height));
+                slots[s.0] = Some(self.texture(out_w, out_h));
             }
+            let groups_x = out_w.div_ceil(WORKGROUP);
+            let groups_y = out_h.div_ceil(WORKGROUP);
             let mut params = step.op.params();
             if params.is_empty() || params.len() % 16 != 0 {
                 params.resize(params.len().div_ceil(16).max(1) * 16, 0);

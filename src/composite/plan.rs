@@ -5,7 +5,12 @@
 
 use super::ops::Op;
 
-/// A frame-sized image in the plan: a frame input or the output of a step.
+/// A slot's size in pixels, `(width, height)`.
+pub type Size = (u32, u32);
+
+/// An image in the plan: a frame input or the output of a step. Inputs are the frame's size;
+/// a step's outputs take the size its op gives them ([`Op::output_size`]): the frame's size, or
+/// a reduced size for the ops that work at the scale an effect needs (`Downsample`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Slot(pub usize);
 
@@ -57,6 +62,8 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Total number of slots.
     pub slot_count: usize,
+    /// Each slot's size (`slot_sizes[s.0]`).
+    pub slot_sizes: Vec<Size>,
     /// The composite: premultiplied linear RGBA.
     pub output: Slot,
     /// The (possibly reprojected) aux slot: `(distance_m, matte, nearness, disoccluded)`.
@@ -72,6 +79,8 @@ pub struct PlanBuilder {
     images: Vec<std::path::PathBuf>,
     steps: Vec<Step>,
     slot_count: usize,
+    slot_sizes: Vec<Size>,
+    reference: bool,
 }
 
 impl PlanBuilder {
@@ -84,7 +93,31 @@ impl PlanBuilder {
             images: Vec::new(),
             steps: Vec::new(),
             slot_count: 0,
+            slot_sizes: Vec::new(),
+            reference: false,
         }
+    }
+
+    /// A builder for the full-size reference: every effect worked at the frame's size, with
+    /// none of the reduced-size paths (what the reduced paths are measured against).
+    pub fn reference(width: u32, height: u32) -> PlanBuilder {
+        PlanBuilder {
+            reference: true,
+            ..PlanBuilder::new(width, height)
+        }
+    }
+
+    /// May effects be worked at a reduced size (false for the full-size reference)?
+    pub fn may_reduce(&self) -> bool {
+        !self.reference
+    }
+
+    /// A slot's size (the frame's for an unknown slot).
+    pub fn size(&self, slot: Slot) -> Size {
+        self.slot_sizes
+            .get(slot.0)
+            .copied()
+            .unwrap_or((self.width, self.height))
     }
 
     /// Frame width in pixels.
@@ -102,7 +135,7 @@ impl PlanBuilder {
         if let Some((slot, _)) = self.inputs.iter().find(|(_, i)| *i == input) {
             return *slot;
         }
-        let slot = self.new_slot();
+        let slot = self.new_slot((self.width, self.height));
         self.inputs.push((slot, input));
         slot
     }
@@ -119,7 +152,8 @@ impl PlanBuilder {
         self.input(Input::Image(index))
     }
 
-    fn new_slot(&mut self) -> Slot {
+    fn new_slot(&mut self, size: Size) -> Slot {
+        self.slot_sizes.push(size);
         self.slot_count += 1;
         Slot(self.slot_count - 1)
     }
@@ -128,7 +162,9 @@ impl PlanBuilder {
     pub fn push(&mut self, op: impl Into<Op>, inputs: &[Slot]) -> Vec<Slot> {
         let op = op.into();
         debug_assert_eq!(op.inputs(), inputs.len(), "{} input count", op.shader());
-        let outputs: Vec<Slot> = (0..op.outputs()).map(|_| self.new_slot()).collect();
+        let sizes: Vec<Size> = inputs.iter().map(|s| self.size(*s)).collect();
+        let size = op.output_size(&sizes, (self.width, self.height));
+        let outputs: Vec<Slot> = (0..op.outputs()).map(|_| self.new_slot(size)).collect();
         self.steps.push(Step {
             op,
             inputs: inputs.to_vec(),
@@ -152,6 +188,7 @@ impl PlanBuilder {
             images: self.images,
             steps: self.steps,
             slot_count: self.slot_count,
+            slot_sizes: self.slot_sizes,
             output,
             aux_output,
         }
@@ -159,6 +196,14 @@ impl PlanBuilder {
 }
 
 impl Plan {
+    /// A slot's size (the frame's for an unknown slot).
+    pub fn size(&self, slot: Slot) -> Size {
+        self.slot_sizes
+            .get(slot.0)
+            .copied()
+            .unwrap_or((self.width, self.height))
+    }
+
     /// For each slot, the index of the last step that reads it (`None`: never read by a step),
     /// so executors can free a slot as soon as it is dead.
     pub fn last_reads(&self) -> Vec<Option<usize>> {

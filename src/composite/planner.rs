@@ -49,7 +49,18 @@ pub fn is_filter(kind: &LayerKind) -> bool {
 
 /// Builds the plan for a `width × height` frame.
 pub fn plan_frame(spec: &FrameSpec<'_>, width: u32, height: u32) -> Plan {
-    let mut b = PlanBuilder::new(width, height);
+    plan_with(spec, PlanBuilder::new(width, height))
+}
+
+/// The plan with every effect at the frame's full size (no reduced-size blurs or depth of
+/// field): the reference the reduced paths are measured against (PSNR in the composite
+/// benchmark).
+pub fn plan_frame_reference(spec: &FrameSpec<'_>, width: u32, height: u32) -> Plan {
+    plan_with(spec, PlanBuilder::reference(width, height))
+}
+
+fn plan_with(spec: &FrameSpec<'_>, mut b: PlanBuilder) -> Plan {
+    let (width, height) = (b.width(), b.height());
     let (plate, aux) = match spec.camera {
         Some(pose) => reproject::plan_reproject_with(
             &mut b,

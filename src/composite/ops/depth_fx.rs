@@ -17,6 +17,7 @@ use crate::composite::image::{Image, luminance, mix, smoothstep};
 use crate::composite::layers::{
     DofSettings, FogFalloff, FogSettings, GradeSettings, SceneSettings,
 };
+use crate::composite::ops::stack::{DownsampleParams, StackOp};
 use crate::composite::plan::{PlanBuilder, Slot};
 
 /// The depth-of-field gather covers a disc of at most this many lattice cells in radius; the
@@ -93,6 +94,20 @@ pub struct DofGatherParams {
     pub _pad: f32,
 }
 
+/// The reduced-resolution depth of field's combine pass (`shaders/dof_combine.wgsl`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct DofCombineParams {
+    /// The full-size CoC: radius in pixels = `coc_scale · |d − focus| / d`.
+    pub coc_scale: f32,
+    /// The distance in focus (metres).
+    pub focus_m: f32,
+    /// The largest CoC radius (full-size pixels).
+    pub max_blur_px: f32,
+    /// The factor the gather was reduced by.
+    pub factor: f32,
+}
+
 /// The ops of the depth effects.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DepthFxOp {
@@ -106,6 +121,11 @@ pub enum DepthFxOp {
     DofPrefilter(DofPrefilterParams),
     /// Depth of field, pass 2. Inputs: acc, sum, meta. Output: the defocused acc.
     DofGather(DofGatherParams),
+    /// Depth of field at a reduced size, pass 3. Inputs: acc, aux (full size), the reduced
+    /// gather and the reduced aux. Output: the defocused acc at full size: the full-size acc
+    /// where the CoC is under a pixel, the reduced gather enlarged with depth-aware weights
+    /// where it is over 1.5 px, a mix between.
+    DofCombine(DofCombineParams),
 }
 
 impl DepthFxOp {
@@ -116,6 +136,7 @@ impl DepthFxOp {
             DepthFxOp::Grade(_) => "grade.wgsl",
             DepthFxOp::DofPrefilter(_) => "dof_prefilter.wgsl",
             DepthFxOp::DofGather(_) => "dof_gather.wgsl",
+            DepthFxOp::DofCombine(_) => "dof_combine.wgsl",
         }
     }
 
@@ -124,6 +145,7 @@ impl DepthFxOp {
         match self {
             DepthFxOp::Fog(_) | DepthFxOp::Grade(_) | DepthFxOp::DofPrefilter(_) => 2,
             DepthFxOp::DofGather(_) => 3,
+            DepthFxOp::DofCombine(_) => 4,
         }
     }
 
@@ -135,6 +157,11 @@ impl DepthFxOp {
         }
     }
 
+    /// The size of the outputs: the first input's.
+    pub fn output_size(&self, inputs: &[(u32, u32)], frame: (u32, u32)) -> (u32, u32) {
+        inputs.first().copied().unwrap_or(frame)
+    }
+
     /// The uniform block's bytes.
     pub fn params(&self) -> Vec<u8> {
         match self {
@@ -142,6 +169,7 @@ impl DepthFxOp {
             DepthFxOp::Grade(p) => bytemuck::bytes_of(p).to_vec(),
             DepthFxOp::DofPrefilter(p) => bytemuck::bytes_of(p).to_vec(),
             DepthFxOp::DofGather(p) => bytemuck::bytes_of(p).to_vec(),
+            DepthFxOp::DofCombine(p) => bytemuck::bytes_of(p).to_vec(),
         }
     }
 
@@ -166,6 +194,11 @@ impl DepthFxOp {
             DepthFxOp::DofGather(p) => {
                 if let ([acc, sum, meta, ..], [out, ..]) = (inputs, outputs) {
                     dof_gather_cpu(p, acc, sum, meta, out);
+                }
+            }
+            DepthFxOp::DofCombine(p) => {
+                if let ([acc, aux, small, small_aux, ..], [out, ..]) = (inputs, outputs) {
+                    dof_combine_cpu(p, acc, aux, small, small_aux, out);
                 }
             }
         }
@@ -275,6 +308,10 @@ fn grade_cpu(p: &GradeParams, acc: &Image, aux: &Image, out: &mut Image) {
         let c = acc.load_clamped(x as i32, y as i32);
         let d = aux.load_clamped(x as i32, y as i32)[0];
         let w = band_weight(p, d);
+        // Outside the band the picture passes through untouched (and the pixel costs nothing).
+        if w <= 0.0 {
+            return c;
+        }
         let a = c[3];
         // Un-premultiply (transparent pixels have no colour to grade).
         let inv = if a > 0.0 { 1.0 / a } else { 0.0 };
@@ -332,7 +369,55 @@ pub fn plan_dof(
     acc: Slot,
     aux: Slot,
 ) -> Slot {
-    let (pre, gather) = dof_params(s, scene, b.width());
+    let factor = if b.may_reduce() {
+        dof_factor(s.max_blur_px)
+    } else {
+        1
+    };
+    if factor == 1 {
+        return plan_dof_at(b, s, scene, acc, aux, 1);
+    }
+    let small_acc = b.push1(StackOp::Downsample(DownsampleParams::new(factor)), &[acc]);
+    let small_aux = b.push1(StackOp::Downsample(DownsampleParams::new(factor)), &[aux]);
+    let gathered = plan_dof_at(b, s, scene, small_acc, small_aux, factor);
+    let (pre, _) = dof_params(s, scene, b.width());
+    b.push1(
+        DepthFxOp::DofCombine(DofCombineParams {
+            coc_scale: pre.coc_scale,
+            focus_m: pre.focus_m,
+            max_blur_px: pre.max_blur_px,
+            factor: factor as f32,
+        }),
+        &[acc, aux, gathered, small_aux],
+    )
+}
+
+/// Blurs up to this radius (pixels) are gathered at full size; wider ones at half size.
+pub const DOF_FULL_SIZE_MAX_PX: f32 = 6.0;
+
+/// The reduction the depth of field is gathered at: 2 when `max_blur_px` is wide enough that a
+/// half-size gather loses nothing the eye sees (the sharp region stays full size), else 1.
+pub fn dof_factor(max_blur_px: f32) -> u32 {
+    if max_blur_px > DOF_FULL_SIZE_MAX_PX { 2 } else { 1 }
+}
+
+/// The prefilter and gather on `acc`/`aux` reduced by `factor` (the CoC and blur scaled to it).
+fn plan_dof_at(
+    b: &mut PlanBuilder,
+    s: &DofSettings,
+    scene: &SceneSettings,
+    acc: Slot,
+    aux: Slot,
+    factor: u32,
+) -> Slot {
+    let reduced = DofSettings {
+        max_blur_px: s.max_blur_px / factor as f32,
+        ..s.clone()
+    };
+    let width = b.size(acc).0;
+    let (mut pre, gather) = dof_params(&reduced, scene, width);
+    // The CoC follows the full frame's width, in reduced pixels.
+    pre.coc_scale = dof_params(s, scene, b.width()).0.coc_scale / factor as f32;
     let outs = b.push(DepthFxOp::DofPrefilter(pre), &[acc, aux]);
     b.push1(DepthFxOp::DofGather(gather), &[acc, outs[0], outs[1]])
 }
@@ -476,6 +561,64 @@ fn dof_gather_cpu(p: &DofGatherParams, acc: &Image, sum: &Image, meta: &Image, o
             total[2] * inv,
             total[3] * inv,
         ]
+    });
+}
+
+/// The full-size CoC radius (pixels) for the combine pass (twin of `coc_px` in
+/// `dof_combine.wgsl`).
+fn combine_coc(p: &DofCombineParams, d: f32) -> f32 {
+    let dd = d.max(1e-4);
+    (p.coc_scale * (dd - p.focus_m).abs() / dd).min(p.max_blur_px)
+}
+
+fn dof_combine_cpu(
+    p: &DofCombineParams,
+    acc: &Image,
+    aux: &Image,
+    small: &Image,
+    small_aux: &Image,
+    out: &mut Image,
+) {
+    let f = p.factor;
+    out.fill_with(|x, y| {
+        let c = acc.load_clamped(x as i32, y as i32);
+        let d = aux.load_clamped(x as i32, y as i32)[0];
+        let t = (combine_coc(p, d) - 0.5).clamp(0.0, 1.0);
+        if t <= 0.0 {
+            return c;
+        }
+        // Depth-aware bilinear enlargement: each of the four reduced samples around the pixel
+        // weighs its bilinear weight times its depth's closeness to this pixel's.
+        let qx = (x as f32 + 0.5) / f - 0.5;
+        let qy = (y as f32 + 0.5) / f - 0.5;
+        let (fx, fy) = (qx.floor(), qy.floor());
+        let (wx, wy) = (qx - fx, qy - fy);
+        let (ix, iy) = (fx as i32, fy as i32);
+        let mut total = [0.0f32; 4];
+        let mut weight = 0.0f32;
+        let mut plain = [0.0f32; 4];
+        for (dx, dy, wb) in [
+            (0, 0, (1.0 - wx) * (1.0 - wy)),
+            (1, 0, wx * (1.0 - wy)),
+            (0, 1, (1.0 - wx) * wy),
+            (1, 1, wx * wy),
+        ] {
+            let s = small.load_clamped(ix + dx, iy + dy);
+            let ds = small_aux.load_clamped(ix + dx, iy + dy)[0];
+            let rel = (ds - d).abs() / d.max(1e-4);
+            let w = wb / (1e-3 + rel);
+            for k in 0..4 {
+                total[k] += w * s[k];
+                plain[k] += wb * s[k];
+            }
+            weight += w;
+        }
+        let blurred = if weight > 1e-6 {
+            total.map(|v| v / weight)
+        } else {
+            plain
+        };
+        crate::composite::image::mix4(c, blurred, t)
     });
 }
 

@@ -6,7 +6,8 @@
 //! - Bind group 0: binding 0 is `var<uniform> params: Params`; bindings `1..=inputs` are the
 //!   inputs as `texture_2d<f32>` (rgba32float, read with `textureLoad`/`load_clamped`/
 //!   `sample_bilinear`, never a sampler); the next `outputs` bindings are
-//!   `texture_storage_2d<rgba32float, write>`. Every slot is the frame's size.
+//!   `texture_storage_2d<rgba32float, write>`. A slot is the frame's size unless a resampling
+//!   op made it smaller ([`Op::output_size`]); one invocation per pixel of the *output*.
 //! - The Rust params struct is `#[repr(C)]` + `bytemuck::Pod`, laid out exactly like the WGSL
 //!   `Params` struct (4-byte scalars, `[f32; 4]` for `vec4<f32>` at 16-byte offsets,
 //!   `[[f32; 4]; 4]` for `mat4x4<f32>`), padded to a multiple of 16 bytes.
@@ -55,6 +56,16 @@ impl Op {
             Op::Stack(op) => op.outputs(),
             Op::DepthFx(op) => op.outputs(),
             Op::Reproject(op) => op.outputs(),
+        }
+    }
+
+    /// The size of the outputs given the inputs' sizes (and the frame's, for ops without
+    /// inputs): the first input's, except for the resampling ops.
+    pub fn output_size(&self, inputs: &[(u32, u32)], frame: (u32, u32)) -> (u32, u32) {
+        match self {
+            Op::Stack(op) => op.output_size(inputs, frame),
+            Op::DepthFx(op) => op.output_size(inputs, frame),
+            Op::Reproject(_) => inputs.first().copied().unwrap_or(frame),
         }
     }
 

@@ -39,6 +39,11 @@ use crate::composite::prepare::PrepareSettings;
 
 /// The default number of march steps: enough for the subtle moves of a 2.5D shot at 1080p.
 pub const DEFAULT_STEPS: u32 = 96;
+/// Source pixels per march step (see [`ReprojectParams::step_px`]): denser than the fixed 96
+/// steps ever were on a 1080p template move (about 3 px a step at its end).
+pub const DEFAULT_STEP_PX: f32 = 2.0;
+/// The fewest march steps a ray takes (WGSL `MIN_STEPS`).
+pub const MIN_STEPS: u32 = 8;
 /// Bisection steps refining each crossing (each halves the interval).
 pub const REFINE_STEPS: u32 = 6;
 
@@ -69,7 +74,9 @@ pub struct ReprojectParams {
     pub refine_steps: u32,
     /// Points with a source-space z at or below this (metres) are behind the source camera.
     pub min_z: f32,
-    _pad: u32,
+    /// Source pixels per march step: each ray takes one step per `step_px` pixels of its image
+    /// in the source view, at least [`MIN_STEPS`] and at most `steps`; 0 always takes `steps`.
+    pub step_px: f32,
 }
 
 impl ReprojectParams {
@@ -94,9 +101,19 @@ pub fn reproject_params(
     let near = scene.near_m.max(0.05);
     let far = scene.far_m.max(near * 1.001);
     let offset = pose.position.length();
-    let s_near = (0.5 * near - offset).max(0.05 * near);
-    let s_far = 2.0 * far + offset;
     let f = scene.focal_px(width.max(1));
+    // The march spans the new-camera depths the scene's surfaces can have: the aux's distances
+    // lie in near..far (the scene mapping), and a source point at depth z inside the source
+    // frustum (half-diagonal `t` in normalised units) is at new-camera depth between
+    // `z·(cos − sin·t) − |c|` and `z·(cos + sin·t) + |c|`, with the angle between the two
+    // cameras' axes; a tenth more each side covers values at the edges of the range.
+    let rz = pose.rotation.z_axis;
+    let t = (0.25 * ((width as f32).powi(2) + (height as f32).powi(2))).sqrt() / f.max(1e-3);
+    let tilt = (rz.x * rz.x + rz.y * rz.y).sqrt();
+    let k_lo = (rz.z - tilt * t).max(0.1);
+    let k_hi = rz.z + tilt * t;
+    let s_near = (0.9 * k_lo * near - offset).max(0.05 * near);
+    let s_far = (1.1 * k_hi * far + offset).max(s_near * 1.01);
     let r = pose.rotation;
     let defaults = PrepareSettings::default();
     ReprojectParams {
@@ -119,7 +136,7 @@ pub fn reproject_params(
         steps: steps.clamp(2, 1024),
         refine_steps: REFINE_STEPS,
         min_z: 1e-3 * near,
-        _pad: 0,
+        step_px: DEFAULT_STEP_PX,
     }
 }
 
@@ -297,6 +314,19 @@ enum Found {
     Behind { s: f32, u: f32, v: f32 },
 }
 
+/// WGSL `march_steps`: one step per `step_px` source pixels of the ray's image, clamped.
+fn march_steps(p: &ReprojectParams, origin: [f32; 3], dir: [f32; 3]) -> u32 {
+    let most = p.steps.max(2);
+    if p.step_px <= 0.0 {
+        return most;
+    }
+    let a = project(p, origin, dir, 1.0 / p.march[0]);
+    let b = project(p, origin, dir, 1.0 / p.march[1]);
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let len = (dx * dx + dy * dy).sqrt();
+    ((len / p.step_px).ceil() as u32 + 2).clamp(MIN_STEPS.min(most), most)
+}
+
 /// WGSL `march`.
 fn march(
     p: &ReprojectParams,
@@ -305,7 +335,7 @@ fn march(
     dir: [f32; 3],
     skip_behind: bool,
 ) -> Found {
-    let n = p.steps.max(2);
+    let n = march_steps(p, origin, dir);
     let mut s_prev = step_depth(p, 0, n);
     let mut h_prev = IN_FRONT;
     let mut behind = Found::Nothing;

@@ -56,6 +56,7 @@
 //! variances adding up to the requested one.
 
 use bytemuck::{Pod, Zeroable};
+use rayon::prelude::*;
 
 use crate::composite::image::Image;
 use crate::composite::layers::{BackgroundSettings, CutoutSettings};
@@ -107,6 +108,9 @@ impl BlendParams {
     }
 }
 
+/// The most taps on each side of a blur's centre (its weights live in the uniform block).
+pub const MAX_BLUR_TAPS: usize = 47;
+
 /// Parameters of [`StackOp::Blur`] (WGSL `Params` in `blur.wgsl`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
@@ -117,7 +121,11 @@ pub struct BlurParams {
     pub axis: u32,
     /// Spacing of the taps in pixels (1 = every pixel).
     pub step: u32,
-    _pad: u32,
+    /// Taps on each side of the centre (0 copies).
+    pub taps: u32,
+    /// The normalised weights, computed once per plan: tap `i` (`-taps..=taps`) has weight
+    /// `weights[|i| / 4][|i| % 4]`.
+    pub weights: [[f32; 4]; 12],
 }
 
 impl BlurParams {
@@ -126,12 +134,93 @@ impl BlurParams {
         BlurParams::sparse(radius_px, axis, 1)
     }
 
-    /// A Gaussian of `radius_px` along `axis` with taps `step` pixels apart.
+    /// A Gaussian of `radius_px` along `axis` with taps `step` pixels apart (at most
+    /// [`MAX_BLUR_TAPS`] each side: a wider kernel spaces its taps further apart).
     pub fn sparse(radius_px: f32, axis: u32, step: u32) -> BlurParams {
+        let radius = if radius_px.is_finite() {
+            radius_px.max(0.0)
+        } else {
+            0.0
+        };
+        let mut step = step.max(1);
+        while (radius / step as f32).ceil() > MAX_BLUR_TAPS as f32 {
+            step += 1;
+        }
+        let n = (radius / step as f32).ceil() as usize;
+        let mut weights = [[0.0f32; 4]; 12];
+        if n > 0 {
+            let sigma = radius * 0.5;
+            let k = -0.5 / (sigma * sigma);
+            let w: Vec<f32> = (0..=n)
+                .map(|i| {
+                    let d = (i as u32 * step) as f32;
+                    (d * d * k).exp()
+                })
+                .collect();
+            let total: f32 = w[0] + 2.0 * w[1..].iter().sum::<f32>();
+            for (i, v) in w.iter().enumerate() {
+                weights[i / 4][i % 4] = v / total;
+            }
+        }
         BlurParams {
-            radius_px,
+            radius_px: radius,
             axis,
             step,
+            taps: n as u32,
+            weights,
+        }
+    }
+
+    /// The weight of the tap `i` steps from the centre.
+    #[inline]
+    pub fn weight(&self, i: i32) -> f32 {
+        let i = i.unsigned_abs() as usize;
+        self.weights
+            .get(i / 4)
+            .map_or(0.0, |w| w[i % 4])
+    }
+}
+
+/// Parameters of [`StackOp::Downsample`] (WGSL `Params` in `downsample.wgsl`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct DownsampleParams {
+    /// Each output pixel averages a `factor × factor` block (clamped at the edges).
+    pub factor: u32,
+    _pad: [u32; 3],
+}
+
+impl DownsampleParams {
+    /// A box reduction by `factor` (at least 1).
+    pub fn new(factor: u32) -> DownsampleParams {
+        DownsampleParams {
+            factor: factor.max(1),
+            _pad: [0; 3],
+        }
+    }
+}
+
+/// Parameters of [`StackOp::Upsample`] (WGSL `Params` in `upsample.wgsl`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct UpsampleParams {
+    /// Output width in pixels.
+    pub width: u32,
+    /// Output height in pixels.
+    pub height: u32,
+    /// The factor the input was reduced by: output pixel `(x, y)` samples the input bilinearly
+    /// at `((x + 0.5) / factor, (y + 0.5) / factor)`.
+    pub factor: f32,
+    _pad: u32,
+}
+
+impl UpsampleParams {
+    /// Bilinear enlargement by `factor` to `size`.
+    pub fn new(size: (u32, u32), factor: u32) -> UpsampleParams {
+        UpsampleParams {
+            width: size.0,
+            height: size.1,
+            factor: factor.max(1) as f32,
             _pad: 0,
         }
     }
@@ -215,7 +304,10 @@ pub struct CutoutParams {
     /// 1: estimate the foreground colour from the blurred sums; 0: keep the plate's colour (the
     /// blurred-sum inputs are then unused dummies).
     pub decontaminate: u32,
-    _pad: [u32; 2],
+    /// 1: write the background estimate (the second output) for another round; 0: the
+    /// second output is not read by any step and is left unwritten.
+    pub background_out: u32,
+    _pad: u32,
 }
 
 impl CutoutParams {
@@ -224,8 +316,15 @@ impl CutoutParams {
         CutoutParams {
             channel,
             decontaminate: u32::from(decontaminate),
-            _pad: [0; 2],
+            background_out: 1,
+            _pad: 0,
         }
+    }
+
+    /// These parameters without the background estimate output (the last round).
+    pub fn last_round(mut self) -> CutoutParams {
+        self.background_out = 0;
+        self
     }
 }
 
@@ -303,6 +402,10 @@ pub enum StackOp {
     /// `[plate, aux] → [(I·w, w)]`, `w = 1 - matte + floor`: the plate weighted towards its
     /// background, for the blurred-plate background.
     BackgroundWeight(BackgroundWeightParams),
+    /// `[src] → [src reduced by a box filter]` (output `ceil(size / factor)`).
+    Downsample(DownsampleParams),
+    /// `[small] → [small enlarged bilinearly]` (output the params' size).
+    Upsample(UpsampleParams),
 }
 
 impl StackOp {
@@ -316,6 +419,8 @@ impl StackOp {
             StackOp::Cutout(_) => "cutout.wgsl",
             StackOp::Background(_) => "background.wgsl",
             StackOp::BackgroundWeight(_) => "background_weight.wgsl",
+            StackOp::Downsample(_) => "downsample.wgsl",
+            StackOp::Upsample(_) => "upsample.wgsl",
         }
     }
 
@@ -323,7 +428,11 @@ impl StackOp {
     pub fn inputs(&self) -> usize {
         match self {
             StackOp::Blend(_) | StackOp::CutoutPrep(_) | StackOp::BackgroundWeight(_) => 2,
-            StackOp::Blur(_) | StackOp::MinMax(_) | StackOp::Background(_) => 1,
+            StackOp::Blur(_)
+            | StackOp::MinMax(_)
+            | StackOp::Background(_)
+            | StackOp::Downsample(_)
+            | StackOp::Upsample(_) => 1,
             StackOp::Cutout(_) => 4,
         }
     }
@@ -346,6 +455,22 @@ impl StackOp {
             StackOp::Cutout(p) => bytemuck::bytes_of(p).to_vec(),
             StackOp::Background(p) => bytemuck::bytes_of(p).to_vec(),
             StackOp::BackgroundWeight(p) => bytemuck::bytes_of(p).to_vec(),
+            StackOp::Downsample(p) => bytemuck::bytes_of(p).to_vec(),
+            StackOp::Upsample(p) => bytemuck::bytes_of(p).to_vec(),
+        }
+    }
+
+    /// The size of the outputs, given the inputs' sizes: the first input's, except for the
+    /// resampling ops.
+    pub fn output_size(&self, inputs: &[(u32, u32)], frame: (u32, u32)) -> (u32, u32) {
+        let first = inputs.first().copied().unwrap_or(frame);
+        match self {
+            StackOp::Downsample(p) => (
+                first.0.div_ceil(p.factor.max(1)),
+                first.1.div_ceil(p.factor.max(1)),
+            ),
+            StackOp::Upsample(p) => (p.width, p.height),
+            _ => first,
         }
     }
 
@@ -366,6 +491,8 @@ impl StackOp {
             (StackOp::BackgroundWeight(p), [plate, aux], [out]) => {
                 background_weight_cpu(p, plate, aux, out)
             }
+            (StackOp::Downsample(p), [src], [out]) => downsample_cpu(p, src, out),
+            (StackOp::Upsample(p), [src], [out]) => upsample_cpu(p, src, out),
             _ => {}
         }
     }
@@ -419,30 +546,80 @@ fn axis_dir(axis: u32) -> (i32, i32) {
 }
 
 fn blur_cpu(p: &BlurParams, src: &Image, out: &mut Image) {
+    let n = p.taps as i32;
     let step = p.step.max(1) as i32;
-    let n = (p.radius_px / step as f32).ceil() as i32;
-    if n <= 0 {
-        out.fill_with(|x, y| src.load_clamped(x as i32, y as i32));
+    let (w, h) = (src.width as usize, src.height as usize);
+    if n <= 0 || w == 0 || h == 0 {
+        out.pixels.copy_from_slice(&src.pixels);
         return;
     }
-    let sigma = p.radius_px * 0.5;
-    let k = -0.5 / (sigma * sigma);
-    let (dx, dy) = axis_dir(p.axis);
+    let weights: Vec<f32> = (0..=n).map(|i| p.weight(i)).collect();
+    if p.axis == 0 {
+        // Along a row: taps gathered per pixel, clamped to the row's ends.
+        out.pixels
+            .par_chunks_mut(w)
+            .zip(src.pixels.par_chunks(w))
+            .for_each(|(row, srow)| {
+                let last = w as i32 - 1;
+                for (x, px) in row.iter_mut().enumerate() {
+                    let mut sum = [0.0f32; 4];
+                    for i in -n..=n {
+                        let xi = (x as i32 + i * step).clamp(0, last) as usize;
+                        let wt = weights[i.unsigned_abs() as usize];
+                        let c = srow[xi];
+                        sum[0] += wt * c[0];
+                        sum[1] += wt * c[1];
+                        sum[2] += wt * c[2];
+                        sum[3] += wt * c[3];
+                    }
+                    *px = sum;
+                }
+            });
+    } else {
+        // Down a column: whole rows weighted and added, in the shader's tap order.
+        out.pixels
+            .par_chunks_mut(w)
+            .enumerate()
+            .for_each(|(y, row)| {
+                row.fill([0.0; 4]);
+                let last = h as i32 - 1;
+                for i in -n..=n {
+                    let yi = (y as i32 + i * step).clamp(0, last) as usize;
+                    let wt = weights[i.unsigned_abs() as usize];
+                    let srow = &src.pixels[yi * w..(yi + 1) * w];
+                    for (o, c) in row.iter_mut().zip(srow) {
+                        o[0] += wt * c[0];
+                        o[1] += wt * c[1];
+                        o[2] += wt * c[2];
+                        o[3] += wt * c[3];
+                    }
+                }
+            });
+    }
+}
+
+fn downsample_cpu(p: &DownsampleParams, src: &Image, out: &mut Image) {
+    let f = p.factor.max(1) as i32;
+    let inv = 1.0 / (f * f) as f32;
     out.fill_with(|x, y| {
+        let (x0, y0) = (x as i32 * f, y as i32 * f);
         let mut sum = [0.0f32; 4];
-        let mut wsum = 0.0f32;
-        for i in -n..=n {
-            let o = i * step;
-            let d = o as f32;
-            let w = (d * d * k).exp();
-            let c = src.load_clamped(x as i32 + dx * o, y as i32 + dy * o);
-            for (s, c) in sum.iter_mut().zip(c) {
-                *s += w * c;
+        for j in 0..f {
+            for i in 0..f {
+                let c = src.load_clamped(x0 + i, y0 + j);
+                sum[0] += c[0];
+                sum[1] += c[1];
+                sum[2] += c[2];
+                sum[3] += c[3];
             }
-            wsum += w;
         }
-        sum.map(|s| s / wsum)
+        sum.map(|v| v * inv)
     });
+}
+
+fn upsample_cpu(p: &UpsampleParams, src: &Image, out: &mut Image) {
+    let f = p.factor;
+    out.fill_with(|x, y| src.sample_bilinear((x as f32 + 0.5) / f, (y as f32 + 0.5) / f));
 }
 
 fn minmax_cpu(p: &MinMaxParams, src: &Image, out: &mut Image) {
@@ -528,6 +705,9 @@ fn cutout_cpu(
         let a = alpha * pc[3];
         [f[0] * a, f[1] * a, f[2] * a, a]
     });
+    if p.background_out == 0 {
+        return;
+    }
     bg_out.fill_with(|x, y| {
         let (x, y) = (x as i32, y as i32);
         let alpha = matte_alpha(matte, p.channel, x, y);
@@ -594,9 +774,56 @@ pub fn blur_passes(radius_px: f32) -> Vec<(f32, u32)> {
     vec![(2.0 * sigma1, 1), (2.0 * sigma2, step as u32)]
 }
 
+/// Blurs at least this wide (in reduced pixels) are worked at a reduced scale.
+const REDUCED_BLUR_MIN_PX: f32 = 4.0;
+/// The largest reduction a blur is worked at.
+const REDUCED_BLUR_MAX_FACTOR: u32 = 8;
+
+/// The scale a blur of `radius_px` is worked at: the largest power of two (up to 8) that leaves
+/// at least [`REDUCED_BLUR_MIN_PX`] of radius at the reduced size; 1 for small blurs.
+pub fn blur_factor(radius_px: f32) -> u32 {
+    let mut f = 1;
+    while f < REDUCED_BLUR_MAX_FACTOR && radius_px / (2 * f) as f32 >= REDUCED_BLUR_MIN_PX {
+        f *= 2;
+    }
+    f
+}
+
+/// The radius to blur by at `factor`'s reduced size so that the box reduction, the Gaussian and
+/// the bilinear enlargement together have the variance of a Gaussian of `radius_px`: the box
+/// adds `(f² − 1)/12` and the bilinear tent `f²/6` (full-size pixels²).
+pub fn reduced_radius(radius_px: f32, factor: u32) -> f32 {
+    let f = factor as f32;
+    let sigma = radius_px * 0.5;
+    let extra = (f * f - 1.0) / 12.0 + f * f / 6.0;
+    let sigma_r = (sigma * sigma - extra).max(0.25 * f * f).sqrt() / f;
+    2.0 * sigma_r
+}
+
 /// A separable Gaussian blur of `radius_px` (sigma `radius_px / 2`) of all four channels of
-/// `src`, x then y; returns `src` itself for radius 0.
+/// `src`, x then y; returns `src` itself for radius 0. A wide blur is worked at the scale it
+/// needs ([`blur_factor`]): a box reduction, the Gaussian at the reduced size
+/// ([`reduced_radius`]) and a bilinear enlargement back to `src`'s size.
 pub fn plan_blur(b: &mut PlanBuilder, src: Slot, radius_px: f32) -> Slot {
+    let factor = if radius_px.is_finite() && b.may_reduce() {
+        blur_factor(radius_px)
+    } else {
+        1
+    };
+    if factor == 1 {
+        return plan_blur_at(b, src, radius_px);
+    }
+    let size = b.size(src);
+    let small = b.push1(StackOp::Downsample(DownsampleParams::new(factor)), &[src]);
+    let blurred = plan_blur_at(b, small, reduced_radius(radius_px, factor));
+    b.push1(
+        StackOp::Upsample(UpsampleParams::new(size, factor)),
+        &[blurred],
+    )
+}
+
+/// [`plan_blur`] at `src`'s own size.
+pub fn plan_blur_at(b: &mut PlanBuilder, src: Slot, radius_px: f32) -> Slot {
     let mut slot = src;
     for (radius, step) in blur_passes(radius_px) {
         for axis in 0..2 {
@@ -677,7 +904,7 @@ pub fn plan_cutout(b: &mut PlanBuilder, s: &CutoutSettings, plate: Slot, aux: Sl
     if !s.decontaminate {
         // The blurred-sum inputs are unused: bind the plate as a dummy.
         let out = b.push(
-            StackOp::Cutout(CutoutParams::new(MATTE_CHANNEL, false)),
+            StackOp::Cutout(CutoutParams::new(MATTE_CHANNEL, false).last_round()),
             &[plate, matte, plate, plate],
         );
         return out.first().copied().unwrap_or(plate);
@@ -693,7 +920,7 @@ pub fn plan_cutout(b: &mut PlanBuilder, s: &CutoutSettings, plate: Slot, aux: Sl
         &[plate, matte],
     );
     let mut out = plate;
-    for radius in rounds {
+    for (round, radius) in rounds.into_iter().enumerate() {
         let (fg, bg) = match sums.as_slice() {
             [fg, bg] => (*fg, *bg),
             // Both ops always have two outputs; this keeps the plan valid regardless.
@@ -701,10 +928,13 @@ pub fn plan_cutout(b: &mut PlanBuilder, s: &CutoutSettings, plate: Slot, aux: Sl
         };
         let fg = plan_blur(b, fg, radius);
         let bg = plan_blur(b, bg, radius);
-        sums = b.push(
-            StackOp::Cutout(CutoutParams::new(MATTE_CHANNEL, true)),
-            &[plate, matte, fg, bg],
-        );
+        let params = CutoutParams::new(MATTE_CHANNEL, true);
+        let params = if round + 1 == rounds.len() {
+            params.last_round()
+        } else {
+            params
+        };
+        sums = b.push(StackOp::Cutout(params), &[plate, matte, fg, bg]);
         out = sums.first().copied().unwrap_or(plate);
     }
     out
