@@ -36,22 +36,36 @@ fi
 for p in vendor .venv; do [ -e "$WT/$p" ] || ln -s "$REPO/$p" "$WT/$p"; done
 for m in "$REPO"/models/*.onnx; do [ -e "$WT/models/$(basename "$m")" ] || ln -s "$m" "$WT/models/"; done
 
-bench_bin() { # newest composite bench executable built from $1
+bench_artifact() { # the composite bench executable built from the tree at $1 (hashed name)
     (cd "$1" && cargo bench --bench composite --no-run --message-format=json 2>/dev/null) |
         "$REPO/.venv/bin/python" -c 'import json,sys
 for l in sys.stdin:
     m=json.loads(l)
     if m.get("reason")=="compiler-artifact" and m["target"]["name"]=="composite" and m.get("executable"): print(m["executable"])' | tail -1
 }
+# Both trees share target/: the bench executables have hashed names of their own, while
+# target/release/mattebox is whichever tree was built last, so each is copied right away.
+BINS="$(mktemp -d "${TMPDIR:-/tmp}/mattebox-bins.XXXXXX")"
 echo "== building the baseline ($BASE) and the current tree (release)"
-(cd "$WT" && cargo build --release --quiet --bin mattebox)
-cp "$CARGO_TARGET_DIR/release/mattebox" "$CARGO_TARGET_DIR/release/mattebox-baseline"
-BASE_BENCH="$(bench_bin "$WT")"
-cargo build --release --quiet --bin mattebox
-NEW_BENCH="$(bench_bin "$REPO")"
+# cargo does not re-link a fresh binary into target/release, so each main.rs is touched.
+(cd "$WT" && touch src/main.rs && cargo build --release --quiet --bin mattebox)
+cp "$CARGO_TARGET_DIR/release/mattebox" "$BINS/mattebox-baseline"
+BASE_BENCH="$(bench_artifact "$WT")"
+touch src/main.rs && cargo build --release --quiet --bin mattebox
+cp "$CARGO_TARGET_DIR/release/mattebox" "$BINS/mattebox-new"
+NEW_BENCH="$(bench_artifact "$REPO")"
+BASE_BIN="$BINS/mattebox-baseline"
+NEW_BIN="$BINS/mattebox-new"
+if cmp -s "$BASE_BIN" "$NEW_BIN"; then
+    echo "compare.sh: the baseline and current binaries are the same file" >&2
+    exit 1
+fi
+for b in "$BASE_BIN" "$BASE_BENCH" "$NEW_BIN" "$NEW_BENCH"; do
+    [ -x "$b" ] || { echo "compare.sh: a build failed" >&2; exit 1; }
+done
 
 OUT="$(mktemp -d "${TMPDIR:-/tmp}/mattebox-compare.XXXXXX")"
-trap 'rm -rf "$OUT"' EXIT
+trap 'rm -rf "$OUT" "$BINS"' EXIT
 
 # ------------------------------------------------------------------ composite benchmark
 for size in 1920x1080 960x540; do
@@ -76,14 +90,14 @@ render() { # bin renderer out -> rendering seconds per frame
         tee "$3.log" | sed -n 's/.*rendering \([0-9.]*\) s.*/\1/p' | tail -1
 }
 # Passes once (both binaries read the same pass files afterwards), then the timed renders.
-"$CARGO_TARGET_DIR/release/mattebox" render "$SHOT" --out "$OUT/warm" --what composite \
+"$NEW_BIN" render "$SHOT" --out "$OUT/warm" --what composite \
     --renderer cpu --frames 1001-1001 >/dev/null 2>&1 || true
 echo "== mattebox render, $N frames of 1920x1080, template stack with the camera move"
 echo "| renderer | baseline s/frame | new s/frame | speed-up |"
 echo "|---|---|---|---|"
 for r in gpu cpu; do
-    b="$(render "$CARGO_TARGET_DIR/release/mattebox-baseline" "$r" "$OUT/base-$r")"
-    n="$(render "$CARGO_TARGET_DIR/release/mattebox" "$r" "$OUT/new-$r")"
+    b="$(render "$BASE_BIN" "$r" "$OUT/base-$r")"
+    n="$(render "$NEW_BIN" "$r" "$OUT/new-$r")"
     if [ -z "$b" ] || [ -z "$n" ]; then
         echo "render with --renderer $r failed; logs:" >&2
         tail -5 "$OUT/base-$r.log" "$OUT/new-$r.log" >&2

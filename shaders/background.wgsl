@@ -7,7 +7,8 @@
 struct Params {
     colour: vec4<f32>,
     mode: u32,
-    _pad0: u32,
+    // The input is reduced by this factor (1: full size).
+    factor: f32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -27,6 +28,6 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
         textureStore(out_tex, p, vec4<f32>(params.colour.rgb, 1.0));
         return;
     }
-    let c = unpremultiply(load_clamped(src_tex, p));
+    let c = unpremultiply(read_scaled(src_tex, p, params.factor));
     textureStore(out_tex, p, vec4<f32>(c, 1.0));
 }

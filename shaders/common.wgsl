@@ -24,6 +24,15 @@ fn sample_bilinear(t: texture_2d<f32>, p: vec2<f32>) -> vec4<f32> {
     return mix(mix(a, b, w.x), mix(c, d, w.x), w.y);
 }
 
+// The pixel p of a full-size image read from `t`, which may be that image reduced by `factor`
+// (a blur worked at a reduced size): then a bilinear sample at p's centre scaled down.
+fn read_scaled(t: texture_2d<f32>, p: vec2<i32>, factor: f32) -> vec4<f32> {
+    if (factor > 1.0) {
+        return sample_bilinear(t, (vec2<f32>(p) + vec2<f32>(0.5, 0.5)) / factor);
+    }
+    return load_clamped(t, p);
+}
+
 // Rec. 709 luminance of linear RGB.
 fn luminance(c: vec4<f32>) -> f32 {
     return 0.2126 * c.r + 0.7152 * c.g + 0.0722 * c.b;

@@ -13,7 +13,8 @@ struct Params {
     decontaminate: u32,
     // 0: the background estimate (second output) is not needed and not written.
     background_out: u32,
-    _pad1: u32,
+    // The blurred sums are reduced by this factor (1: full size).
+    blur_factor: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -45,8 +46,8 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     var f = i;
     var bb = i;
     if (params.decontaminate != 0u) {
-        let fb = weighted_mean(load_clamped(fg_blur_tex, p), i);
-        bb = weighted_mean(load_clamped(bg_blur_tex, p), i);
+        let fb = weighted_mean(read_scaled(fg_blur_tex, p, params.blur_factor), i);
+        bb = weighted_mean(read_scaled(bg_blur_tex, p, params.blur_factor), i);
         f = max(fb + alpha * (i - alpha * fb - (1.0 - alpha) * bb), vec3<f32>(0.0, 0.0, 0.0));
     }
     let a = alpha * pc.a;

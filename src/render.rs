@@ -685,19 +685,33 @@ fn load_source(
     moving: bool,
     warn: &mut dyn FnMut(String),
 ) -> Result<SourceFrame, String> {
+    // MATTEBOX_PROFILE_OPS=1 prints each stage's time (as `cpu::render` does for its ops).
+    let profile = std::env::var_os("MATTEBOX_PROFILE_OPS").is_some();
+    let mut t = Instant::now();
+    let mut lap = |what: &str| {
+        if profile {
+            eprintln!("load {what:22} {:6.1} ms", t.elapsed().as_secs_f64() * 1e3);
+        }
+        t = Instant::now();
+    };
     let plate_hash = hash_file(&src.path).map_err(|e| format!("{}: {e}", src.path.display()))?;
     let pass_hash = hash_file(pass_exr).map_err(|e| format!("{}: {e}", pass_exr.display()))?;
+    lap("hash");
     let plate = decode(&src.path, &options.limits).map_err(|e| e.to_string())?;
+    lap("decode");
     let (plate_img, mut aux) =
         frame_inputs(&plate, pass_exr, semantics, range, &project.scene, warn)
             .map_err(|e| e.to_string())?;
+    lap("passes");
     // The artist's matte strokes, over the AI matte (the pass file itself is never changed).
     crate::composite::refine::apply_strokes(&mut aux, &project.matte_strokes, src.number);
+    lap("strokes");
     let mut inputs = FrameInputs::default();
     if moving {
         let prepared = prepare(&plate_img, &aux, &project.camera.prepare);
         inputs.front = Some(prepared.front);
         inputs.fill = Some(prepared.fill);
+        lap("prepare");
     }
     inputs.plate = Some(plate_img);
     inputs.aux = Some(aux);

@@ -90,6 +90,18 @@ impl Image {
         mix4(top, bottom, wy)
     }
 
+    /// The pixel `(x, y)` of a full-size image read from this one, which may be that image
+    /// reduced by `factor`: then a bilinear sample at the pixel's centre scaled down (WGSL
+    /// `read_scaled`).
+    #[inline]
+    pub fn read_scaled(&self, x: i32, y: i32, factor: f32) -> [f32; 4] {
+        if factor > 1.0 {
+            self.sample_bilinear((x as f32 + 0.5) / factor, (y as f32 + 0.5) / factor)
+        } else {
+            self.load_clamped(x, y)
+        }
+    }
+
     /// A plate as a premultiplied working image.
     pub fn from_plate(plate: &crate::shot::Plate) -> Image {
         let pixels = plate

@@ -39,9 +39,9 @@ use crate::composite::prepare::PrepareSettings;
 
 /// The default number of march steps: enough for the subtle moves of a 2.5D shot at 1080p.
 pub const DEFAULT_STEPS: u32 = 96;
-/// Source pixels per march step (see [`ReprojectParams::step_px`]): denser than the fixed 96
-/// steps ever were on a 1080p template move (about 3 px a step at its end).
-pub const DEFAULT_STEP_PX: f32 = 2.0;
+/// Source pixels per march step (see [`ReprojectParams::step_px`]): as dense as the fixed 96
+/// steps were at the end of a 1080p template move (about 3.2 px a step), and denser before it.
+pub const DEFAULT_STEP_PX: f32 = 3.0;
 /// The fewest march steps a ray takes (WGSL `MIN_STEPS`).
 pub const MIN_STEPS: u32 = 8;
 /// Bisection steps refining each crossing (each halves the interval).

@@ -307,7 +307,9 @@ pub struct CutoutParams {
     /// 1: write the background estimate (the second output) for another round; 0: the
     /// second output is not read by any step and is left unwritten.
     pub background_out: u32,
-    _pad: u32,
+    /// The blurred sums are the blur's reduced size by this factor (1: full size), read with a
+    /// bilinear sample (`read_scaled`).
+    pub blur_factor: f32,
 }
 
 impl CutoutParams {
@@ -317,8 +319,14 @@ impl CutoutParams {
             channel,
             decontaminate: u32::from(decontaminate),
             background_out: 1,
-            _pad: 0,
+            blur_factor: 1.0,
         }
+    }
+
+    /// These parameters reading blurred sums reduced by `factor`.
+    pub fn blurred_at(mut self, factor: u32) -> CutoutParams {
+        self.blur_factor = factor.max(1) as f32;
+        self
     }
 
     /// These parameters without the background estimate output (the last round).
@@ -336,7 +344,9 @@ pub struct BackgroundParams {
     pub colour: [f32; 4],
     /// 0: solid colour (the input is ignored); 1: the input, un-premultiplied, alpha 1.
     pub mode: u32,
-    _pad: [u32; 3],
+    /// The input is reduced by this factor (1: full size), read with a bilinear sample.
+    pub factor: f32,
+    _pad: [u32; 2],
 }
 
 impl BackgroundParams {
@@ -345,7 +355,8 @@ impl BackgroundParams {
         BackgroundParams {
             colour: [colour[0], colour[1], colour[2], 1.0],
             mode: 0,
-            _pad: [0; 3],
+            factor: 1.0,
+            _pad: [0; 2],
         }
     }
 
@@ -354,7 +365,16 @@ impl BackgroundParams {
         BackgroundParams {
             colour: [0.0; 4],
             mode: 1,
-            _pad: [0; 3],
+            factor: 1.0,
+            _pad: [0; 2],
+        }
+    }
+
+    /// The input image (reduced by `factor`), enlarged and made opaque.
+    pub fn opaque_scaled(factor: u32) -> BackgroundParams {
+        BackgroundParams {
+            factor: factor.max(1) as f32,
+            ..BackgroundParams::opaque_input()
         }
     }
 }
@@ -470,6 +490,8 @@ impl StackOp {
                 first.1.div_ceil(p.factor.max(1)),
             ),
             StackOp::Upsample(p) => (p.width, p.height),
+            // A background fills the frame, whatever size its (possibly reduced) input.
+            StackOp::Background(_) => frame,
             _ => first,
         }
     }
@@ -696,8 +718,8 @@ fn cutout_cpu(
         let i = unpremultiply(pc);
         let mut f = i;
         if p.decontaminate != 0 {
-            let fb = weighted_mean(fg.load_clamped(x, y), i);
-            let bb = weighted_mean(bg.load_clamped(x, y), i);
+            let fb = weighted_mean(fg.read_scaled(x, y, p.blur_factor), i);
+            let bb = weighted_mean(bg.read_scaled(x, y, p.blur_factor), i);
             f = std::array::from_fn(|c| {
                 (fb[c] + alpha * (i[c] - alpha * fb[c] - (1.0 - alpha) * bb[c])).max(0.0)
             });
@@ -714,7 +736,7 @@ fn cutout_cpu(
         let i = unpremultiply(plate.load_clamped(x, y));
         let mut b = i;
         if p.decontaminate != 0 {
-            b = weighted_mean(bg.load_clamped(x, y), i);
+            b = weighted_mean(bg.read_scaled(x, y, p.blur_factor), i);
         }
         let w = 1.0 - alpha;
         [b[0] * w, b[1] * w, b[2] * w, w]
@@ -726,7 +748,7 @@ fn background_cpu(p: &BackgroundParams, src: &Image, out: &mut Image) {
         if p.mode == 0 {
             [p.colour[0], p.colour[1], p.colour[2], 1.0]
         } else {
-            let c = unpremultiply(src.load_clamped(x as i32, y as i32));
+            let c = unpremultiply(src.read_scaled(x as i32, y as i32, p.factor));
             [c[0], c[1], c[2], 1.0]
         }
     });
@@ -819,6 +841,24 @@ pub fn plan_blur(b: &mut PlanBuilder, src: Slot, radius_px: f32) -> Slot {
     b.push1(
         StackOp::Upsample(UpsampleParams::new(size, factor)),
         &[blurred],
+    )
+}
+
+/// [`plan_blur`] without the enlargement: returns the blurred slot and the factor it is reduced
+/// by (1: `src`'s size), for ops that read it with `read_scaled` (one full-size pass fewer).
+pub fn plan_blur_scaled(b: &mut PlanBuilder, src: Slot, radius_px: f32) -> (Slot, u32) {
+    let factor = if radius_px.is_finite() && b.may_reduce() {
+        blur_factor(radius_px)
+    } else {
+        1
+    };
+    if factor == 1 {
+        return (plan_blur_at(b, src, radius_px), 1);
+    }
+    let small = b.push1(StackOp::Downsample(DownsampleParams::new(factor)), &[src]);
+    (
+        plan_blur_at(b, small, reduced_radius(radius_px, factor)),
+        factor,
     )
 }
 
@@ -926,9 +966,9 @@ pub fn plan_cutout(b: &mut PlanBuilder, s: &CutoutSettings, plate: Slot, aux: Sl
             // Both ops always have two outputs; this keeps the plan valid regardless.
             _ => (plate, plate),
         };
-        let fg = plan_blur(b, fg, radius);
-        let bg = plan_blur(b, bg, radius);
-        let params = CutoutParams::new(MATTE_CHANNEL, true);
+        let (fg, factor) = plan_blur_scaled(b, fg, radius);
+        let (bg, _) = plan_blur_scaled(b, bg, radius);
+        let params = CutoutParams::new(MATTE_CHANNEL, true).blurred_at(factor);
         let params = if round + 1 == rounds.len() {
             params.last_round()
         } else {
@@ -975,9 +1015,9 @@ pub fn plan_background(
                 )),
                 &[plate, aux],
             );
-            let blurred = plan_blur(b, weighted, *radius_px);
+            let (blurred, factor) = plan_blur_scaled(b, weighted, *radius_px);
             b.push1(
-                StackOp::Background(BackgroundParams::opaque_input()),
+                StackOp::Background(BackgroundParams::opaque_scaled(factor)),
                 &[blurred],
             )
         }
