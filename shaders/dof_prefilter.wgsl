@@ -13,6 +13,12 @@ struct Params {
     max_blur_px: f32,
     // The box is (2 * half + 1) pixels square: the gather's lattice spacing.
     half: i32,
+    // At a reduced size, the blur the reduction adds (px², this size's pixels): each CoC radius
+    // r becomes sqrt(max(r² − 4·shrink, 0)), so a disc's variance (r²/4) loses it again.
+    shrink_px2: f32,
+    _pad0: f32,
+    _pad1: f32,
+    _pad2: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -24,7 +30,10 @@ struct Params {
 // Signed CoC radius in pixels: negative nearer than focus.
 fn signed_coc(d: f32) -> f32 {
     let dd = max(d, 1e-4);
-    let r = min(params.coc_scale * abs(dd - params.focus_m) / dd, params.max_blur_px);
+    var r = min(params.coc_scale * abs(dd - params.focus_m) / dd, params.max_blur_px);
+    if params.shrink_px2 > 0.0 {
+        r = sqrt(max(r * r - 4.0 * params.shrink_px2, 0.0));
+    }
     if dd < params.focus_m {
         return -r;
     }
