@@ -443,7 +443,10 @@ fn every_layer_kind_and_a_camera_move_match_cpu_gpu_and_golden() {
                 case.name,
                 golden.display()
             ));
-            save(&actual_dir.join(format!("{}.cpu.png", case.name)), &reference.rgba);
+            save(
+                &actual_dir.join(format!("{}.cpu.png", case.name)),
+                &reference.rgba,
+            );
         }
         // The plan as rendered (wide blurs and the depth of field at reduced sizes) against
         // the full-size golden: stated tolerance, PSNR at least 40 dB and 99% of the 8-bit
@@ -451,7 +454,10 @@ fn every_layer_kind_and_a_camera_move_match_cpu_gpu_and_golden() {
         // the subject, 47.4 dB and 5 for the full stack, 42.0 dB and 10 for the camera move;
         // every other case is exact to 1).
         let (psnr, p99) = psnr_p99(want.as_raw(), &display(&c.rgba));
-        println!("{:34} reduced vs golden: PSNR {psnr:.1} dB, p99 {p99}", case.name);
+        println!(
+            "{:34} reduced vs golden: PSNR {psnr:.1} dB, p99 {p99}",
+            case.name
+        );
         if psnr < 40.0 || p99 > 12 {
             failures.push(format!(
                 "{}: the reduced-size render is {psnr:.1} dB (p99 {p99} codes) from {}",

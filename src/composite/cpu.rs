@@ -39,7 +39,10 @@ pub fn render(plan: &Plan, inputs: &FrameInputs) -> Result<Rendered, CompositeEr
     }
     let last_reads = plan.last_reads();
     let keep = |s: usize| s == plan.output.0 || s == plan.aux_output.0;
-    let mut pool: Vec<Image> = POOL.lock().map(|mut p| std::mem::take(&mut *p)).unwrap_or_default();
+    let mut pool: Vec<Image> = POOL
+        .lock()
+        .map(|mut p| std::mem::take(&mut *p))
+        .unwrap_or_default();
     // MATTEBOX_PROFILE_OPS=1 prints each op's time (for the benchmark's per-op table).
     let profile = std::env::var_os("MATTEBOX_PROFILE_OPS").is_some();
     for (i, step) in plan.steps.iter().enumerate() {

@@ -404,7 +404,11 @@ pub const DOF_FULL_SIZE_MAX_PX: f32 = 6.0;
 /// The reduction the depth of field is gathered at: 2 when `max_blur_px` is wide enough that a
 /// half-size gather loses nothing the eye sees (the sharp region stays full size), else 1.
 pub fn dof_factor(max_blur_px: f32) -> u32 {
-    if max_blur_px > DOF_FULL_SIZE_MAX_PX { 2 } else { 1 }
+    if max_blur_px > DOF_FULL_SIZE_MAX_PX {
+        2
+    } else {
+        1
+    }
 }
 
 /// The prefilter and gather on `acc`/`aux` reduced by `factor` (the CoC and blur scaled to it).
@@ -1222,7 +1226,10 @@ mod tests {
                 }
             }
             let rel = diff / n as f32 / level;
-            assert!(rel < 0.06, "{d} m: {rel} of the mean level from the reference");
+            assert!(
+                rel < 0.06,
+                "{d} m: {rel} of the mean level from the reference"
+            );
             let coc = expected_coc_px(135.0, &s, d, 128);
             let fit = |scale: f32| {
                 let mut err = 0.0f32;
@@ -1239,7 +1246,10 @@ mod tests {
                 .into_iter()
                 .min_by(|a, b| fit(*a).total_cmp(&fit(*b)))
                 .unwrap_or(0.0);
-            assert!((0.75..=1.0).contains(&best), "{d} m: best disc scale {best}");
+            assert!(
+                (0.75..=1.0).contains(&best),
+                "{d} m: best disc scale {best}"
+            );
         }
     }
 }

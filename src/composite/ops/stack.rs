@@ -175,9 +175,7 @@ impl BlurParams {
     #[inline]
     pub fn weight(&self, i: i32) -> f32 {
         let i = i.unsigned_abs() as usize;
-        self.weights
-            .get(i / 4)
-            .map_or(0.0, |w| w[i % 4])
+        self.weights.get(i / 4).map_or(0.0, |w| w[i % 4])
     }
 }
 
@@ -1218,7 +1216,10 @@ mod tests {
             }
         }
         let psnr = 10.0 * (1.0 / (se / (reduced.pixels.len() * 3) as f64)).log10();
-        assert!(worst < 0.04 && psnr > 45.0, "reduced: worst {worst}, PSNR {psnr:.1} dB");
+        assert!(
+            worst < 0.04 && psnr > 45.0,
+            "reduced: worst {worst}, PSNR {psnr:.1} dB"
+        );
     }
 
     /// A soft disc matte in aux channel 1 (a 6 px ramp at radius `r`), distance 5 m elsewhere.
