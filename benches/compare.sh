@@ -36,28 +36,31 @@ fi
 for p in vendor .venv; do [ -e "$WT/$p" ] || ln -s "$REPO/$p" "$WT/$p"; done
 for m in "$REPO"/models/*.onnx; do [ -e "$WT/models/$(basename "$m")" ] || ln -s "$m" "$WT/models/"; done
 
-bench_artifact() { # the composite bench executable built from the tree at $1 (hashed name)
+bench_artifact() { # the composite bench executable built from the tree at $1
     (cd "$1" && cargo bench --bench composite --no-run --message-format=json 2>/dev/null) |
         "$REPO/.venv/bin/python" -c 'import json,sys
 for l in sys.stdin:
     m=json.loads(l)
     if m.get("reason")=="compiler-artifact" and m["target"]["name"]=="composite" and m.get("executable"): print(m["executable"])' | tail -1
 }
-# Both trees share target/: the bench executables have hashed names of their own, while
-# target/release/mattebox is whichever tree was built last, so each is copied right away.
+# Both trees share target/, where the two builds of Mattebox land on the same file names (cargo
+# leaves the path out of their hashes) and a build it thinks fresh is not re-linked: so each
+# tree's lib.rs is touched, then its binary and benchmark are built and copied away at once.
 BINS="$(mktemp -d "${TMPDIR:-/tmp}/mattebox-bins.XXXXXX")"
+build_copy() { # tree name
+    (cd "$1" && touch src/lib.rs src/main.rs && cargo build --release --quiet --bin mattebox)
+    cp "$CARGO_TARGET_DIR/release/mattebox" "$BINS/mattebox-$2"
+    cp "$(bench_artifact "$1")" "$BINS/composite-$2"
+}
 echo "== building the baseline ($BASE) and the current tree (release)"
-# cargo does not re-link a fresh binary into target/release, so each main.rs is touched.
-(cd "$WT" && touch src/main.rs && cargo build --release --quiet --bin mattebox)
-cp "$CARGO_TARGET_DIR/release/mattebox" "$BINS/mattebox-baseline"
-BASE_BENCH="$(bench_artifact "$WT")"
-touch src/main.rs && cargo build --release --quiet --bin mattebox
-cp "$CARGO_TARGET_DIR/release/mattebox" "$BINS/mattebox-new"
-NEW_BENCH="$(bench_artifact "$REPO")"
+build_copy "$WT" baseline
+build_copy "$REPO" new
 BASE_BIN="$BINS/mattebox-baseline"
 NEW_BIN="$BINS/mattebox-new"
-if cmp -s "$BASE_BIN" "$NEW_BIN"; then
-    echo "compare.sh: the baseline and current binaries are the same file" >&2
+BASE_BENCH="$BINS/composite-baseline"
+NEW_BENCH="$BINS/composite-new"
+if cmp -s "$BASE_BIN" "$NEW_BIN" || cmp -s "$BASE_BENCH" "$NEW_BENCH"; then
+    echo "compare.sh: the baseline and current builds are the same file" >&2
     exit 1
 fi
 for b in "$BASE_BIN" "$BASE_BENCH" "$NEW_BIN" "$NEW_BENCH"; do

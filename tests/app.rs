@@ -131,7 +131,30 @@ fn settle(harness: &mut Harness<'static, MatteboxApp>, timeout: Duration) {
     wait_until(harness, "the filmstrip's thumbnails", THUMBS_TIMEOUT, |h| {
         thumbnails(h) >= frames
     });
+    wait_for_composite(harness);
     harness.run_steps(3);
+}
+
+/// Waits until the viewer shows the composite it asked the compositor thread for. kittest runs
+/// the paint callbacks (where the viewer asks and takes results) only when it renders, so this
+/// renders each step.
+fn wait_for_composite(harness: &mut Harness<'static, MatteboxApp>) {
+    let start = Instant::now();
+    let mut current_in_a_row = 0;
+    while current_in_a_row < 2 {
+        harness.step();
+        harness.render().expect("the test renderer draws the window");
+        current_in_a_row = if harness.state().composite_current {
+            current_in_a_row + 1
+        } else {
+            0
+        };
+        assert!(
+            start.elapsed() < LOAD_TIMEOUT,
+            "timed out after {LOAD_TIMEOUT:?} waiting for the composite"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// How many filmstrip thumbnails egui holds.
@@ -583,5 +606,59 @@ fn ui_glyphs_are_in_the_bundled_fonts() {
             .iter()
             .map(|(c, at)| format!("{c} U+{:04X} at {}", *c as u32, at.join(", ")))
             .collect::<Vec<_>>()
+    );
+}
+
+/// Issue 8: the UI thread never waits for the compositor. With every composite made 1.5 s slow
+/// (the worker's test delay), ten frame steps, one per window frame (five Right, five Left), all
+/// land in the frame they arrive in, while the compositor thread finishes only a few composites:
+/// a step made while one is in flight replaces the waiting request instead of queueing behind it
+/// (the latest wins), and the viewer says it is rendering. When it is done, the composite shown
+/// is the last frame's.
+#[test]
+fn ten_frame_steps_land_while_a_slow_composite_is_in_flight() {
+    let _env = test_env();
+    let mut harness = app(None);
+    harness.state_mut().auto_passes = true;
+    harness
+        .state_mut()
+        .act(Action::Open(sample_project("slow")));
+    settle(&mut harness, PASSES_TIMEOUT);
+    assert_eq!(frame_index(&harness), 0);
+    harness
+        .state()
+        .render_delay_ms
+        .store(1500, std::sync::atomic::Ordering::Release);
+    let before = harness.state().composites_rendered;
+    let mut saw_rendering = false;
+    let steps = [1, 2, 3, 4, 5, 4, 3, 2, 1, 0];
+    for (i, want) in steps.into_iter().enumerate() {
+        let key = if i < 5 {
+            egui::Key::ArrowRight
+        } else {
+            egui::Key::ArrowLeft
+        };
+        harness.key_press(key);
+        harness.step();
+        assert_eq!(frame_index(&harness), want, "step {i} did not land");
+        // Paint, so the viewer asks the compositor thread for this frame's composite.
+        harness.render().expect("the test renderer draws the window");
+        saw_rendering |= harness.state().rendering;
+    }
+    let during = harness.state().composites_rendered - before;
+    assert!(saw_rendering, "the viewer never said it was rendering");
+    assert!(
+        during <= 3,
+        "{during} composites were finished during ten steps: stale requests were queued"
+    );
+    harness
+        .state()
+        .render_delay_ms
+        .store(0, std::sync::atomic::Ordering::Release);
+    wait_for_composite(&mut harness);
+    assert_eq!(frame_index(&harness), 0);
+    assert!(
+        harness.state().composites_rendered - before <= 5,
+        "the ten steps cost more than the first, the last and a few in between"
     );
 }

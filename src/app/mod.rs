@@ -4,6 +4,7 @@
 //! on eframe's own device ([`viewer`]).
 
 pub mod jobs;
+pub mod render_worker;
 pub mod state;
 mod ui;
 pub mod viewer;
@@ -21,6 +22,7 @@ use jobs::{
     ExportRequest, FrameLoader, Job, JobKind, JobMsg, LoadRequest, LoadedFrame, Thumbnails,
 };
 use state::{Action, AppState, Effect, Level};
+use render_worker::RenderWorker;
 use viewer::ViewerResources;
 
 /// How often a dirty project is written to its autosave file.
@@ -114,6 +116,16 @@ pub struct MatteboxApp {
     requested: Option<(u64, usize, u64)>,
     /// The viewer's last plan.
     plan_cache: Option<PlanCache>,
+    /// A composite is in flight or waiting (the viewer shows "rendering…" over the last one).
+    pub rendering: bool,
+    /// Seconds the last composite took on the compositor thread.
+    pub last_render_s: f64,
+    /// The viewer shows the composite last asked for (as of the last paint).
+    pub composite_current: bool,
+    /// How many composites the compositor thread has finished.
+    pub composites_rendered: u64,
+    /// Added to every composite (milliseconds; 0 in use): the tests' slow compositor.
+    pub render_delay_ms: Arc<std::sync::atomic::AtomicU64>,
     /// The model manifest, for choosing models (and their licences), or why it failed to load.
     pub manifest: Result<crate::infer::Manifest, String>,
 }
@@ -128,11 +140,16 @@ impl MatteboxApp {
         let mut adapter = "no GPU renderer (wgpu unavailable)".to_string();
         let mut software = false;
         let mut startup_error = None;
+        let render_delay_ms = Arc::new(std::sync::atomic::AtomicU64::new(0));
         if let Some(rs) = &cc.wgpu_render_state {
-            match ViewerResources::new(rs) {
+            software = rs.adapter.get_info().device_type == eframe::wgpu::DeviceType::Cpu;
+            let ctx3 = cc.egui_ctx.clone();
+            let worker = RenderWorker::start(software, Arc::clone(&render_delay_ms), move || {
+                ctx3.request_repaint()
+            });
+            match ViewerResources::new(rs, worker) {
                 Ok(res) => {
-                    adapter = res.adapter_label();
-                    software = rs.adapter.get_info().device_type == eframe::wgpu::DeviceType::Cpu;
+                    adapter = format!("{}; {}", res.adapter_label(), res.worker.label);
                     rs.renderer.write().callback_resources.insert(res);
                 }
                 Err(e) => startup_error = Some(format!("viewer: {e}")),
@@ -159,6 +176,11 @@ impl MatteboxApp {
             pass_generation: 0,
             requested: None,
             plan_cache: None,
+            rendering: false,
+            last_render_s: 0.0,
+            composite_current: true,
+            composites_rendered: 0,
+            render_delay_ms,
             manifest: crate::infer::Manifest::load(None, &[]).map_err(|e| e.to_string()),
             preview_max_width: match std::env::var("MATTEBOX_PREVIEW_WIDTH")
                 .ok()
@@ -554,10 +576,16 @@ impl eframe::App for MatteboxApp {
                 .read()
                 .callback_resources
                 .get::<ViewerResources>()
-            && let Some(e) = &res.last_error
-            && self.state.status != *e
         {
-            self.state.status = format!("viewer: {e}");
+            if let Some(e) = &res.last_error
+                && self.state.status != *e
+            {
+                self.state.status = format!("viewer: {e}");
+            }
+            self.rendering = res.worker.busy();
+            self.composite_current = res.current();
+            self.composites_rendered = res.worker.renders();
+            self.last_render_s = res.last_render_s;
         }
         // The title names the project and the frame (the smoke test reads it).
         let title = match &self.state.doc {
@@ -587,34 +615,34 @@ impl MatteboxApp {
             if i.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z) {
                 actions.push(Action::Redo);
             }
-            if i.consume_key(Modifiers::COMMAND, Key::Z) {
+            while i.consume_key(Modifiers::COMMAND, Key::Z) {
                 actions.push(Action::Undo);
             }
-            if i.consume_key(Modifiers::COMMAND, Key::Y) {
+            while i.consume_key(Modifiers::COMMAND, Key::Y) {
                 actions.push(Action::Redo);
             }
-            if i.consume_key(Modifiers::COMMAND, Key::S) {
+            while i.consume_key(Modifiers::COMMAND, Key::S) {
                 actions.push(Action::Save);
             }
-            if i.consume_key(Modifiers::NONE, Key::Space) {
+            while i.consume_key(Modifiers::NONE, Key::Space) {
                 actions.push(Action::TogglePlay);
             }
-            if i.consume_key(Modifiers::NONE, Key::ArrowRight) {
+            while i.consume_key(Modifiers::NONE, Key::ArrowRight) {
                 actions.push(Action::Step(1));
             }
-            if i.consume_key(Modifiers::NONE, Key::ArrowLeft) {
+            while i.consume_key(Modifiers::NONE, Key::ArrowLeft) {
                 actions.push(Action::Step(-1));
             }
-            if i.consume_key(Modifiers::NONE, Key::Home) {
+            while i.consume_key(Modifiers::NONE, Key::Home) {
                 actions.push(Action::First);
             }
-            if i.consume_key(Modifiers::NONE, Key::End) {
+            while i.consume_key(Modifiers::NONE, Key::End) {
                 actions.push(Action::Last);
             }
-            if i.consume_key(Modifiers::NONE, Key::F) {
+            while i.consume_key(Modifiers::NONE, Key::F) {
                 actions.push(Action::Fit);
             }
-            if i.consume_key(Modifiers::NONE, Key::Num1) {
+            while i.consume_key(Modifiers::NONE, Key::Num1) {
                 actions.push(Action::OneToOne);
             }
         });

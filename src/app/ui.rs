@@ -1081,6 +1081,16 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
             rect: available,
         },
     ));
+    // The last finished composite stays on screen while the next one is drawn off the UI thread.
+    if app.rendering && plan_key != 0 {
+        ui.painter().text(
+            available.right_top() + egui::vec2(-8.0, 8.0),
+            egui::Align2::RIGHT_TOP,
+            "rendering...",
+            egui::FontId::proportional(12.0),
+            Color32::from_rgba_unmultiplied(255, 255, 255, 170),
+        );
+    }
     if painting {
         let to_screen = |q: &[f32; 2]| {
             egui::pos2(

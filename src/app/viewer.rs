@@ -1,8 +1,8 @@
-//! The viewer's GPU side: the compositor's own renderer on eframe's device, drawn through an
-//! `egui_wgpu::Callback`. The frame's inputs are uploaded once per frame and stay resident; the
-//! plan runs on the GPU when the frame or the project changes; the display shader
-//! (`shaders/display.wgsl`) maps the result to the screen. One code path with export, and no CPU
-//! copy per frame.
+//! The viewer's GPU side, drawn through an `egui_wgpu::Callback` on eframe's device: the plate
+//! and aux are uploaded once per frame; the composite comes from the compositor thread
+//! (`render_worker`), is uploaded when it lands, and the last finished one keeps showing until
+//! then; the display shader (`shaders/display.wgsl`) maps them to the screen. Nothing here waits
+//! for a composite.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,6 +17,7 @@ use crate::composite::plan::{Input, Plan};
 use crate::composite::shaders;
 
 use super::jobs::LoadedFrame;
+use super::render_worker::{RenderRequest, RenderWorker};
 
 /// The display shader's uniform block (`Display` in `display.wgsl`).
 #[repr(C)]
@@ -53,7 +54,10 @@ pub struct ViewerResources {
     inputs_key: Option<u64>,
     resident: HashMap<Input, wgpu::Texture>,
     result_key: Option<(u64, u64)>,
+    requested_key: Option<(u64, u64)>,
     result: Option<(GpuFrame, bool, bool)>,
+    /// The compositor thread.
+    pub worker: RenderWorker,
     bind_group: Option<wgpu::BindGroup>,
     /// The last GPU error, shown in the status bar.
     pub last_error: Option<String>,
@@ -63,7 +67,10 @@ pub struct ViewerResources {
 
 impl ViewerResources {
     /// Builds the display pipeline on eframe's device.
-    pub fn new(render_state: &egui_wgpu::RenderState) -> Result<ViewerResources, String> {
+    pub fn new(
+        render_state: &egui_wgpu::RenderState,
+        worker: RenderWorker,
+    ) -> Result<ViewerResources, String> {
         let device = render_state.device.clone();
         let queue = render_state.queue.clone();
         let info = render_state.adapter.get_info();
@@ -147,7 +154,9 @@ impl ViewerResources {
             inputs_key: None,
             resident: HashMap::new(),
             result_key: None,
+            requested_key: None,
             result: None,
+            worker,
             bind_group: None,
             last_error: None,
             last_render_s: 0.0,
@@ -159,7 +168,9 @@ impl ViewerResources {
         self.gpu.adapter_label()
     }
 
-    fn upload_inputs(&mut self, frame: &LoadedFrame, plan: Option<&Plan>) {
+    /// Uploads what the display shader reads of a frame: the plate and the aux (the composite
+    /// comes from the compositor thread).
+    fn upload_inputs(&mut self, frame: &LoadedFrame) {
         for (_, t) in self.resident.drain() {
             self.gpu.recycle(t);
         }
@@ -168,30 +179,30 @@ impl ViewerResources {
         if let Some(aux) = &frame.aux {
             self.resident.insert(Input::Aux, self.gpu.upload(aux));
         }
-        if let Some(p) = &frame.prepared {
-            self.resident
-                .insert(Input::FrontPlate, self.gpu.upload(&p.front.0));
-            self.resident
-                .insert(Input::FrontAux, self.gpu.upload(&p.front.1));
-            self.resident
-                .insert(Input::FillPlate, self.gpu.upload(&p.fill.0));
-            self.resident
-                .insert(Input::FillAux, self.gpu.upload(&p.fill.1));
-        }
-        self.resident.insert(
-            Input::Transparent,
-            self.gpu
-                .upload(&Image::new(frame.plate.width, frame.plate.height)),
-        );
-        if let Some(plan) = plan {
-            for (i, path) in plan.images.iter().enumerate() {
-                if let Some((_, image)) = frame.images.iter().find(|(p, _)| p == path) {
-                    self.resident
-                        .insert(Input::Image(i), self.gpu.upload(image));
+        self.inputs_key = Some(frame.key);
+    }
+
+    /// Is the composite on screen the last one asked for (nothing in flight)?
+    pub fn current(&self) -> bool {
+        self.result_key == self.requested_key && !self.worker.busy()
+    }
+
+    /// Takes the composites that have landed: the newest replaces the one on screen.
+    fn take_results(&mut self) {
+        for done in self.worker.poll() {
+            self.last_render_s = done.seconds;
+            match done.result {
+                Ok(rendered) => {
+                    self.drop_result();
+                    let rgba = self.gpu.upload(&rendered.rgba);
+                    let aux = self.gpu.upload(&rendered.aux);
+                    self.result = Some((GpuFrame { rgba, aux }, true, true));
+                    self.result_key = Some(done.key);
+                    self.last_error = None;
                 }
+                Err(e) => self.last_error = Some(e),
             }
         }
-        self.inputs_key = Some(frame.key);
     }
 
     fn drop_result(&mut self) {
@@ -249,36 +260,20 @@ impl egui_wgpu::CallbackTrait for ViewerPaint {
         let Some(res) = resources.get_mut::<ViewerResources>() else {
             return Vec::new();
         };
-        let plan = self.plan.as_deref();
         if res.inputs_key != Some(self.frame.key) {
-            res.drop_result();
-            res.upload_inputs(&self.frame, plan);
+            // The last composite stays on screen until this frame's lands.
+            res.upload_inputs(&self.frame);
         }
-        if let Some(plan) = plan {
+        res.take_results();
+        if let Some(plan) = &self.plan {
             let key = (self.frame.key, self.plan_key);
-            if res.result_key != Some(key) {
-                res.drop_result();
-                let started = std::time::Instant::now();
-                let resident = &res.resident;
-                let lookup = |slot| {
-                    plan.inputs
-                        .iter()
-                        .find(|(s, _)| *s == slot)
-                        .and_then(|(_, input)| resident.get(input).cloned())
-                };
-                match res.gpu.execute_with(plan, lookup, false) {
-                    Ok(frame) => {
-                        let is_input = |s| plan.inputs.iter().any(|(slot, _)| *slot == s);
-                        let rgba_owned = !is_input(plan.output);
-                        let aux_owned =
-                            !is_input(plan.aux_output) && plan.aux_output != plan.output;
-                        res.result = Some((frame, rgba_owned, aux_owned));
-                        res.result_key = Some(key);
-                        res.last_error = None;
-                    }
-                    Err(e) => res.last_error = Some(e.to_string()),
-                }
-                res.last_render_s = started.elapsed().as_secs_f64();
+            if res.result_key != Some(key) && res.requested_key != Some(key) {
+                res.worker.request(RenderRequest {
+                    key,
+                    frame: Arc::clone(&self.frame),
+                    plan: Arc::clone(plan),
+                });
+                res.requested_key = Some(key);
             }
         }
         let ppp = screen.pixels_per_point;
