@@ -4,7 +4,8 @@
 # (not a blank window), presses Right and End as a user would and checks the frame in the
 # window title follows (`Mattebox — <project> — frame <label>`). Cleans up every process it
 # started; exits non-zero with a message on any failure. Needs xvfb, xdotool and imagemagick
-# (scripts/setup.sh installs them).
+# (scripts/setup.sh installs them). Then it opens a 12-frame shot with its passes running and
+# checks that ten Right presses 100 ms apart all land (the title reaches frame 1011).
 #
 #   bash scripts/smoke_app.sh            # builds target/debug/mattebox if needed
 #   MATTEBOX_BIN=target/release/mattebox bash scripts/smoke_app.sh
@@ -141,4 +142,37 @@ kill -0 "$APP_PID" 2>/dev/null || fail "the app exited"
 if grep -q "panicked" "$TMP/app.log"; then
     fail "the app panicked"
 fi
-echo "smoke_app.sh: ok (window shown, Right/End/Home moved the frame) in ${SECONDS}s"
+kill "$APP_PID" 2>/dev/null || true
+wait "$APP_PID" 2>/dev/null || true
+
+# No key press is lost, even while the passes and the composites run: a 12-frame shot (the
+# sample's six photos twice, frames 1001-1012), opened with its passes running by themselves;
+# ten Right presses 100 ms apart must take the title to frame 1011.
+mkdir -p "$TMP/long"
+for i in $(seq 0 11); do
+    cp "assets/sample_shot/astronaut.$((1001 + i % 6)).png" "$TMP/long/astronaut.$((1001 + i)).png"
+done
+env -u MATTEBOX_NO_AUTO_PASSES "$BIN" "$TMP/long" >"$TMP/app.log" 2>&1 &
+APP_PID=$!
+WID=""
+for _ in $(seq 300); do
+    WID="$(xdotool search --name '^Mattebox' 2>/dev/null | head -n 1)" || true
+    case "$(title)" in *"frame 1001") break ;; esac
+    kill -0 "$APP_PID" 2>/dev/null || fail "the app exited before showing the 12-frame shot"
+    sleep 0.1
+done
+wait_for_frame 1001 20
+timeout 5 xdotool windowfocus --sync "$WID" || fail "could not focus the window"
+sleep 1
+timeout 5 xdotool windowfocus --sync "$WID" || fail "could not focus the window"
+for _ in $(seq 10); do
+    press Right
+    sleep 0.05
+    [ -n "${MATTEBOX_SMOKE_DEBUG:-}" ] && echo "smoke_app.sh: after a Right press: $(title)"
+done
+wait_for_frame 1011 10
+import -window root "$TMP/screen.png" 2>/dev/null && keep_shot ten_rights
+if grep -q "panicked" "$TMP/app.log"; then
+    fail "the app panicked"
+fi
+echo "smoke_app.sh: ok (window shown, Right/End/Home moved the frame, ten Right presses 100 ms apart all landed on a 12-frame shot) in ${SECONDS}s"
