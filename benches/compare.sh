@@ -44,11 +44,13 @@ for l in sys.stdin:
     if m.get("reason")=="compiler-artifact" and m["target"]["name"]=="composite" and m.get("executable"): print(m["executable"])' | tail -1
 }
 # Both trees share target/, where the two builds of Mattebox land on the same file names (cargo
-# leaves the path out of their hashes) and a build it thinks fresh is not re-linked: so each
-# tree's lib.rs is touched, then its binary and benchmark are built and copied away at once.
+# leaves the path out of their hashes, and its dep-info paths are relative to the tree), so a
+# tree's build can look fresh after the other's: each tree's sources, shaders and build script
+# are touched first, then its binary and benchmark are built and copied away at once.
 BINS="$(mktemp -d "${TMPDIR:-/tmp}/mattebox-bins.XXXXXX")"
 build_copy() { # tree name
-    (cd "$1" && touch src/lib.rs src/main.rs && cargo build --release --quiet --bin mattebox)
+    (cd "$1" && find src shaders benches build.rs -type f -exec touch {} + &&
+        cargo build --release --quiet --bin mattebox)
     cp "$CARGO_TARGET_DIR/release/mattebox" "$BINS/mattebox-$2"
     cp "$(bench_artifact "$1")" "$BINS/composite-$2"
 }

@@ -143,7 +143,9 @@ fn wait_for_composite(harness: &mut Harness<'static, MatteboxApp>) {
     let mut current_in_a_row = 0;
     while current_in_a_row < 2 {
         harness.step();
-        harness.render().expect("the test renderer draws the window");
+        harness
+            .render()
+            .expect("the test renderer draws the window");
         current_in_a_row = if harness.state().composite_current {
             current_in_a_row + 1
         } else {
@@ -642,7 +644,9 @@ fn ten_frame_steps_land_while_a_slow_composite_is_in_flight() {
         harness.step();
         assert_eq!(frame_index(&harness), want, "step {i} did not land");
         // Paint, so the viewer asks the compositor thread for this frame's composite.
-        harness.render().expect("the test renderer draws the window");
+        harness
+            .render()
+            .expect("the test renderer draws the window");
         saw_rendering |= harness.state().rendering;
     }
     let during = harness.state().composites_rendered - before;

@@ -21,8 +21,8 @@ use crate::shot::FrameRange;
 use jobs::{
     ExportRequest, FrameLoader, Job, JobKind, JobMsg, LoadRequest, LoadedFrame, Thumbnails,
 };
-use state::{Action, AppState, Effect, Level};
 use render_worker::RenderWorker;
+use state::{Action, AppState, Effect, Level};
 use viewer::ViewerResources;
 
 /// How often a dirty project is written to its autosave file.
