@@ -106,7 +106,14 @@ fn shade(view: u32, p: vec2<f32>, screen: vec2<f32>) -> vec3<f32> {
     if (view == 0u) {
         c = fetch(plate_tex, p);
     } else {
-        c = fetch(composite_tex, p);
+        // A draft composite (made smaller while a control is dragged) is enlarged to the plate.
+        let plate_size = vec2<f32>(textureDimensions(plate_tex));
+        let comp_size = vec2<f32>(textureDimensions(composite_tex));
+        if (any(comp_size != plate_size)) {
+            c = sample_bilinear(composite_tex, p * comp_size / plate_size);
+        } else {
+            c = fetch(composite_tex, p);
+        }
     }
     // Premultiplied over a checkerboard (in display space, as viewers show transparency).
     let under = from_display(checker(screen));

@@ -106,11 +106,27 @@ fn march_steps(origin: vec3<f32>, dir: vec3<f32>) -> u32 {
     return clamp(u32(ceil(len / params.step_px)) + 2u, min(MIN_STEPS, most), most);
 }
 
+// Bisections for a march of `n` steps: `refine_steps`, plus one for each halving of the densest
+// march (`steps`) that this one's fewer steps give up, so the refined interval is never wider than
+// the full march's; a ray that barely moves in the source view (few steps) still lands on the
+// surface within the thickness.
+fn refine_count(n: u32) -> u32 {
+    var extra = 0u;
+    var m = max(n, 1u);
+    let most = max(params.steps, 2u);
+    while (m < most && extra < 16u) {
+        m = m * 2u;
+        extra = extra + 1u;
+    }
+    return params.refine_steps + extra;
+}
+
 // Marches one layer. Returns (s, u, v, kind): kind 1 = a surface hit, 2 = the ray passed behind
 // a surface by more than the thickness (s, u, v: the last point in front of it), 0 = nothing.
 // With `skip_behind`, a pass behind is remembered and the march goes on to a farther surface.
 fn march(t: texture_2d<f32>, origin: vec3<f32>, dir: vec3<f32>, skip_behind: bool) -> vec4<f32> {
     let n = march_steps(origin, dir);
+    let refine = refine_count(n);
     var s_prev = step_depth(0u, n);
     var h_prev = IN_FRONT;
     var behind = vec4<f32>(0.0, 0.0, 0.0, 0.0);
@@ -123,7 +139,7 @@ fn march(t: texture_2d<f32>, origin: vec3<f32>, dir: vec3<f32>, skip_behind: boo
             var sb = s;
             var hb = hz.x;
             var zb = hz.y;
-            for (var k = 0u; k < params.refine_steps; k = k + 1u) {
+            for (var k = 0u; k < refine; k = k + 1u) {
                 let sm = 0.5 * (sa + sb);
                 let hm = height(t, origin, dir, sm);
                 if (hm.x >= 0.0) {

@@ -72,6 +72,9 @@ fn test_env() -> MutexGuard<'static, ()> {
         // without them and no job outlives its test.
         // SAFETY: as above.
         unsafe { std::env::set_var("MATTEBOX_NO_AUTO_PASSES", "1") };
+        // The RAM preview's budget shows in the timeline: the same on every machine.
+        // SAFETY: as above.
+        unsafe { std::env::set_var("MATTEBOX_RAM_PREVIEW_MB", "1024") };
     });
     common::quiet_vulkan();
     static SERIAL: Mutex<()> = Mutex::new(());
@@ -665,4 +668,105 @@ fn ten_frame_steps_land_while_a_slow_composite_is_in_flight() {
         harness.state().composites_rendered - before <= 5,
         "the ten steps cost more than the first, the last and a few in between"
     );
+}
+
+/// The RAM preview: the first play composites each of the six frames once (the compositor
+/// thread also renders ahead of the playhead) and the cache bar then covers the shot; the next
+/// play shows every frame from memory, rendering nothing, at the shot's rate. Changing the
+/// document starts a new set of frames, and undoing it finds the old ones still cached.
+#[test]
+fn the_second_play_runs_from_the_ram_preview() {
+    let _env = test_env();
+    let mut harness = app(None);
+    harness.state_mut().auto_passes = true;
+    harness
+        .state_mut()
+        .act(Action::Open(sample_project("ram_preview")));
+    settle(&mut harness, PASSES_TIMEOUT);
+    let len = 6;
+    let rendered = |h: &Harness<'static, MatteboxApp>| {
+        h.state().composites_rendered + h.state().composites_prefetched
+    };
+    let cached = |h: &mut Harness<'static, MatteboxApp>| {
+        let key = h.state_mut().cache_key_at(0).expect("a document is open");
+        h.state()
+            .cache
+            .lock()
+            .unwrap()
+            .cached_indices(key.doc, key.proxy, len)
+    };
+    let play_round = |h: &mut Harness<'static, MatteboxApp>| -> Vec<usize> {
+        assert_eq!(frame_index(h), 0);
+        h.state_mut().act(Action::TogglePlay);
+        let start = Instant::now();
+        let mut shown = vec![0];
+        while shown.len() <= len {
+            h.step();
+            h.render().expect("the test renderer draws the window");
+            let f = frame_index(h);
+            if shown.last() != Some(&f) {
+                shown.push(f);
+            }
+            assert!(
+                start.elapsed() < LOAD_TIMEOUT,
+                "playback did not come round: {shown:?}"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        h.state_mut().act(Action::TogglePlay);
+        shown
+    };
+    let first = play_round(&mut harness);
+    assert_eq!(
+        first,
+        vec![0, 1, 2, 3, 4, 5, 0],
+        "the first play skipped frames"
+    );
+    assert_eq!(
+        cached(&mut harness),
+        vec![true; len],
+        "every frame is in the RAM preview"
+    );
+    // The counters are read each window frame: let them catch up with the last composite.
+    for _ in 0..3 {
+        harness.step();
+        harness.render().expect("the test renderer draws the window");
+    }
+    let before = rendered(&harness);
+    let start = Instant::now();
+    let second = play_round(&mut harness);
+    let seconds = start.elapsed().as_secs_f64();
+    assert_eq!(second, vec![0, 1, 2, 3, 4, 5, 0]);
+    assert_eq!(
+        rendered(&harness),
+        before,
+        "the second play rendered composites again"
+    );
+    let fps = harness
+        .state()
+        .state
+        .doc
+        .as_ref()
+        .map_or(24.0, |d| d.project.shot.fps) as f64;
+    println!(
+        "second play: {len} frames in {seconds:.3} s ({:.1} fps, shot at {fps})",
+        len as f64 / seconds,
+    );
+    // Six frames at the shot's rate take five periods at least (the schedule never runs early).
+    assert!(
+        seconds >= 5.0 / fps * 0.95,
+        "played faster than the shot's rate"
+    );
+    // Another look of the document: none of it is cached; undo finds the frames again.
+    harness.state_mut().act(Action::Solo(Some(1)));
+    assert_eq!(cached(&mut harness), vec![false; len]);
+    harness.state_mut().act(Action::Solo(None));
+    assert_eq!(cached(&mut harness), vec![true; len]);
+    // The budget bounds it: two frames' worth keeps two.
+    let one = harness.state().cache.lock().unwrap().stats().bytes / len;
+    harness.state_mut().cache_budget_mb = (2 * one).div_ceil(1 << 20);
+    harness.step();
+    let stats = harness.state().cache.lock().unwrap().stats();
+    assert!(stats.bytes <= stats.budget, "{stats:?}");
+    assert!(stats.frames < len, "{stats:?}");
 }

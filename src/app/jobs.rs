@@ -12,6 +12,8 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 use crate::composite::camera::CameraMove;
 use crate::composite::image::Image;
 use crate::composite::layers::{BackgroundSettings, LayerKind, SceneSettings};
+use crate::composite::plan::Plan;
+use crate::composite::planner::{FrameSpec, plan_frame};
 use crate::composite::prepare::{Prepared, prepare};
 use crate::export::sidecar::read_sidecar;
 use crate::infer::{Manifest, Runtime, RuntimeOptions};
@@ -286,6 +288,45 @@ pub struct LoadedFrame {
     pub full_size: (u32, u32),
 }
 
+impl LoadedFrame {
+    /// This frame's inputs reduced by `divisor` in width and height (the draft composite while a
+    /// control is dragged); `None` when it would be under 16 px wide.
+    pub fn reduced(&self, divisor: u32) -> Option<LoadedFrame> {
+        let w = self.plate.width / divisor.max(1);
+        if w < 16 || divisor <= 1 {
+            return None;
+        }
+        let h = (self.plate.height / divisor).max(1);
+        let r = |i: &Image| i.resized(w, h).ok();
+        let pair = |p: &(Image, Image)| Some((r(&p.0)?, r(&p.1)?));
+        let prepared = match &self.prepared {
+            Some(p) => Some(Prepared {
+                front: pair(&p.front)?,
+                fill: pair(&p.fill)?,
+            }),
+            None => None,
+        };
+        let mut images = Vec::new();
+        for (path, i) in &self.images {
+            images.push((path.clone(), r(i)?));
+        }
+        Some(LoadedFrame {
+            key: self.key,
+            plate: r(&self.plate)?,
+            aux: match &self.aux {
+                Some(a) => Some(r(a)?),
+                None => None,
+            },
+            prepared,
+            images,
+            error: None,
+            semantics: self.semantics,
+            scale: self.scale * w as f32 / self.plate.width as f32,
+            full_size: self.full_size,
+        })
+    }
+}
+
 /// Everything needed to load one frame.
 #[derive(Debug, Clone)]
 pub struct LoadRequest {
@@ -307,8 +348,102 @@ pub struct LoadRequest {
     pub project: Arc<Project>,
     /// The project's folder.
     pub base_dir: PathBuf,
-    /// Preview at most this wide (the inputs are reduced on the loader thread).
+    /// The preview's size (the inputs are reduced on the loader thread).
+    pub proxy: Proxy,
+    /// With `Proxy::Auto`: preview at most this wide (`None`: full size).
     pub max_width: Option<u32>,
+}
+
+/// The viewer's proxy size, as in Nuke's and Resolve's viewers: exports are always full size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Proxy {
+    /// Full size on a GPU; at most 960 px wide on a software adapter
+    /// (`MATTEBOX_PREVIEW_WIDTH` overrides).
+    #[default]
+    Auto,
+    /// Every pixel of the plate.
+    Full,
+    /// Half the width and height.
+    Half,
+    /// A quarter of the width and height.
+    Quarter,
+}
+
+impl Proxy {
+    /// Every choice, for the selector.
+    pub const ALL: [Proxy; 4] = [Proxy::Auto, Proxy::Full, Proxy::Half, Proxy::Quarter];
+
+    /// The selector's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Proxy::Auto => "auto",
+            Proxy::Full => "full",
+            Proxy::Half => "1/2",
+            Proxy::Quarter => "1/4",
+        }
+    }
+
+    /// A number that tells the choices apart (the RAM preview's key).
+    pub fn code(self) -> u32 {
+        match self {
+            Proxy::Auto => 0,
+            Proxy::Full => 1,
+            Proxy::Half => 2,
+            Proxy::Quarter => 4,
+        }
+    }
+
+    /// The preview's width for a plate `width` wide (`max_width`: Auto's limit).
+    pub fn width_for(self, width: u32, max_width: Option<u32>) -> u32 {
+        let w = match self {
+            Proxy::Auto => max_width.filter(|m| *m > 0).map_or(width, |m| width.min(m)),
+            Proxy::Full => width,
+            Proxy::Half => width.div_ceil(2),
+            Proxy::Quarter => width.div_ceil(4),
+        };
+        w.max(1)
+    }
+}
+
+/// What the viewer's plan is made from, apart from the frame: the compositor thread plans the
+/// same stack again at a reduced size for a draft while a control is dragged.
+#[derive(Debug, Clone)]
+pub struct PlanInputs {
+    /// The layer stack at full-size pixel settings.
+    pub layers: Vec<crate::composite::layers::Layer>,
+    /// The scene.
+    pub scene: SceneSettings,
+    /// The project's folder (background pictures).
+    pub base_dir: PathBuf,
+    /// The camera pose at this timeline position, when the camera moves.
+    pub pose: Option<crate::composite::camera::CameraPose>,
+    /// Depth-edge handling for the move.
+    pub prepare: crate::composite::prepare::PrepareSettings,
+    /// The soloed layer.
+    pub solo: Option<usize>,
+}
+
+impl PlanInputs {
+    /// The plan for `frame` (pixel settings scaled to the frame's preview size), and a key of its
+    /// content.
+    pub fn plan(&self, frame: &LoadedFrame) -> (Plan, u64) {
+        let layers = crate::composite::planner::scale_pixels(&self.layers, frame.scale);
+        let pose = self.pose.as_ref().filter(|_| frame.prepared.is_some());
+        let spec = FrameSpec {
+            layers: &layers,
+            scene: &self.scene,
+            base_dir: &self.base_dir,
+            camera: pose,
+            prepare: &self.prepare,
+            solo: self.solo,
+        };
+        let plan = plan_frame(&spec, frame.plate.width, frame.plate.height);
+        let mut h = blake3::Hasher::new();
+        h.update(format!("{plan:?}").as_bytes());
+        let mut key = [0u8; 8];
+        key.copy_from_slice(&h.finalize().as_bytes()[..8]);
+        (plan, u64::from_le_bytes(key))
+    }
 }
 
 impl LoadRequest {
@@ -349,7 +484,8 @@ impl LoadRequest {
     }
 }
 
-fn load(request: &LoadRequest) -> LoadedFrame {
+/// Loads one frame for the viewer (the loader thread, and the RAM preview's render-ahead).
+pub fn load(request: &LoadRequest) -> LoadedFrame {
     let mut error = None;
     let plate = match decode(&request.source, &DecodeLimits::default()) {
         Ok(p) => p,
@@ -403,8 +539,9 @@ fn load(request: &LoadRequest) -> LoadedFrame {
     // A reduced preview: every input at the preview size (the matte strokes were applied at
     // full size above).
     let full_size = (plate_img.width, plate_img.height);
-    let (plate_img, aux, scale) = match request.max_width {
-        Some(max) if plate_img.width > max && max > 0 => {
+    let preview_w = request.proxy.width_for(plate_img.width, request.max_width);
+    let (plate_img, aux, scale) = match preview_w {
+        max if plate_img.width > max => {
             let scale = max as f32 / plate_img.width as f32;
             let h = ((plate_img.height as f32 * scale).round() as u32).max(1);
             let resize = |i: &Image| i.resized(max, h).unwrap_or_else(|_| i.clone());

@@ -10,18 +10,19 @@ mod ui;
 pub mod viewer;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::composite::frame_cache::{CacheKey, CachedFrame, FrameCache, default_budget_bytes};
 use crate::composite::plan::Plan;
-use crate::composite::planner::{FrameSpec, plan_frame};
-use crate::project::Edit;
+use crate::project::{Edit, Project};
 use crate::shot::FrameRange;
 
 use jobs::{
-    ExportRequest, FrameLoader, Job, JobKind, JobMsg, LoadRequest, LoadedFrame, Thumbnails,
+    ExportRequest, FrameLoader, Job, JobKind, JobMsg, LoadRequest, LoadedFrame, PlanInputs,
+    Thumbnails,
 };
-use render_worker::RenderWorker;
+use render_worker::{PrefetchItem, RenderWorker};
 use state::{Action, AppState, Effect, Level};
 use viewer::ViewerResources;
 
@@ -77,7 +78,11 @@ struct PlanCache {
     at: (u64, u64, usize),
     plan: Arc<Plan>,
     key: u64,
+    spec: Arc<PlanInputs>,
 }
+
+/// The viewer's plan for a frame: the plan, its key and what it was made from.
+pub type ViewerPlan = (Arc<Plan>, u64, Arc<PlanInputs>);
 
 /// The app.
 pub struct MatteboxApp {
@@ -99,7 +104,32 @@ pub struct MatteboxApp {
     /// The open dialog.
     pub dialog: Dialog,
     last_autosave: Instant,
+    /// When playback shows its next frame.
+    next_play_step: Instant,
+    /// When playback last showed a new frame.
     last_play_step: Instant,
+    /// Playback's measured frames per second (0 before two frames were shown).
+    pub play_fps: f32,
+    /// The RAM preview: composited display frames within `cache_budget_mb`.
+    pub cache: Arc<Mutex<FrameCache>>,
+    /// The RAM preview's budget in MiB (View menu; `MATTEBOX_RAM_PREVIEW_MB` sets the default).
+    pub cache_budget_mb: usize,
+    /// The playhead's frame from the RAM preview, when it is cached (shown whole).
+    pub shown_cached: Option<(CacheKey, Arc<CachedFrame>)>,
+    /// (revision, pass generation) and the document key made from them.
+    doc_key: Option<((u64, u64), u64)>,
+    /// The document key the render-ahead list was sent for (while playing).
+    prefetch_sent: Option<u64>,
+    /// The revision when the current drag began (a drag that edits makes draft composites).
+    drag_revision: Option<u64>,
+    /// Composites are drafts (a control is being dragged and has changed the document).
+    pub draft: bool,
+    /// The load key of the playhead's frame.
+    playhead_key: Option<u64>,
+    /// The timeline position `composite_current` was judged for.
+    current_at: usize,
+    /// The composite the viewer last asked for: (timeline position, request key).
+    pub wanted: Option<(usize, render_worker::RequestKey)>,
     allow_close: bool,
     ui: ui::UiState,
     title: String,
@@ -124,6 +154,8 @@ pub struct MatteboxApp {
     pub composite_current: bool,
     /// How many composites the compositor thread has finished.
     pub composites_rendered: u64,
+    /// How many frames the compositor thread has rendered ahead into the RAM preview.
+    pub composites_prefetched: u64,
     /// Added to every composite (milliseconds; 0 in use): the tests' slow compositor.
     pub render_delay_ms: Arc<std::sync::atomic::AtomicU64>,
     /// The model manifest, for choosing models (and their licences), or why it failed to load.
@@ -141,12 +173,20 @@ impl MatteboxApp {
         let mut software = false;
         let mut startup_error = None;
         let render_delay_ms = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let cache_budget_mb = std::env::var("MATTEBOX_RAM_PREVIEW_MB")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(default_budget_bytes() >> 20);
+        let cache = Arc::new(Mutex::new(FrameCache::new(cache_budget_mb << 20)));
         if let Some(rs) = &cc.wgpu_render_state {
             software = rs.adapter.get_info().device_type == eframe::wgpu::DeviceType::Cpu;
             let ctx3 = cc.egui_ctx.clone();
-            let worker = RenderWorker::start(software, Arc::clone(&render_delay_ms), move || {
-                ctx3.request_repaint()
-            });
+            let worker = RenderWorker::start(
+                software,
+                Arc::clone(&render_delay_ms),
+                Arc::clone(&cache),
+                move || ctx3.request_repaint(),
+            );
             match ViewerResources::new(rs, worker) {
                 Ok(res) => {
                     adapter = format!("{}; {}", res.adapter_label(), res.worker.label);
@@ -168,7 +208,19 @@ impl MatteboxApp {
             adapter,
             dialog: Dialog::None,
             last_autosave: Instant::now(),
+            next_play_step: Instant::now(),
             last_play_step: Instant::now(),
+            play_fps: 0.0,
+            cache,
+            cache_budget_mb,
+            shown_cached: None,
+            doc_key: None,
+            prefetch_sent: None,
+            drag_revision: None,
+            draft: false,
+            playhead_key: None,
+            wanted: None,
+            current_at: 0,
             allow_close: false,
             ui: ui::UiState::default(),
             title: String::new(),
@@ -180,6 +232,7 @@ impl MatteboxApp {
             last_render_s: 0.0,
             composite_current: true,
             composites_rendered: 0,
+            composites_prefetched: 0,
             render_delay_ms,
             manifest: crate::infer::Manifest::load(None, &[]).map_err(|e| e.to_string()),
             preview_max_width: match std::env::var("MATTEBOX_PREVIEW_WIDTH")
@@ -206,7 +259,13 @@ impl MatteboxApp {
         let opening = matches!(action, Action::Open(_));
         let new_models = matches!(action, Action::Edit(Edit::SetPasses(_)));
         let saving = matches!(action, Action::Save | Action::SaveAs(_));
+        let toggling = action == Action::TogglePlay;
         let effect = self.state.act(action);
+        if toggling {
+            self.next_play_step = Instant::now();
+            self.last_play_step = Instant::now();
+            self.play_fps = 0.0;
+        }
         if opening && effect == Some(Effect::Opened) {
             self.frame = None;
             self.passes_changed();
@@ -358,67 +417,108 @@ impl MatteboxApp {
         self.pass_generation += 1;
     }
 
-    /// The plan the viewer draws, and its key, built again only when the frame's inputs, the
-    /// project or the playhead changed.
-    fn plan(&mut self, frame: &LoadedFrame) -> Option<(Arc<Plan>, u64)> {
+    /// The plan the viewer draws, its key and what it is made from, built again only when the
+    /// frame's inputs, the project or the playhead changed.
+    pub fn plan(&mut self, frame: &LoadedFrame) -> Option<ViewerPlan> {
         let at = (frame.key, self.state.revision, self.state.frame);
         if let Some(cache) = &self.plan_cache
             && cache.at == at
         {
-            return Some((Arc::clone(&cache.plan), cache.key));
+            return Some((Arc::clone(&cache.plan), cache.key, Arc::clone(&cache.spec)));
         }
-        let (plan, key) = self.build_plan(frame)?;
+        frame.aux.as_ref()?;
+        let spec = Arc::new(self.plan_inputs(self.state.frame)?);
+        let (plan, key) = spec.plan(frame);
+        let plan = Arc::new(plan);
         self.plan_cache = Some(PlanCache {
             at,
             plan: Arc::clone(&plan),
             key,
+            spec: Arc::clone(&spec),
         });
-        Some((plan, key))
+        Some((plan, key, spec))
     }
 
-    fn build_plan(&self, frame: &LoadedFrame) -> Option<(Arc<Plan>, u64)> {
+    /// What the plan at timeline position `index` is made from.
+    fn plan_inputs(&self, index: usize) -> Option<PlanInputs> {
         let doc = self.state.doc.as_ref()?;
-        frame.aux.as_ref()?;
-        let moving = !doc.project.camera.is_static() && frame.prepared.is_some();
-        let pose = moving.then(|| {
-            doc.project
-                .camera
-                .pose_at(doc.camera_time(self.state.frame))
-        });
-        let layers = crate::composite::planner::scale_pixels(&doc.project.layers, frame.scale);
-        let spec = FrameSpec {
-            layers: &layers,
-            scene: &doc.project.scene,
-            base_dir: &doc.base_dir,
-            camera: pose.as_ref(),
-            prepare: &doc.project.camera.prepare,
+        let pose = (!doc.project.camera.is_static())
+            .then(|| doc.project.camera.pose_at(doc.camera_time(index)));
+        Some(PlanInputs {
+            layers: doc.project.layers.clone(),
+            scene: doc.project.scene.clone(),
+            base_dir: doc.base_dir.clone(),
+            pose,
+            prepare: doc.project.camera.prepare.clone(),
             solo: self.state.solo,
-        };
-        let plan = plan_frame(&spec, frame.plate.width, frame.plate.height);
+        })
+    }
+
+    /// A key of everything but the timeline position that the viewer's frames depend on: the
+    /// document's content, the solo, the proxy and the pass files (the RAM preview's key).
+    fn doc_key(&mut self) -> Option<u64> {
+        let doc = self.state.doc.as_ref()?;
+        let at = (self.state.revision, self.pass_generation);
+        if let Some((a, k)) = self.doc_key
+            && a == at
+        {
+            return Some(k);
+        }
         let mut h = blake3::Hasher::new();
-        h.update(format!("{plan:?}").as_bytes());
+        h.update(
+            serde_json::to_string(&doc.project)
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        h.update(doc.shot.source.to_string_lossy().as_bytes());
+        h.update(doc.base_dir.to_string_lossy().as_bytes());
+        h.update(
+            format!(
+                "{:?} {} {:?} {}",
+                self.state.solo,
+                self.state.proxy.code(),
+                self.preview_max_width,
+                self.pass_generation
+            )
+            .as_bytes(),
+        );
         let mut key = [0u8; 8];
         key.copy_from_slice(&h.finalize().as_bytes()[..8]);
-        Some((Arc::new(plan), u64::from_le_bytes(key)))
+        let key = u64::from_le_bytes(key);
+        self.doc_key = Some((at, key));
+        Some(key)
     }
 
-    fn request_frame(&mut self) {
-        let stamp = (self.state.revision, self.state.frame, self.pass_generation);
-        if self.requested == Some(stamp) {
-            return;
-        }
-        self.requested = Some(stamp);
-        let Some(doc) = &self.state.doc else { return };
-        let src = doc.source_index(self.state.frame);
-        let Some(frame) = doc.shot.frames.get(src) else {
-            return;
-        };
+    /// The RAM preview's key for timeline position `index`.
+    pub fn cache_key_at(&mut self, index: usize) -> Option<CacheKey> {
+        Some(CacheKey {
+            index,
+            doc: self.doc_key()?,
+            proxy: self.state.proxy.code(),
+        })
+    }
+
+    /// Does a drag go on that has changed the document (a slider, a key)? Its composites are
+    /// drafts until it ends.
+    pub fn drafting(&self) -> bool {
+        self.drag_revision.is_some_and(|r| r != self.state.revision)
+    }
+
+    /// Is the loaded frame the playhead's (not one left from before a step)?
+    pub fn frame_is_playhead(&self) -> bool {
+        self.frame
+            .as_ref()
+            .is_some_and(|f| Some(f.key) == self.playhead_key)
+    }
+
+    /// What loading timeline position `index` takes.
+    fn load_request(&self, index: usize, project: &Arc<Project>) -> Option<LoadRequest> {
+        let doc = self.state.doc.as_ref()?;
+        let src = doc.source_index(index);
+        let frame = doc.shot.frames.get(src)?;
         let pass_exr = jobs::pass_exr(&doc.shot.source, frame);
         let key = LoadRequest::key_for(&frame.path, &pass_exr, &doc.project, &doc.base_dir);
-        if self.frame.as_ref().is_some_and(|f| f.key == key) {
-            return;
-        }
-        self.loader.request(LoadRequest {
+        Some(LoadRequest {
             key,
             source: frame.path.clone(),
             number: frame.number,
@@ -428,10 +528,116 @@ impl MatteboxApp {
                 .join(crate::export::sidecar::SIDECAR_NAME),
             scene: doc.project.scene.clone(),
             camera: doc.project.camera.clone(),
-            project: Arc::new(doc.project.clone()),
+            project: Arc::clone(project),
             base_dir: doc.base_dir.clone(),
+            proxy: self.state.proxy,
             max_width: self.preview_max_width,
-        });
+        })
+    }
+
+    fn request_frame(&mut self) {
+        let stamp = (self.state.revision, self.state.frame, self.pass_generation);
+        if self.requested == Some(stamp) {
+            return;
+        }
+        self.requested = Some(stamp);
+        let Some(doc) = &self.state.doc else { return };
+        let project = Arc::new(doc.project.clone());
+        let Some(request) = self.load_request(self.state.frame, &project) else {
+            return;
+        };
+        self.playhead_key = Some(request.key);
+        if self.frame.as_ref().is_some_and(|f| f.key == request.key) {
+            return;
+        }
+        self.loader.request(request);
+    }
+
+    /// The frames after the playhead (wrapping round) that the RAM preview lacks, for the
+    /// compositor thread to render ahead while the shot plays.
+    fn prefetch_items(&mut self) -> Vec<PrefetchItem> {
+        let Some(doc) = &self.state.doc else {
+            return Vec::new();
+        };
+        let len = doc.timeline_len();
+        let project = Arc::new(doc.project.clone());
+        let mut items = Vec::new();
+        for step in 1..len {
+            let index = (self.state.frame + step) % len;
+            let Some(cache_key) = self.cache_key_at(index) else {
+                break;
+            };
+            if self.cache.lock().is_ok_and(|c| c.contains(&cache_key)) {
+                continue;
+            }
+            let (Some(load), Some(spec)) =
+                (self.load_request(index, &project), self.plan_inputs(index))
+            else {
+                continue;
+            };
+            items.push(PrefetchItem {
+                cache_key,
+                load,
+                spec: Arc::new(spec),
+            });
+        }
+        items
+    }
+
+    /// Playback: the next frame is shown at the shot's rate once the current one is on screen
+    /// (so the first play renders every frame into the RAM preview, and later plays run from
+    /// it at the shot's fps).
+    fn play(&mut self, ctx: &egui::Context) {
+        if !self.state.playing {
+            return;
+        }
+        let fps = self
+            .state
+            .doc
+            .as_ref()
+            .map_or(24.0, |d| d.project.shot.fps.max(1.0));
+        let period = Duration::from_secs_f64(1.0 / f64::from(fps));
+        let now = Instant::now();
+        let ready = self.composite_current && self.current_at == self.state.frame;
+        if now >= self.next_play_step && ready {
+            let shown = now.duration_since(self.last_play_step).as_secs_f32();
+            if shown > 0.0 {
+                let rate = 1.0 / shown;
+                self.play_fps = if self.play_fps > 0.0 {
+                    0.85 * self.play_fps + 0.15 * rate
+                } else {
+                    rate
+                };
+            }
+            self.last_play_step = now;
+            // Keep to the shot's rate: a late frame moves the schedule, an early one does not.
+            self.next_play_step = if now.duration_since(self.next_play_step) > period {
+                now + period
+            } else {
+                self.next_play_step + period
+            };
+            let len = self.state.doc.as_ref().map_or(0, |d| d.timeline_len());
+            let next = if self.state.frame + 1 >= len {
+                0
+            } else {
+                self.state.frame + 1
+            };
+            self.act(Action::Seek(next));
+        }
+        let wait = self
+            .next_play_step
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_millis(50));
+        ctx.request_repaint_after(wait);
+    }
+
+    /// The RAM preview frame at the playhead, looked up once per repaint.
+    fn look_up_cached(&mut self) {
+        let key = self.cache_key_at(self.state.frame);
+        self.shown_cached = match (key, self.cache.lock()) {
+            (Some(k), Ok(mut cache)) => cache.get(&k).map(|f| (k, f)),
+            _ => None,
+        };
     }
 
     fn autosave(&mut self) {
@@ -511,7 +717,22 @@ impl eframe::App for MatteboxApp {
             }
             self.frame = Some(Arc::new(f));
         }
-        self.request_frame();
+        // The playhead moves first (keys, playback), then its frame is looked up and loaded.
+        self.keyboard(&ctx);
+        self.play(&ctx);
+        self.look_up_cached();
+        // Playing from the RAM preview needs no loading; paused, the frame is loaded so that
+        // edits (the brush, the probe) have its inputs.
+        if !(self.state.playing && self.shown_cached.is_some()) {
+            self.request_frame();
+        }
+        // A drag that edits the document (a slider, a key) makes draft composites until it ends.
+        if ctx.dragged_id().is_some() {
+            self.drag_revision.get_or_insert(self.state.revision);
+        } else {
+            self.drag_revision = None;
+        }
+        self.draft = self.drafting();
         for (i, result) in self.thumbs.poll() {
             match result {
                 Ok((w, h, rgba)) => {
@@ -547,25 +768,6 @@ impl eframe::App for MatteboxApp {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
             self.dialog = Dialog::ConfirmQuit;
         }
-        self.keyboard(&ctx);
-        if self.state.playing {
-            let fps = self
-                .state
-                .doc
-                .as_ref()
-                .map_or(24.0, |d| d.project.shot.fps.max(1.0));
-            if self.last_play_step.elapsed().as_secs_f32() >= 1.0 / fps {
-                self.last_play_step = Instant::now();
-                let len = self.state.doc.as_ref().map_or(0, |d| d.timeline_len());
-                let next = if self.state.frame + 1 >= len {
-                    0
-                } else {
-                    self.state.frame + 1
-                };
-                self.act(Action::Seek(next));
-            }
-            ctx.request_repaint_after(Duration::from_millis(10));
-        }
         self.autosave();
         if self.passes.is_some() || self.export.is_some() {
             ctx.request_repaint_after(Duration::from_millis(100));
@@ -582,10 +784,43 @@ impl eframe::App for MatteboxApp {
             {
                 self.state.status = format!("viewer: {e}");
             }
-            self.rendering = res.worker.busy();
-            self.composite_current = res.current();
+            // The composite on screen is not the playhead's yet: being drawn, or its frame loads.
+            self.rendering = res.worker.busy()
+                || (self.shown_cached.is_none()
+                    && self.state.doc.is_some()
+                    && !self.frame_is_playhead());
+            // Current: the playhead's frame is on screen whole, with its own full composite (or
+            // it has no passes to composite).
+            let passes = self.frame.as_ref().is_some_and(|f| f.aux.is_some());
+            self.current_at = self.state.frame;
+            self.composite_current = self.shown_cached.is_some()
+                || (self.frame_is_playhead()
+                    && match self.wanted {
+                        Some((index, key)) => {
+                            index == self.state.frame && !key.2 && res.shown_request() == Some(key)
+                        }
+                        None => !passes,
+                    });
             self.composites_rendered = res.worker.renders();
+            self.composites_prefetched = res.worker.prefetched();
             self.last_render_s = res.last_render_s;
+            // While the shot plays, the compositor renders ahead of the playhead.
+            let doc_key = self.doc_key();
+            if self.state.playing {
+                if self.prefetch_sent != doc_key {
+                    let items = self.prefetch_items();
+                    res.worker.prefetch(items);
+                    self.prefetch_sent = doc_key;
+                }
+            } else if self.prefetch_sent.is_some() {
+                res.worker.prefetch(Vec::new());
+                self.prefetch_sent = None;
+            }
+        }
+        if let Ok(mut cache) = self.cache.lock()
+            && cache.stats().budget != self.cache_budget_mb << 20
+        {
+            cache.set_budget(self.cache_budget_mb << 20);
         }
         // The title names the project and the frame (the smoke test reads it).
         let title = match &self.state.doc {

@@ -6,6 +6,18 @@
 //! request wins**: there is one pending slot, so edits made while a composite is in flight
 //! replace the request that waits, and are never queued up behind it.
 //!
+//! **Drafts.** While a slider, a key or another control is dragged, the request is a draft: the
+//! worker composites the same stack at a quarter of the preview's size (the frame's inputs
+//! reduced once per frame, the plan made again at that size), which takes a small fraction of
+//! the time, and the viewer shows it enlarged until the full composite that follows the drag
+//! lands.
+//!
+//! **The RAM preview.** Every full composite, with the frame's plate and aux, goes into the
+//! shared [`FrameCache`] as half floats. While the shot plays, the UI also hands the worker the
+//! frames ahead of the playhead that are not cached (`prefetch`); the worker renders them when no
+//! request waits (a request always goes first), loading each frame itself, until the cache's
+//! budget would force it to evict.
+//!
 //! Why a thread with its own renderer rather than eframe's device: on a software adapter
 //! (llvmpipe, what students' laptops without a usable GPU and this project's CI have), a
 //! compute submission runs on the same CPU queue that presents the window, so a composite on
@@ -14,35 +26,58 @@
 //! reference on a software adapter, and on its own wgpu device on a real GPU (one queue of its
 //! own, the result read back), the same plan either way.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
+use crate::composite::frame_cache::{CacheKey, CachedFrame, FrameCache, HalfImage};
 use crate::composite::gpu::{GpuChoice, GpuRenderer};
 use crate::composite::plan::Plan;
 use crate::composite::{FrameInputs, Rendered, cpu};
 
-use super::jobs::LoadedFrame;
+use super::jobs::{LoadRequest, LoadedFrame, PlanInputs, load};
+
+/// A draft composites the frame reduced by this much in width and height.
+pub const DRAFT_DIVISOR: u32 = 4;
 
 /// What to composite: a frame's inputs and its plan, identified by `key`.
 #[derive(Clone)]
 pub struct RenderRequest {
-    /// `(frame key, plan key)`: what the viewer compares to know a result is current.
-    pub key: (u64, u64),
+    /// `(frame key, plan key, draft)`: what the viewer compares to know a result is current.
+    pub key: RequestKey,
     /// The frame's inputs (already at the preview's size).
     pub frame: Arc<LoadedFrame>,
-    /// The plan to run.
+    /// The plan to run at the frame's size.
     pub plan: Arc<Plan>,
+    /// What the plan was made from (a draft plans again at its reduced size).
+    pub spec: Arc<PlanInputs>,
+    /// Where the finished composite goes in the RAM preview (`None`: not cached).
+    pub cache_key: Option<CacheKey>,
+}
+
+/// Identifies a request's result: `(frame key, plan key, draft)`.
+pub type RequestKey = (u64, u64, bool);
+
+/// A frame to render ahead of the playhead, into the RAM preview only.
+#[derive(Clone)]
+pub struct PrefetchItem {
+    /// Its place in the cache.
+    pub cache_key: CacheKey,
+    /// How to load it.
+    pub load: LoadRequest,
+    /// What its plan is made from.
+    pub spec: Arc<PlanInputs>,
 }
 
 /// A finished composite.
 pub struct RenderDone {
     /// The request's key.
-    pub key: (u64, u64),
-    /// The composite and aux, or what went wrong.
-    pub result: Result<Rendered, String>,
+    pub key: RequestKey,
+    /// The frame and its composite (half floats), or what went wrong.
+    pub result: Result<Arc<CachedFrame>, String>,
     /// Seconds the composite took.
     pub seconds: f64,
 }
@@ -50,6 +85,7 @@ pub struct RenderDone {
 #[derive(Default)]
 struct Pending {
     request: Option<RenderRequest>,
+    prefetch: VecDeque<PrefetchItem>,
     stop: bool,
 }
 
@@ -59,9 +95,22 @@ pub struct RenderWorker {
     done: Receiver<RenderDone>,
     busy: Arc<AtomicBool>,
     renders: Arc<AtomicU64>,
+    prefetched: Arc<AtomicU64>,
+    /// The RAM preview the worker fills.
+    pub cache: Arc<Mutex<FrameCache>>,
     /// What renders (for the status bar).
     pub label: String,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What the thread owns.
+struct Worker {
+    gpu: Option<GpuRenderer>,
+    cache: Arc<Mutex<FrameCache>>,
+    /// The last frame's inputs as half floats (an edit re-renders the same frame).
+    halves: Option<(u64, HalfImage, Option<HalfImage>)>,
+    /// The last frame's draft-sized inputs.
+    draft: Option<(u64, Arc<LoadedFrame>)>,
 }
 
 impl RenderWorker {
@@ -71,12 +120,14 @@ impl RenderWorker {
     pub fn start(
         software: bool,
         delay_ms: Arc<AtomicU64>,
+        cache: Arc<Mutex<FrameCache>>,
         wake: impl Fn() + Send + 'static,
     ) -> RenderWorker {
         let pending: Arc<(Mutex<Pending>, Condvar)> = Arc::default();
         let (tx, done) = unbounded();
         let busy = Arc::new(AtomicBool::new(false));
         let renders = Arc::new(AtomicU64::new(0));
+        let prefetched = Arc::new(AtomicU64::new(0));
         let gpu = match std::env::var("MATTEBOX_PREVIEW_RENDERER").as_deref() {
             Ok("cpu") => None,
             Ok("gpu") => GpuRenderer::new(GpuChoice::Auto).ok(),
@@ -95,10 +146,16 @@ impl RenderWorker {
         let thread = {
             let pending = Arc::clone(&pending);
             let busy = Arc::clone(&busy);
-            let renders = Arc::clone(&renders);
+            let counters = [Arc::clone(&renders), Arc::clone(&prefetched)];
+            let mut worker = Worker {
+                gpu,
+                cache: Arc::clone(&cache),
+                halves: None,
+                draft: None,
+            };
             std::thread::Builder::new()
                 .name("mattebox compositor".into())
-                .spawn(move || run(&pending, &tx, &busy, &renders, gpu, &delay_ms, wake))
+                .spawn(move || worker.run(&pending, &tx, &busy, &counters, &delay_ms, wake))
                 .ok()
         };
         RenderWorker {
@@ -106,6 +163,8 @@ impl RenderWorker {
             done,
             busy,
             renders,
+            prefetched,
+            cache,
             label,
             thread,
         }
@@ -121,20 +180,40 @@ impl RenderWorker {
         }
     }
 
+    /// Replaces the frames to render ahead (first first); an empty list stops rendering ahead.
+    pub fn prefetch(&self, items: Vec<PrefetchItem>) {
+        let (lock, cvar) = &*self.pending;
+        if let Ok(mut p) = lock.lock() {
+            p.prefetch = items.into();
+            cvar.notify_one();
+        }
+    }
+
+    /// How many frames still wait to be rendered ahead.
+    pub fn prefetch_left(&self) -> usize {
+        let (lock, _) = &*self.pending;
+        lock.lock().map_or(0, |p| p.prefetch.len())
+    }
+
     /// The results that have arrived since the last call, oldest first.
     pub fn poll(&self) -> Vec<RenderDone> {
         self.done.try_iter().collect()
     }
 
-    /// Is a composite in flight or waiting?
+    /// Is a requested composite in flight or waiting?
     pub fn busy(&self) -> bool {
         self.busy.load(Ordering::Acquire)
     }
 
-    /// How many composites the worker has finished (tests check that stale requests were
-    /// dropped rather than rendered).
+    /// How many requested composites the worker has finished (tests check that stale requests
+    /// were dropped rather than rendered).
     pub fn renders(&self) -> u64 {
         self.renders.load(Ordering::Acquire)
+    }
+
+    /// How many frames the worker has rendered ahead into the RAM preview.
+    pub fn prefetched(&self) -> u64 {
+        self.prefetched.load(Ordering::Acquire)
     }
 }
 
@@ -151,55 +230,186 @@ impl Drop for RenderWorker {
     }
 }
 
-fn run(
-    pending: &(Mutex<Pending>, Condvar),
-    tx: &Sender<RenderDone>,
-    busy: &AtomicBool,
-    renders: &AtomicU64,
-    gpu: Option<GpuRenderer>,
-    delay_ms: &AtomicU64,
-    wake: impl Fn(),
-) {
-    let (lock, cvar) = pending;
-    loop {
-        let request = {
-            let Ok(mut p) = lock.lock() else { return };
-            loop {
-                if p.stop {
-                    return;
+/// The next piece of work: a request, or a frame to render ahead.
+enum Work {
+    Request(RenderRequest),
+    Prefetch(PrefetchItem),
+}
+
+impl Worker {
+    fn run(
+        &mut self,
+        pending: &(Mutex<Pending>, Condvar),
+        tx: &Sender<RenderDone>,
+        busy: &AtomicBool,
+        [renders, prefetched]: &[Arc<AtomicU64>; 2],
+        delay_ms: &AtomicU64,
+        wake: impl Fn(),
+    ) {
+        let (lock, cvar) = pending;
+        loop {
+            let work = {
+                let Ok(mut p) = lock.lock() else { return };
+                loop {
+                    if p.stop {
+                        return;
+                    }
+                    if let Some(r) = p.request.take() {
+                        break Work::Request(r);
+                    }
+                    busy.store(false, Ordering::Release);
+                    if let Some(item) = p.prefetch.pop_front() {
+                        break Work::Prefetch(item);
+                    }
+                    p = match cvar.wait(p) {
+                        Ok(p) => p,
+                        Err(_) => return,
+                    };
                 }
-                if let Some(r) = p.request.take() {
-                    break r;
+            };
+            match work {
+                Work::Request(request) => {
+                    let started = Instant::now();
+                    let delay = delay_ms.load(Ordering::Acquire);
+                    if delay > 0 {
+                        std::thread::sleep(Duration::from_millis(delay));
+                    }
+                    let result = self.render_request(&request);
+                    renders.fetch_add(1, Ordering::AcqRel);
+                    let done = RenderDone {
+                        key: request.key,
+                        result,
+                        seconds: started.elapsed().as_secs_f64(),
+                    };
+                    if tx.send(done).is_err() {
+                        return;
+                    }
+                    wake();
                 }
-                busy.store(false, Ordering::Release);
-                p = match cvar.wait(p) {
-                    Ok(p) => p,
-                    Err(_) => return,
-                };
+                Work::Prefetch(item) => match self.render_ahead(&item) {
+                    Ahead::Cached => {
+                        prefetched.fetch_add(1, Ordering::AcqRel);
+                        wake();
+                    }
+                    Ahead::Skipped => {}
+                    Ahead::Full => {
+                        // The budget is reached: rendering more would evict frames to be played.
+                        if let Ok(mut p) = lock.lock() {
+                            p.prefetch.clear();
+                        }
+                        wake();
+                    }
+                },
+            }
+        }
+    }
+
+    fn composite(&self, plan: &Plan, frame: &LoadedFrame) -> Result<Rendered, String> {
+        let inputs = inputs_of(frame, plan);
+        match &self.gpu {
+            Some(g) => g.render(plan, &inputs),
+            None => cpu::render(plan, &inputs),
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    fn render_request(&mut self, request: &RenderRequest) -> Result<Arc<CachedFrame>, String> {
+        let frame = &request.frame;
+        if request.key.2 {
+            let draft = match &self.draft {
+                Some((key, d)) if *key == frame.key => Some(Arc::clone(d)),
+                _ => frame.reduced(DRAFT_DIVISOR).map(Arc::new),
+            };
+            if let Some(draft) = draft {
+                self.draft = Some((frame.key, Arc::clone(&draft)));
+                let (plan, _) = request.spec.plan(&draft);
+                let rendered = self.composite(&plan, &draft)?;
+                // A draft shows only its composite (the plate and aux stay the frame's own).
+                return Ok(Arc::new(CachedFrame {
+                    plate: HalfImage::from_image(&crate::composite::image::Image::new(1, 1)),
+                    aux: None,
+                    composite: Some((
+                        HalfImage::from_image(&rendered.rgba),
+                        HalfImage::from_image(&rendered.aux),
+                    )),
+                    scale: draft.scale,
+                    full_size: draft.full_size,
+                }));
+            }
+        }
+        let rendered = self.composite(&request.plan, frame)?;
+        let cached = Arc::new(self.cached_frame(frame, &rendered));
+        if let Some(key) = request.cache_key
+            && let Ok(mut cache) = self.cache.lock()
+        {
+            cache.insert(key, Arc::clone(&cached));
+        }
+        Ok(cached)
+    }
+
+    /// The frame and its composite as the RAM preview keeps them.
+    fn cached_frame(&mut self, frame: &LoadedFrame, rendered: &Rendered) -> CachedFrame {
+        let (plate, aux) = match &self.halves {
+            Some((key, p, a)) if *key == frame.key => (p.clone(), a.clone()),
+            _ => {
+                let p = HalfImage::from_image(&frame.plate);
+                let a = frame.aux.as_ref().map(HalfImage::from_image);
+                self.halves = Some((frame.key, p.clone(), a.clone()));
+                (p, a)
             }
         };
-        let started = Instant::now();
-        let delay = delay_ms.load(Ordering::Acquire);
-        if delay > 0 {
-            std::thread::sleep(Duration::from_millis(delay));
+        CachedFrame {
+            plate,
+            aux,
+            composite: Some((
+                HalfImage::from_image(&rendered.rgba),
+                HalfImage::from_image(&rendered.aux),
+            )),
+            scale: frame.scale,
+            full_size: frame.full_size,
         }
-        let inputs = inputs_of(&request.frame, &request.plan);
-        let result = match &gpu {
-            Some(g) => g.render(&request.plan, &inputs),
-            None => cpu::render(&request.plan, &inputs),
-        }
-        .map_err(|e| e.to_string());
-        renders.fetch_add(1, Ordering::AcqRel);
-        let done = RenderDone {
-            key: request.key,
-            result,
-            seconds: started.elapsed().as_secs_f64(),
-        };
-        if tx.send(done).is_err() {
-            return;
-        }
-        wake();
     }
+
+    fn render_ahead(&mut self, item: &PrefetchItem) -> Ahead {
+        match self.cache.lock() {
+            Ok(cache) => {
+                if cache.contains(&item.cache_key) {
+                    return Ahead::Skipped;
+                }
+                // Frames of one shot and proxy are of one size: the average entry predicts it.
+                let s = cache.stats();
+                if s.frames > 0 && !cache.has_room_for(s.bytes / s.frames) {
+                    return Ahead::Full;
+                }
+            }
+            Err(_) => return Ahead::Skipped,
+        }
+        let frame = load(&item.load);
+        if frame.error.is_some() || frame.aux.is_none() {
+            // Nothing to composite (no passes yet) or a broken frame: the playhead will say why.
+            return Ahead::Skipped;
+        }
+        let (plan, _) = item.spec.plan(&frame);
+        let Ok(rendered) = self.composite(&plan, &frame) else {
+            return Ahead::Skipped;
+        };
+        let cached = Arc::new(self.cached_frame(&frame, &rendered));
+        match self.cache.lock() {
+            Ok(mut cache) if cache.has_room_for(cached.bytes()) => {
+                cache.insert(item.cache_key, cached);
+                Ahead::Cached
+            }
+            Ok(_) => Ahead::Full,
+            Err(_) => Ahead::Skipped,
+        }
+    }
+}
+
+/// What rendering one frame ahead did.
+enum Ahead {
+    Cached,
+    Skipped,
+    Full,
 }
 
 /// The plan's inputs from a loaded frame (copies at the preview's size), background pictures

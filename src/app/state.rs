@@ -188,6 +188,8 @@ pub enum Action {
     Solo(Option<usize>),
     /// Add a camera key at the playhead with the move's current values.
     AddKeyHere,
+    /// Choose the viewer's proxy size.
+    SetProxy(super::jobs::Proxy),
 }
 
 /// Everything the app knows, apart from egui and GPU resources.
@@ -221,6 +223,8 @@ pub struct AppState {
     pub recent: Vec<PathBuf>,
     /// Bumped whenever the document or its look changes, so views know to redraw.
     pub revision: u64,
+    /// The viewer's proxy size.
+    pub proxy: super::jobs::Proxy,
 }
 
 impl Default for AppState {
@@ -240,6 +244,7 @@ impl Default for AppState {
             status: "Open a shot or a project (File > Open, or drop it on the window)".into(),
             recent: Vec::new(),
             revision: 0,
+            proxy: super::jobs::Proxy::Auto,
         }
     }
 }
@@ -370,6 +375,14 @@ impl AppState {
             }
             Action::Solo(i) => {
                 self.solo = i;
+                self.revision += 1;
+                Some(Effect::Changed)
+            }
+            Action::SetProxy(p) => {
+                if p == self.proxy {
+                    return None;
+                }
+                self.proxy = p;
                 self.revision += 1;
                 Some(Effect::Changed)
             }

@@ -16,6 +16,7 @@ use crate::project::Edit;
 use crate::render::{RendererChoice, What};
 
 use super::jobs::{ExportRequest, THUMB_WIDTH};
+use super::render_worker::RenderRequest;
 use super::state::{Action, Level, TOAST_TIME, View};
 use super::viewer::{DisplayUniform, ViewerPaint};
 use super::{Dialog, MatteboxApp, default_save_path};
@@ -158,6 +159,30 @@ fn menu_bar(app: &mut MatteboxApp, ui: &mut Ui) {
                 .clicked()
             {
                 app.act(Action::Redo);
+            }
+        });
+        ui.menu_button("View", |ui| {
+            ui.label(RichText::new("Proxy").strong());
+            for p in super::jobs::Proxy::ALL {
+                if ui.radio(app.state.proxy == p, p.label()).clicked() {
+                    app.act(Action::SetProxy(p));
+                }
+            }
+            ui.separator();
+            ui.label(RichText::new("RAM preview").strong());
+            ui.add(
+                egui::DragValue::new(&mut app.cache_budget_mb)
+                    .range(64..=65536)
+                    .speed(16.0)
+                    .suffix(" MB"),
+            )
+            .on_hover_text(
+                "memory for composited frames kept for playback; the least recently shown go first",
+            );
+            if ui.button("Clear the RAM preview").clicked()
+                && let Ok(mut cache) = app.cache.lock()
+            {
+                cache.clear();
             }
         });
         ui.menu_button("Passes", |ui| {
@@ -319,6 +344,24 @@ fn timeline(app: &mut MatteboxApp, ui: &mut Ui) {
         }
         ui.label(RichText::new(format!("frame {label}  ({}/{len})", frame + 1)).monospace())
             .on_hover_text("the sequence's own frame number");
+        if app.state.playing {
+            ui.label(RichText::new(format!("{:5.1} fps", app.play_fps)).monospace())
+                .on_hover_text("playback's measured rate (the shot's fps once frames are cached)");
+        }
+        let stats = app.cache.lock().map(|c| c.stats()).unwrap_or_default();
+        ui.label(
+            RichText::new(format!(
+                "RAM {} fr, {}/{} MB",
+                stats.frames,
+                stats.bytes >> 20,
+                stats.budget >> 20
+            ))
+            .small(),
+        )
+        .on_hover_text(
+            "RAM preview: composited frames kept in memory (green on the timeline); \
+             the budget is under View",
+        );
         ui.separator();
         if ui
             .button("Add key")
@@ -334,6 +377,11 @@ fn timeline(app: &mut MatteboxApp, ui: &mut Ui) {
             app.edit(Edit::RemoveKey { index: k });
         }
     });
+    // The RAM preview's frames, for the cache bar.
+    let cached = match (app.cache_key_at(0), app.cache.lock()) {
+        (Some(k), Ok(c)) => c.cached_indices(k.doc, k.proxy, len),
+        _ => Vec::new(),
+    };
     // The keyframe track: frame ticks, the playhead, draggable keys.
     let Some(doc) = &app.state.doc else { return };
     let times: Vec<f32> = (0..len).map(|i| doc.camera_time(i)).collect();
@@ -362,6 +410,21 @@ fn timeline(app: &mut MatteboxApp, ui: &mut Ui) {
             ],
             egui::Stroke::new(1.0, Color32::from_gray(110)),
         );
+    }
+    // The cache bar: a green run over the frames that play from memory, as in After Effects.
+    let half_step = 0.5 * (rect.width() - 16.0) / (len.max(2) - 1) as f32;
+    for (i, t) in times.iter().enumerate() {
+        if cached.get(i).copied().unwrap_or(false) {
+            let x = x_of(*t);
+            painter.rect_filled(
+                egui::Rect::from_min_max(
+                    egui::pos2(x - half_step, rect.top()),
+                    egui::pos2(x + half_step, rect.top() + 3.0),
+                ),
+                0.0,
+                Color32::from_rgb(70, 200, 90),
+            );
+        }
     }
     let px = x_of(times.get(frame).copied().unwrap_or(t0));
     painter.line_segment(
@@ -921,6 +984,22 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
         if ui.button("1:1").on_hover_text("1").clicked() {
             app.act(Action::OneToOne);
         }
+        let mut proxy = app.state.proxy;
+        egui::ComboBox::from_id_salt("proxy")
+            .selected_text(format!("proxy {}", proxy.label()))
+            .show_ui(ui, |ui| {
+                for p in super::jobs::Proxy::ALL {
+                    ui.selectable_value(&mut proxy, p, p.label());
+                }
+            })
+            .response
+            .on_hover_text(
+                "The viewer's size: auto (full on a GPU, at most 960 px wide on a software \
+                 adapter), full, 1/2 or 1/4; exports are always full size",
+            );
+        if proxy != app.state.proxy {
+            app.act(Action::SetProxy(proxy));
+        }
         ui.separator();
         let mut brush = app.ui.brush;
         ui.label("Matte brush");
@@ -948,45 +1027,65 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
             .on_hover_text("softness");
         }
     });
-    let Some(frame) = app.frame.clone() else {
-        ui.centered_and_justified(|ui| {
-            if app.state.doc.is_some() {
-                ui.spinner();
-            } else {
-                ui.label(
-                    RichText::new(
-                        "Open a shot or a project: File > Open, drop it here, or pass it on the command line",
-                    )
-                    .size(16.0),
-                );
-            }
-        });
-        return;
+    let frame = app.frame.clone();
+    let cached = app.shown_cached.clone();
+    // What is on screen: the RAM preview's frame when the playhead's is cached, else the
+    // loaded frame (its composite follows from the compositor thread).
+    let geo = match (&cached, &frame) {
+        (Some((_, c)), _) => Geo {
+            width: c.plate.width,
+            height: c.plate.height,
+            scale: c.scale,
+            full_size: c.full_size,
+            has_aux: c.aux.is_some(),
+        },
+        (None, Some(f)) => Geo {
+            width: f.plate.width,
+            height: f.plate.height,
+            scale: f.scale,
+            full_size: f.full_size,
+            has_aux: f.aux.is_some(),
+        },
+        (None, None) => {
+            ui.centered_and_justified(|ui| {
+                if app.state.doc.is_some() {
+                    ui.spinner();
+                } else {
+                    ui.label(
+                        RichText::new(
+                            "Open a shot or a project: File > Open, drop it here, or pass it on the command line",
+                        )
+                        .size(16.0),
+                    );
+                }
+            });
+            return;
+        }
     };
     let available = ui.available_rect_before_wrap();
     let response = ui.allocate_rect(available, egui::Sense::click_and_drag());
-    let (w, h) = (frame.plate.width as f32, frame.plate.height as f32);
+    let (w, h) = (geo.width as f32, geo.height as f32);
     let fit = (available.width() / w)
         .min(available.height() / h)
         .max(1e-3);
     // `state.zoom` counts screen points per full-size plate pixel (1 = 100 %), whatever the
     // preview's size.
-    let zoom_points = app.state.zoom.map_or(fit, |z| z / frame.scale);
+    let zoom_points = app.state.zoom.map_or(fit, |z| z / geo.scale);
     // Scroll zooms; drag pans.
     if response.hovered() {
         let scroll = ui.ctx().input(|i| i.smooth_scroll_delta.y);
         if scroll != 0.0 {
             let factor = (scroll / 200.0).exp();
-            app.state.zoom = Some((zoom_points * frame.scale * factor).clamp(0.02, 64.0));
+            app.state.zoom = Some((zoom_points * geo.scale * factor).clamp(0.02, 64.0));
         }
     }
-    let painting = app.ui.brush.is_some() && frame.aux.is_some();
+    let painting = app.ui.brush.is_some() && geo.has_aux && frame.is_some();
     if response.dragged() && app.state.wipe.is_none() && !painting {
         let d = response.drag_delta();
         app.state.pan[0] += d.x;
         app.state.pan[1] += d.y;
     }
-    let zoom_points = app.state.zoom.map_or(fit, |z| z / frame.scale);
+    let zoom_points = app.state.zoom.map_or(fit, |z| z / geo.scale);
     let image_size = egui::vec2(w * zoom_points, h * zoom_points);
     let image_min =
         available.center() - image_size / 2.0 + egui::vec2(app.state.pan[0], app.state.pan[1]);
@@ -1004,8 +1103,8 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
             && let Some(p) = response.interact_pointer_pos()
         {
             let q = [
-                (p.x - image_rect.left()) / zoom_points / frame.scale,
-                (p.y - image_rect.top()) / zoom_points / frame.scale,
+                (p.x - image_rect.left()) / zoom_points / geo.scale,
+                (p.y - image_rect.top()) / zoom_points / geo.scale,
             ];
             if app
                 .ui
@@ -1023,8 +1122,8 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
                 && let Some(p) = response.interact_pointer_pos()
             {
                 app.ui.stroke.push([
-                    (p.x - image_rect.left()) / zoom_points / frame.scale,
-                    (p.y - image_rect.top()) / zoom_points / frame.scale,
+                    (p.x - image_rect.left()) / zoom_points / geo.scale,
+                    (p.y - image_rect.top()) / zoom_points / geo.scale,
                 ]);
             }
             let points = std::mem::take(&mut app.ui.stroke);
@@ -1046,11 +1145,30 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
         }
     }
     let ppp = ui.ctx().pixels_per_point();
-    let plan = app.plan(&frame);
-    let (plan, plan_key) = match plan {
-        Some((p, k)) => (Some(p), k),
-        None => (None, 0),
+    // The composite to ask for when the frame is not cached: only for the playhead's own
+    // frame (one left from before a step is not composited again), a draft while a drag edits.
+    let request = match &frame {
+        Some(f) if cached.is_none() && app.frame_is_playhead() => {
+            // The panels drawn before the viewer may have edited the document in this frame.
+            app.draft = app.drafting();
+            let draft = app.draft;
+            let cache_key = if draft {
+                None
+            } else {
+                app.cache_key_at(app.state.frame)
+            };
+            app.plan(f).map(|(plan, plan_key, spec)| RenderRequest {
+                key: (f.key, plan_key, draft),
+                frame: Arc::clone(f),
+                plan,
+                spec,
+                cache_key,
+            })
+        }
+        _ => None,
     };
+    app.wanted = request.as_ref().map(|r| (app.state.frame, r.key));
+    let composing = request.is_some() || cached.is_some();
     let wipe_px = match app.state.wipe {
         Some(_) => {
             (image_rect.left() + app.state.wipe_at * image_rect.width() - available.left()) * ppp
@@ -1068,21 +1186,21 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
         view_a: app.state.view.code(),
         view_b: app.state.wipe.unwrap_or(app.state.view).code(),
         wipe_px,
-        has_aux: u32::from(frame.aux.is_some()),
+        has_aux: u32::from(geo.has_aux),
         srgb_target: 0,
     };
     ui.painter().add(egui_wgpu::Callback::new_paint_callback(
         available,
         ViewerPaint {
-            frame: Arc::clone(&frame),
-            plan,
-            plan_key,
+            frame: frame.clone(),
+            cached: cached.clone(),
+            request,
             display,
             rect: available,
         },
     ));
     // The last finished composite stays on screen while the next one is drawn off the UI thread.
-    if app.rendering && plan_key != 0 {
+    if app.rendering && (composing || geo.has_aux) && cached.is_none() {
         ui.painter().text(
             available.right_top() + egui::vec2(-8.0, 8.0),
             egui::Align2::RIGHT_TOP,
@@ -1094,15 +1212,15 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
     if painting {
         let to_screen = |q: &[f32; 2]| {
             egui::pos2(
-                image_rect.left() + q[0] * frame.scale * zoom_points,
-                image_rect.top() + q[1] * frame.scale * zoom_points,
+                image_rect.left() + q[0] * geo.scale * zoom_points,
+                image_rect.top() + q[1] * geo.scale * zoom_points,
             )
         };
         let colour = match app.ui.brush {
             Some(BrushMode::Subtract) => Color32::from_rgb(255, 90, 90),
             _ => Color32::from_rgb(90, 255, 120),
         };
-        let width = app.ui.brush_radius_px * 2.0 * zoom_points * frame.scale;
+        let width = app.ui.brush_radius_px * 2.0 * zoom_points * geo.scale;
         let line: Vec<egui::Pos2> = app.ui.stroke.iter().map(to_screen).collect();
         if line.len() > 1 {
             ui.painter().add(egui::Shape::line(
@@ -1113,40 +1231,29 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
         if let Some(p) = response.hover_pos() {
             ui.painter().circle_stroke(
                 p,
-                app.ui.brush_radius_px * zoom_points * frame.scale,
+                app.ui.brush_radius_px * zoom_points * geo.scale,
                 egui::Stroke::new(1.5, colour),
             );
         }
     }
-    // The pixel probe: linear values under the cursor, and the depth in metres.
+    // The pixel probe reads the view on screen: linear values and their 8-bit display values
+    // under the cursor, the depth in metres and the matte; it clears off the image.
+    app.ui.probe.clear();
     if let Some(p) = response.hover_pos() {
         let ix = ((p.x - image_rect.left()) / zoom_points).floor();
         let iy = ((p.y - image_rect.top()) / zoom_points).floor();
         if ix >= 0.0 && iy >= 0.0 && ix < w && iy < h {
-            let i = iy as usize * frame.plate.width as usize + ix as usize;
-            let c = frame.plate.pixels[i];
-            let mut text = format!(
-                "x {:.0} y {:.0}  rgb {:.3} {:.3} {:.3}",
-                ix / frame.scale,
-                iy / frame.scale,
-                c[0],
-                c[1],
-                c[2]
+            let view = match app.state.wipe {
+                Some(b) if p.x >= image_rect.left() + app.state.wipe_at * image_rect.width() => b,
+                _ => app.state.view,
+            };
+            app.ui.probe = probe_text(
+                view,
+                (ix as u32, iy as u32),
+                &geo,
+                cached.as_ref().map(|(_, c)| c.as_ref()),
+                frame.as_deref(),
             );
-            if frame.scale < 1.0 {
-                text.push_str(&format!(
-                    "  (preview {}x{} of {}x{})",
-                    frame.plate.width, frame.plate.height, frame.full_size.0, frame.full_size.1
-                ));
-            }
-            if let Some(aux) = &frame.aux {
-                let a = aux.pixels[i];
-                text.push_str(&format!(
-                    "  depth {:.2} m (nearness {:.3})  matte {:.3}",
-                    a[0], a[2], a[1]
-                ));
-            }
-            app.ui.probe = text;
         }
     }
     if !app.ui.probe.is_empty() {
@@ -1169,10 +1276,12 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
         );
     }
     // The depth legend and what the depth means.
-    if matches!(app.state.view, View::Depth) || app.state.wipe == Some(View::Depth) {
-        depth_legend(app, ui, available, &frame);
+    if (matches!(app.state.view, View::Depth) || app.state.wipe == Some(View::Depth))
+        && let Some(frame) = &frame
+    {
+        depth_legend(app, ui, available, frame);
     }
-    if frame.aux.is_none() && app.passes.is_none() {
+    if !geo.has_aux && app.passes.is_none() {
         let r = egui::Rect::from_min_size(
             available.min + egui::vec2(12.0, 12.0),
             egui::vec2(360.0, 30.0),
@@ -1185,6 +1294,81 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
             }
         });
     }
+}
+
+/// The size of what the viewer shows.
+struct Geo {
+    width: u32,
+    height: u32,
+    /// Preview size / full size.
+    scale: f32,
+    full_size: (u32, u32),
+    has_aux: bool,
+}
+
+/// The probe's line for preview pixel `(x, y)` of `view`: from the RAM preview's frame when it
+/// is on screen, else from the loaded frame (whose composite is still being drawn).
+fn probe_text(
+    view: View,
+    (x, y): (u32, u32),
+    geo: &Geo,
+    cached: Option<&crate::composite::frame_cache::CachedFrame>,
+    frame: Option<&super::jobs::LoadedFrame>,
+) -> String {
+    let loaded = |img: &crate::composite::image::Image| {
+        img.pixels
+            .get(y as usize * img.width as usize + x as usize)
+            .copied()
+    };
+    let plate = match (cached, frame) {
+        (Some(c), _) => c.plate.pixel(x, y),
+        (None, Some(f)) => loaded(&f.plate),
+        _ => None,
+    };
+    let aux = match (cached, frame) {
+        (Some(c), _) => c.aux.as_ref().and_then(|a| a.pixel(x, y)),
+        (None, Some(f)) => f.aux.as_ref().and_then(loaded),
+        _ => None,
+    };
+    let composite = cached.and_then(|c| c.composite.as_ref());
+    let (source, colour, aux) = match (view, composite) {
+        (View::Composite, Some((rgba, comp_aux))) => {
+            ("composite", rgba.pixel(x, y), comp_aux.pixel(x, y))
+        }
+        (View::Composite, None) => ("plate (composite rendering)", plate, aux),
+        _ => (view.label(), plate, aux),
+    };
+    let mut text = format!(
+        "x {:.0} y {:.0}  {source}",
+        x as f32 / geo.scale,
+        y as f32 / geo.scale
+    );
+    if let Some(c) = colour {
+        let code = |v: f32| crate::shot::colour::linear_to_srgb_u8(v);
+        text.push_str(&format!(
+            "  rgba {:.4} {:.4} {:.4} {:.3}  display {} {} {}",
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            code(c[0]),
+            code(c[1]),
+            code(c[2])
+        ));
+    }
+    if geo.scale < 1.0 {
+        text.push_str(&format!(
+            "  (preview {}x{} of {}x{})",
+            geo.width, geo.height, geo.full_size.0, geo.full_size.1
+        ));
+    }
+    if let Some(a) = aux {
+        text.push_str(&format!(
+            "  depth {:.2} m (nearness {:.3})  matte {:.3}",
+            a[0], a[2], a[1]
+        ));
+    }
+    text
 }
 
 fn depth_legend(

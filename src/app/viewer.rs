@@ -1,8 +1,10 @@
 //! The viewer's GPU side, drawn through an `egui_wgpu::Callback` on eframe's device: the plate
 //! and aux are uploaded once per frame; the composite comes from the compositor thread
 //! (`render_worker`), is uploaded when it lands, and the last finished one keeps showing until
-//! then; the display shader (`shaders/display.wgsl`) maps them to the screen. Nothing here waits
-//! for a composite.
+//! then; a frame in the RAM preview (`composite::frame_cache`) is uploaded whole from the cache
+//! and nothing is rendered; the display shader (`shaders/display.wgsl`) maps them to the screen
+//! (a draft composite, smaller than the plate, is enlarged there). Nothing here waits for a
+//! composite.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,13 +13,25 @@ use eframe::egui_wgpu;
 use eframe::wgpu;
 use eframe::wgpu::util::DeviceExt;
 
-use crate::composite::gpu::{GpuFrame, GpuRenderer};
+use crate::composite::frame_cache::{CacheKey, CachedFrame, HalfImage};
+use crate::composite::gpu::GpuRenderer;
 use crate::composite::image::Image;
-use crate::composite::plan::{Input, Plan};
+use crate::composite::plan::Input;
 use crate::composite::shaders;
 
 use super::jobs::LoadedFrame;
-use super::render_worker::{RenderRequest, RenderWorker};
+use super::render_worker::{RenderRequest, RenderWorker, RequestKey};
+
+/// Where the textures on screen came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    /// A loaded frame's plate and aux (key: the frame's).
+    Loaded(u64),
+    /// A requested composite.
+    Rendered(RequestKey),
+    /// A frame of the RAM preview.
+    Cached(CacheKey),
+}
 
 /// The display shader's uniform block (`Display` in `display.wgsl`).
 #[repr(C)]
@@ -51,11 +65,14 @@ pub struct ViewerResources {
     uniform: wgpu::Buffer,
     srgb_target: bool,
     dummy: wgpu::Texture,
-    inputs_key: Option<u64>,
+    inputs_key: Option<Shown>,
     resident: HashMap<Input, wgpu::Texture>,
-    result_key: Option<(u64, u64)>,
-    requested_key: Option<(u64, u64)>,
-    result: Option<(GpuFrame, bool, bool)>,
+    /// The plate and aux of a cached frame (half floats).
+    cached_inputs: [Option<wgpu::Texture>; 2],
+    result_key: Option<Shown>,
+    requested_key: Option<RequestKey>,
+    /// The composite on screen (half floats; a draft is smaller than the plate).
+    result: Option<wgpu::Texture>,
     /// The compositor thread.
     pub worker: RenderWorker,
     bind_group: Option<wgpu::BindGroup>,
@@ -153,6 +170,7 @@ impl ViewerResources {
             dummy,
             inputs_key: None,
             resident: HashMap::new(),
+            cached_inputs: [None, None],
             result_key: None,
             requested_key: None,
             result: None,
@@ -179,43 +197,110 @@ impl ViewerResources {
         if let Some(aux) = &frame.aux {
             self.resident.insert(Input::Aux, self.gpu.upload(aux));
         }
-        self.inputs_key = Some(frame.key);
+        self.cached_inputs = [None, None];
+        self.inputs_key = Some(Shown::Loaded(frame.key));
     }
 
-    /// Is the composite on screen the last one asked for (nothing in flight)?
-    pub fn current(&self) -> bool {
-        self.result_key == self.requested_key && !self.worker.busy()
+    /// Uploads a frame of the RAM preview whole: plate, aux and composite.
+    fn upload_cached(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        key: CacheKey,
+        frame: &CachedFrame,
+    ) {
+        if self.inputs_key != Some(Shown::Cached(key)) {
+            for (_, t) in self.resident.drain() {
+                self.gpu.recycle(t);
+            }
+            let [plate, aux] = &mut self.cached_inputs;
+            upload_half(device, queue, plate, &frame.plate);
+            match &frame.aux {
+                Some(a) => upload_half(device, queue, aux, a),
+                None => *aux = None,
+            }
+            self.inputs_key = Some(Shown::Cached(key));
+        }
+        if self.result_key != Some(Shown::Cached(key))
+            && let Some((rgba, _)) = &frame.composite
+        {
+            upload_half(device, queue, &mut self.result, rgba);
+            self.result_key = Some(Shown::Cached(key));
+        }
+    }
+
+    /// The key of the requested composite on screen, if one is (not a cached frame).
+    pub fn shown_request(&self) -> Option<RequestKey> {
+        match self.result_key {
+            Some(Shown::Rendered(k)) => Some(k),
+            _ => None,
+        }
     }
 
     /// Takes the composites that have landed: the newest replaces the one on screen.
-    fn take_results(&mut self) {
+    fn take_results(&mut self, device: &wgpu::Device, queue: &wgpu::Queue) {
         for done in self.worker.poll() {
             self.last_render_s = done.seconds;
             match done.result {
-                Ok(rendered) => {
-                    self.drop_result();
-                    let rgba = self.gpu.upload(&rendered.rgba);
-                    let aux = self.gpu.upload(&rendered.aux);
-                    self.result = Some((GpuFrame { rgba, aux }, true, true));
-                    self.result_key = Some(done.key);
+                Ok(frame) => {
+                    if let Some((rgba, _)) = &frame.composite {
+                        upload_half(device, queue, &mut self.result, rgba);
+                        self.result_key = Some(Shown::Rendered(done.key));
+                    }
                     self.last_error = None;
                 }
                 Err(e) => self.last_error = Some(e),
             }
         }
     }
+}
 
-    fn drop_result(&mut self) {
-        if let Some((frame, rgba_owned, aux_owned)) = self.result.take() {
-            if rgba_owned {
-                self.gpu.recycle(frame.rgba);
-            }
-            if aux_owned {
-                self.gpu.recycle(frame.aux);
-            }
-        }
-        self.result_key = None;
+/// Writes a half-float image into `slot`, making a texture of its size when needed.
+fn upload_half(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    slot: &mut Option<wgpu::Texture>,
+    image: &HalfImage,
+) {
+    let size = wgpu::Extent3d {
+        width: image.width.max(1),
+        height: image.height.max(1),
+        depth_or_array_layers: 1,
+    };
+    let fits = slot
+        .as_ref()
+        .is_some_and(|t| t.width() == size.width && t.height() == size.height);
+    if !fits {
+        *slot = Some(device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("mattebox viewer"),
+            size,
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rgba16Float,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        }));
     }
+    let Some(texture) = slot.as_ref() else { return };
+    if image.data.len() < 4 * size.width as usize * size.height as usize {
+        return;
+    }
+    queue.write_texture(
+        wgpu::TexelCopyTextureInfo {
+            texture,
+            mip_level: 0,
+            origin: wgpu::Origin3d::ZERO,
+            aspect: wgpu::TextureAspect::All,
+        },
+        image.as_bytes(),
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(size.width * 8),
+            rows_per_image: Some(size.height),
+        },
+        size,
+    );
 }
 
 impl DisplayUniform {
@@ -236,12 +321,12 @@ impl DisplayUniform {
 
 /// One paint of the viewer.
 pub struct ViewerPaint {
-    /// The frame's inputs.
-    pub frame: Arc<LoadedFrame>,
-    /// The composite's plan (None when the frame has no passes yet).
-    pub plan: Option<Arc<Plan>>,
-    /// Identifies the plan's content (layers, scene, pose, solo).
-    pub plan_key: u64,
+    /// The loaded frame's inputs (the plate and aux shown when the frame is not cached).
+    pub frame: Option<Arc<LoadedFrame>>,
+    /// The frame from the RAM preview: shown whole, nothing is rendered.
+    pub cached: Option<(CacheKey, Arc<CachedFrame>)>,
+    /// The composite to ask for when the frame is not cached (None without passes).
+    pub request: Option<RenderRequest>,
     /// The display settings (origin filled in from the rect at prepare time).
     pub display: DisplayUniform,
     /// The viewer's rectangle in points.
@@ -260,20 +345,20 @@ impl egui_wgpu::CallbackTrait for ViewerPaint {
         let Some(res) = resources.get_mut::<ViewerResources>() else {
             return Vec::new();
         };
-        if res.inputs_key != Some(self.frame.key) {
-            // The last composite stays on screen until this frame's lands.
-            res.upload_inputs(&self.frame);
-        }
-        res.take_results();
-        if let Some(plan) = &self.plan {
-            let key = (self.frame.key, self.plan_key);
-            if res.result_key != Some(key) && res.requested_key != Some(key) {
-                res.worker.request(RenderRequest {
-                    key,
-                    frame: Arc::clone(&self.frame),
-                    plan: Arc::clone(plan),
-                });
-                res.requested_key = Some(key);
+        res.take_results(device, queue);
+        if let Some((key, cached)) = &self.cached {
+            res.upload_cached(device, queue, *key, cached);
+        } else if let Some(frame) = &self.frame {
+            if res.inputs_key != Some(Shown::Loaded(frame.key)) {
+                // The last composite stays on screen until this frame's lands.
+                res.upload_inputs(frame);
+            }
+            if let Some(request) = &self.request {
+                let key = request.key;
+                if res.result_key != Some(Shown::Rendered(key)) && res.requested_key != Some(key) {
+                    res.worker.request(request.clone());
+                    res.requested_key = Some(key);
+                }
             }
         }
         let ppp = screen.pixels_per_point;
@@ -283,9 +368,18 @@ impl egui_wgpu::CallbackTrait for ViewerPaint {
         display.srgb_target = u32::from(res.srgb_target);
         queue.write_buffer(&res.uniform, 0, bytemuck::bytes_of(&display));
         let view = |t: &wgpu::Texture| t.create_view(&wgpu::TextureViewDescriptor::default());
-        let plate = res.resident.get(&Input::Plate).unwrap_or(&res.dummy);
-        let aux = res.resident.get(&Input::Aux).unwrap_or(&res.dummy);
-        let composite = res.result.as_ref().map_or(plate, |(f, _, _)| &f.rgba);
+        let [cached_plate, cached_aux] = &res.cached_inputs;
+        let plate = res
+            .resident
+            .get(&Input::Plate)
+            .or(cached_plate.as_ref())
+            .unwrap_or(&res.dummy);
+        let aux = res
+            .resident
+            .get(&Input::Aux)
+            .or(cached_aux.as_ref())
+            .unwrap_or(&res.dummy);
+        let composite = res.result.as_ref().unwrap_or(plate);
         let (composite, plate, aux) = (view(composite), view(plate), view(aux));
         res.bind_group = Some(device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("mattebox display"),

@@ -12,6 +12,7 @@
 
 pub mod camera;
 pub mod cpu;
+pub mod frame_cache;
 pub mod gpu;
 pub mod image;
 pub mod layers;

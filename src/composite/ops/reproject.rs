@@ -18,7 +18,8 @@
 //!    `f = SceneSettings::focal_px`) and compared with the front layer's distance there: the
 //!    height field is bilinear on smooth surfaces and the nearest texel where the 2×2 footprint
 //!    spans a depth edge (ratio > `edge_ratio`), so edges stay steps.
-//! 3. At the first step under the surface, `refine_steps` bisections narrow the crossing, and a
+//! 3. At the first step under the surface, `refine_steps` bisections (one more for each halving of
+//!    the full `steps` that a short ray gives up) narrow the crossing, and a
 //!    secant step places the hit inside the final interval.
 //! 4. If the refined point is still behind the surface by more than `thickness × distance`, the
 //!    ray went behind a depth edge: a disocclusion. It is marched again against the fill layer
@@ -327,6 +328,21 @@ fn march_steps(p: &ReprojectParams, origin: [f32; 3], dir: [f32; 3]) -> u32 {
     ((len / p.step_px).ceil() as u32 + 2).clamp(MIN_STEPS.min(most), most)
 }
 
+/// WGSL `refine_count`: bisections for a march of `n` steps, `refine_steps` plus one for each
+/// halving of the full march (`steps`) that `n` gives up, so the refined interval is never wider
+/// than the full march's (a ray that barely moves in the source view still lands on the surface
+/// within the thickness).
+fn refine_count(p: &ReprojectParams, n: u32) -> u32 {
+    let mut extra = 0;
+    let mut m = n.max(1);
+    let most = p.steps.max(2);
+    while m < most && extra < 16 {
+        m *= 2;
+        extra += 1;
+    }
+    p.refine_steps + extra
+}
+
 /// WGSL `march`.
 fn march(
     p: &ReprojectParams,
@@ -336,6 +352,7 @@ fn march(
     skip_behind: bool,
 ) -> Found {
     let n = march_steps(p, origin, dir);
+    let refine = refine_count(p, n);
     let mut s_prev = step_depth(p, 0, n);
     let mut h_prev = IN_FRONT;
     let mut behind = Found::Nothing;
@@ -344,7 +361,7 @@ fn march(
         let [h, z] = height(p, t, origin, dir, s);
         if h >= 0.0 && h_prev < 0.0 {
             let (mut sa, mut ha, mut sb, mut hb, mut zb) = (s_prev, h_prev, s, h, z);
-            for _ in 0..p.refine_steps {
+            for _ in 0..refine {
                 let sm = 0.5 * (sa + sb);
                 let [hm, zm] = height(p, t, origin, dir, sm);
                 if hm >= 0.0 {
