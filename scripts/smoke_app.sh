@@ -5,7 +5,9 @@
 # window title follows (`Mattebox — <project> — frame <label>`). Cleans up every process it
 # started; exits non-zero with a message on any failure. Needs xvfb, xdotool and imagemagick
 # (scripts/setup.sh installs them). Then it opens a 12-frame shot with its passes running and
-# checks that ten Right presses 100 ms apart all land (the title reaches frame 1011).
+# checks that ten Right presses 100 ms apart all land (the title reaches frame 1011). Last, an
+# edit made by a shortcut on a copy of the sample project survives `kill -9` through the
+# autosave, and a relaunch recovers it.
 #
 #   bash scripts/smoke_app.sh            # builds target/debug/mattebox if needed
 #   MATTEBOX_BIN=target/release/mattebox bash scripts/smoke_app.sh
@@ -68,7 +70,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # Its own display: Xvfb picks a free number and writes it to fd 3 once it accepts clients.
-Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$TMP/display" 2>"$TMP/xvfb.log" &
+Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp -noreset 3>"$TMP/display" 2>"$TMP/xvfb.log" &
 XVFB_PID=$!
 for _ in $(seq 100); do
     [ -s "$TMP/display" ] && break
@@ -175,4 +177,76 @@ import -window root "$TMP/screen.png" 2>/dev/null && keep_shot ten_rights
 if grep -q "panicked" "$TMP/app.log"; then
     fail "the app panicked"
 fi
-echo "smoke_app.sh: ok (window shown, Right/End/Home moved the frame, ten Right presses 100 ms apart all landed on a 12-frame shot) in ${SECONDS}s"
+kill "$APP_PID" 2>/dev/null || true
+wait "$APP_PID" 2>/dev/null || true
+
+# No work is lost to a crash: on a copy of the sample project, two Right presses and K add a
+# camera key at frame 1003 (an edit by shortcut); once the debounced autosave has had its few
+# seconds, the app is killed with kill -9. The autosave must hold the new key, and the project
+# file must not. A relaunch on the project offers recovery; Enter takes it and Ctrl+S saves, and
+# then the project file holds the key.
+mkdir -p "$TMP/crash"
+cp -r assets/sample_shot "$TMP/crash/"
+cp assets/sample_shot.mattebox.json "$TMP/crash/"
+PROJECT="$TMP/crash/sample_shot.mattebox.json"
+AUTOSAVE="$PROJECT.autosave"
+keys_at() { # FILE FRAME: how many camera keys FILE has at FRAME
+    python3 -c 'import json, sys
+keys = json.load(open(sys.argv[1]))["camera"]["keys"]
+print(sum(1 for k in keys if k["frame"] == float(sys.argv[2])))' "$1" "$2"
+}
+launch() {
+    "$BIN" "$PROJECT" >"$TMP/app.log" 2>&1 &
+    APP_PID=$!
+    WID=""
+    for _ in $(seq 300); do
+        WID="$(xdotool search --name '^Mattebox' 2>/dev/null | head -n 1)" || true
+        case "$(title)" in *"frame 1001") break ;; esac
+        kill -0 "$APP_PID" 2>/dev/null || fail "the app exited before showing the project"
+        sleep 0.1
+    done
+    wait_for_frame 1001 20
+    # As above: the first focus can come before the window takes keys.
+    timeout 5 xdotool windowfocus --sync "$WID" || fail "could not focus the window"
+    sleep 1
+    timeout 5 xdotool windowfocus --sync "$WID" || fail "could not focus the window"
+}
+launch
+press Right
+press Right
+wait_for_frame 1003 10
+press k
+for _ in $(seq 30); do
+    case "$(title)" in *"*"*) break ;; esac
+    sleep 0.1
+done
+case "$(title)" in *"*"*) ;; *) fail "K made no edit (title '$(title)')" ;; esac
+sleep 4.5
+kill -9 "$APP_PID"
+wait "$APP_PID" 2>/dev/null || true
+APP_PID=""
+[ -f "$AUTOSAVE" ] || fail "no autosave was written within 4.5 s of the edit"
+[ "$(keys_at "$AUTOSAVE" 1003)" = 1 ] || fail "the autosave does not hold the key added at frame 1003"
+[ "$(keys_at "$PROJECT" 1003)" = 0 ] || fail "the project file was written without a save"
+ls "$TMP/crash" | grep -q '\.tmp' && fail "a temp file was left behind: $(ls "$TMP/crash")"
+echo "smoke_app.sh: after kill -9 the autosave holds the new key"
+launch
+# The recovery dialog is up; Enter takes the autosave, the title shows it unsaved.
+sleep 1
+press Return
+for _ in $(seq 50); do
+    case "$(title)" in *"*"*) break ;; esac
+    sleep 0.1
+done
+case "$(title)" in *"*"*) ;; *) fail "recovery did not restore the unsaved edit (title '$(title)')" ;; esac
+import -window root "$TMP/screen.png" 2>/dev/null && keep_shot recovered
+xdotool key --clearmodifiers ctrl+s
+for _ in $(seq 50); do
+    [ "$(keys_at "$PROJECT" 1003)" = 1 ] && break
+    sleep 0.1
+done
+[ "$(keys_at "$PROJECT" 1003)" = 1 ] || fail "after recovery and Ctrl+S the project file lacks the key"
+if grep -q "panicked" "$TMP/app.log"; then
+    fail "the app panicked"
+fi
+echo "smoke_app.sh: ok (window shown, Right/End/Home moved the frame, ten Right presses 100 ms apart all landed on a 12-frame shot, an edit survived kill -9 and was recovered) in ${SECONDS}s"

@@ -730,7 +730,9 @@ fn the_second_play_runs_from_the_ram_preview() {
     // The counters are read each window frame: let them catch up with the last composite.
     for _ in 0..3 {
         harness.step();
-        harness.render().expect("the test renderer draws the window");
+        harness
+            .render()
+            .expect("the test renderer draws the window");
     }
     let before = rendered(&harness);
     let start = Instant::now();
@@ -769,4 +771,156 @@ fn the_second_play_runs_from_the_ram_preview() {
     let stats = harness.state().cache.lock().unwrap().stats();
     assert!(stats.bytes <= stats.budget, "{stats:?}");
     assert!(stats.frames < len, "{stats:?}");
+}
+
+/// Opening another shot with unsaved changes asks first (Save / Discard / Cancel): Cancel keeps
+/// the document and its edit, Save writes the edit to the project file and then opens the other
+/// shot, and File > New with an edit asks too, Discard going ahead without writing.
+#[test]
+fn opening_another_shot_with_unsaved_changes_asks_first() {
+    use mattebox::app::Dialog;
+    use mattebox::project::{Edit, Project};
+    let _env = test_env();
+    let project = sample_project("confirm");
+    let other = project.parent().unwrap().join("sample_shot");
+    let mut harness = app(Some(project.clone()));
+    let hidden = |p: &Path| !Project::load(p).unwrap().0.layers[0].visible;
+    harness.state_mut().edit(Edit::SetVisible {
+        index: 0,
+        visible: false,
+    });
+    assert!(harness.state().is_dirty());
+    let path_of = |h: &Harness<'static, MatteboxApp>| {
+        h.state().state.doc.as_ref().and_then(|d| d.path.clone())
+    };
+
+    // Cancel: nothing changes.
+    harness.state_mut().act(Action::Open(other.clone()));
+    harness.run_steps(2);
+    assert!(matches!(
+        harness.state().dialog,
+        Dialog::ConfirmReplace { .. }
+    ));
+    assert_eq!(
+        path_of(&harness),
+        Some(project.clone()),
+        "opened without asking"
+    );
+    harness.get_by_label("Cancel").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().dialog, Dialog::None);
+    assert_eq!(path_of(&harness), Some(project.clone()));
+    assert!(harness.state().is_dirty(), "the edit is still there");
+    assert!(!hidden(&project), "nothing was written");
+
+    // Save: the edit is written, then the other shot opens.
+    harness.state_mut().act(Action::Open(other.clone()));
+    harness.run_steps(2);
+    harness.get_by_label("Save").click();
+    harness.run_steps(2);
+    settle(&mut harness, LOAD_TIMEOUT);
+    assert!(hidden(&project), "Save wrote the edit");
+    assert_eq!(
+        path_of(&harness),
+        None,
+        "the shot opened as an untitled project"
+    );
+    assert_eq!(
+        harness.state().state.doc.as_ref().unwrap().shot.source,
+        other
+    );
+
+    // New, with an edit of the untitled project: asks; Discard closes it.
+    harness.state_mut().edit(Edit::SetVisible {
+        index: 1,
+        visible: false,
+    });
+    harness.state_mut().act(Action::Close);
+    harness.run_steps(2);
+    assert!(harness.state().state.doc.is_some(), "closed without asking");
+    harness.get_by_label("Discard").click();
+    harness.run_steps(2);
+    assert!(harness.state().state.doc.is_none());
+}
+
+/// Autosave follows edits: a few seconds after the last change the autosave holds the whole
+/// document (here a hidden layer, a camera key and a matte brush stroke), written atomically
+/// beside the project, which is not touched. After a crash (the app dropped without quitting), the
+/// next open of the project offers recovery, and recovering restores every edit, unsaved.
+#[test]
+fn autosave_follows_edits_and_recovery_restores_them_all() {
+    use mattebox::app::Dialog;
+    use mattebox::composite::refine::{BrushMode, MatteStroke};
+    use mattebox::project::{Edit, Project};
+    let _env = test_env();
+    let project = sample_project("autosave");
+    let autosave = project.with_file_name("sample_shot.mattebox.json.autosave");
+    let mut harness = app(Some(project.clone()));
+    let edits = [
+        Action::Edit(Edit::SetVisible {
+            index: 0,
+            visible: false,
+        }),
+        Action::Step(2),
+        Action::AddKeyHere,
+        Action::Edit(Edit::AddStroke(MatteStroke {
+            frame: Some(1003),
+            mode: BrushMode::Subtract,
+            radius_px: 12.0,
+            softness: 0.5,
+            points: vec![[100.0, 120.0], [140.0, 150.0]],
+        })),
+    ];
+    for a in edits {
+        harness.state_mut().act(a);
+    }
+    let revision = harness.state().state.revision;
+    let edited = harness.state().state.doc.as_ref().unwrap().project.clone();
+    let start = Instant::now();
+    wait_until(&mut harness, "the autosave", Duration::from_secs(15), |h| {
+        h.state().autosaved_revision() == Some(revision)
+    });
+    println!(
+        "autosaved {:.1} s after the last edit",
+        start.elapsed().as_secs_f64()
+    );
+    assert!(start.elapsed() >= Duration::from_secs(2), "not debounced");
+    let (saved, _) = Project::load(&autosave).unwrap();
+    assert_eq!(saved.layers, edited.layers);
+    assert_eq!(saved.camera, edited.camera);
+    assert_eq!(saved.matte_strokes, edited.matte_strokes);
+    assert_eq!(saved.matte_strokes.len(), 1);
+    assert_eq!(saved.scene, edited.scene);
+    assert_eq!(saved.export, edited.export);
+    let on_disk = Project::load(&project).unwrap().0;
+    assert!(on_disk.matte_strokes.is_empty() && on_disk.layers[0].visible);
+    let leftovers: Vec<_> = std::fs::read_dir(project.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
+
+    // A crash: the app goes away without quitting; the next open offers recovery.
+    drop(harness);
+    let mut harness = app(Some(project.clone()));
+    assert!(
+        matches!(harness.state().dialog, Dialog::Recover(_)),
+        "no recovery offered: {:?}",
+        harness.state().dialog
+    );
+    harness.get_by_label("Recover it").click();
+    harness.run_steps(2);
+    let doc = harness.state().state.doc.as_ref().unwrap();
+    assert_eq!(doc.project.layers, edited.layers);
+    assert_eq!(doc.project.camera, edited.camera);
+    assert_eq!(doc.project.matte_strokes, edited.matte_strokes);
+    assert!(
+        doc.history.is_dirty(),
+        "recovered edits are unsaved until saved"
+    );
+    assert!(
+        Project::load(&project).unwrap().0.matte_strokes.is_empty(),
+        "recovery wrote the project file"
+    );
 }

@@ -26,8 +26,11 @@ use render_worker::{PrefetchItem, RenderWorker};
 use state::{Action, AppState, Effect, Level};
 use viewer::ViewerResources;
 
-/// How often a dirty project is written to its autosave file.
+/// How often a dirty project is written to its autosave file, whatever else happens.
 pub const AUTOSAVE_EVERY: Duration = Duration::from_secs(120);
+/// An edit is autosaved this long after the last change (and at once when the window loses
+/// focus).
+pub const AUTOSAVE_AFTER_EDIT: Duration = Duration::from_secs(3);
 
 /// Where the app keeps its own small files (recent files): `MATTEBOX_CONFIG_DIR`, else
 /// `~/.config/mattebox`.
@@ -71,6 +74,16 @@ pub enum Dialog {
     ConfirmQuit,
     /// An autosave newer than the project was found.
     Recover(PathBuf),
+    /// Unsaved changes before an action that replaces the document (open, recent, drop, new):
+    /// Save / Discard / Cancel. `save_path` is the Save-as path for an untitled project.
+    ConfirmReplace {
+        /// What to do once the changes are saved or discarded.
+        then: Action,
+        /// Where an untitled project is saved.
+        save_path: String,
+    },
+    /// The keyboard shortcuts (Help menu).
+    Shortcuts,
 }
 
 /// The viewer's plan for (frame inputs, project revision, playhead), with its key.
@@ -104,6 +117,12 @@ pub struct MatteboxApp {
     /// The open dialog.
     pub dialog: Dialog,
     last_autosave: Instant,
+    /// The revision the autosave file holds (none yet: `None`).
+    autosaved_revision: Option<u64>,
+    /// The revision and when it was first seen: the debounce of the autosave.
+    last_change: (u64, Instant),
+    /// The user chose Save or Discard: the next replacing action goes ahead.
+    replace_confirmed: bool,
     /// When playback shows its next frame.
     next_play_step: Instant,
     /// When playback last showed a new frame.
@@ -208,6 +227,9 @@ impl MatteboxApp {
             adapter,
             dialog: Dialog::None,
             last_autosave: Instant::now(),
+            autosaved_revision: None,
+            last_change: (0, Instant::now()),
+            replace_confirmed: false,
             next_play_step: Instant::now(),
             last_play_step: Instant::now(),
             play_fps: 0.0,
@@ -256,7 +278,16 @@ impl MatteboxApp {
 
     /// Performs an action and what it implies (frames to reload, thumbnails, recovery).
     pub fn act(&mut self, action: Action) {
-        let opening = matches!(action, Action::Open(_));
+        // Nothing replaces a document with unsaved changes without asking.
+        let replacing = matches!(action, Action::Open(_) | Action::Close);
+        if replacing && !std::mem::take(&mut self.replace_confirmed) && self.is_dirty() {
+            self.dialog = Dialog::ConfirmReplace {
+                then: action,
+                save_path: default_save_path(&self.state),
+            };
+            return;
+        }
+        let opening = replacing;
         let new_models = matches!(action, Action::Edit(Edit::SetPasses(_)));
         let saving = matches!(action, Action::Save | Action::SaveAs(_));
         let toggling = action == Action::TogglePlay;
@@ -267,6 +298,7 @@ impl MatteboxApp {
             self.play_fps = 0.0;
         }
         if opening && effect == Some(Effect::Opened) {
+            self.autosaved_revision = None;
             self.frame = None;
             self.passes_changed();
             self.thumb_textures.clear();
@@ -640,23 +672,57 @@ impl MatteboxApp {
         };
     }
 
-    fn autosave(&mut self) {
-        if self.last_autosave.elapsed() < AUTOSAVE_EVERY {
+    /// Goes ahead with an action that replaces the document, the unsaved changes saved or
+    /// discarded (the unsaved-changes dialog's Save and Discard).
+    pub fn confirm_replace(&mut self, action: Action) {
+        self.replace_confirmed = true;
+        self.act(action);
+        self.replace_confirmed = false;
+    }
+
+    /// Does the open document have unsaved changes?
+    pub fn is_dirty(&self) -> bool {
+        self.state
+            .doc
+            .as_ref()
+            .is_some_and(|d| d.history.is_dirty())
+    }
+
+    /// Writes the autosave (atomically): a few seconds after the last change, at once when the
+    /// window loses focus, and every two minutes while the document is dirty.
+    fn autosave(&mut self, focus_lost: bool) {
+        if self.last_change.0 != self.state.revision {
+            self.last_change = (self.state.revision, Instant::now());
+        }
+        if !self.is_dirty() || self.autosaved_revision == Some(self.state.revision) {
             return;
         }
+        let settled = self.last_change.1.elapsed() >= AUTOSAVE_AFTER_EDIT;
+        if !(settled || focus_lost || self.last_autosave.elapsed() >= AUTOSAVE_EVERY) {
+            return;
+        }
+        self.autosave_now();
+    }
+
+    /// Writes the autosave now (Project::save: a temp file, then a rename).
+    pub fn autosave_now(&mut self) {
         self.last_autosave = Instant::now();
         let Some(doc) = &self.state.doc else { return };
-        if !doc.history.is_dirty() {
-            return;
-        }
         let path = autosave_path(doc);
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        if let Err(e) = doc.project.save(&path) {
-            self.state
-                .toast(Level::Warning, format!("autosave failed: {e}"));
+        match doc.project.save(&path) {
+            Ok(()) => self.autosaved_revision = Some(self.state.revision),
+            Err(e) => self
+                .state
+                .toast(Level::Warning, format!("autosave failed: {e}")),
         }
+    }
+
+    /// The revision the autosave file holds, if one was written this session.
+    pub fn autosaved_revision(&self) -> Option<u64> {
+        self.autosaved_revision
     }
 
     /// The frame shown (for tests and the probe).
@@ -768,7 +834,16 @@ impl eframe::App for MatteboxApp {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
             self.dialog = Dialog::ConfirmQuit;
         }
-        self.autosave();
+        let focus_lost = ctx.input(|i| {
+            i.events
+                .iter()
+                .any(|e| matches!(e, egui::Event::WindowFocused(false)))
+        });
+        self.autosave(focus_lost);
+        if self.is_dirty() && self.autosaved_revision != Some(self.state.revision) {
+            // The debounced autosave needs a repaint to happen when nothing else moves.
+            ctx.request_repaint_after(AUTOSAVE_AFTER_EDIT);
+        }
         if self.passes.is_some() || self.export.is_some() {
             ctx.request_repaint_after(Duration::from_millis(100));
         }
@@ -846,6 +921,7 @@ impl MatteboxApp {
         }
         use egui::{Key, Modifiers};
         let mut actions = Vec::new();
+        let (mut brush_toggles, mut brush_scale, mut deletes) = (0u32, 1.0f32, 0u32);
         ctx.input_mut(|i| {
             if i.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z) {
                 actions.push(Action::Redo);
@@ -880,7 +956,39 @@ impl MatteboxApp {
             while i.consume_key(Modifiers::NONE, Key::Num1) {
                 actions.push(Action::OneToOne);
             }
+            while i.consume_key(Modifiers::NONE, Key::K) {
+                actions.push(Action::AddKeyHere);
+            }
+            while i.consume_key(Modifiers::NONE, Key::B) {
+                brush_toggles += 1;
+            }
+            while i.consume_key(Modifiers::NONE, Key::OpenBracket) {
+                brush_scale *= 0.8;
+            }
+            while i.consume_key(Modifiers::NONE, Key::CloseBracket) {
+                brush_scale *= 1.25;
+            }
+            while i.consume_key(Modifiers::NONE, Key::Delete) {
+                deletes += 1;
+            }
         });
+        if brush_toggles % 2 == 1 {
+            self.ui.brush = match self.ui.brush {
+                Some(_) => None,
+                None => Some(crate::composite::refine::BrushMode::Add),
+            };
+            if self.ui.brush.is_some() && self.state.view == state::View::Composite {
+                self.act(Action::SetView(state::View::Matte));
+            }
+        }
+        self.ui.brush_radius_px = (self.ui.brush_radius_px * brush_scale).clamp(1.0, 500.0);
+        for _ in 0..deletes {
+            match (self.ui.selected_key.take(), self.state.selected) {
+                (Some(k), _) => self.edit(Edit::RemoveKey { index: k }),
+                (None, Some(l)) => self.edit(Edit::RemoveLayer { index: l }),
+                (None, None) => {}
+            }
+        }
         for a in actions {
             if a == Action::Save && self.state.doc.as_ref().is_some_and(|d| d.path.is_none()) {
                 self.dialog = Dialog::SaveAs(default_save_path(&self.state));

@@ -190,6 +190,8 @@ pub enum Action {
     AddKeyHere,
     /// Choose the viewer's proxy size.
     SetProxy(super::jobs::Proxy),
+    /// Close the document (File > New): back to the empty window.
+    Close,
 }
 
 /// Everything the app knows, apart from egui and GPU resources.
@@ -377,6 +379,16 @@ impl AppState {
                 self.solo = i;
                 self.revision += 1;
                 Some(Effect::Changed)
+            }
+            Action::Close => {
+                self.doc.as_ref()?;
+                self.doc = None;
+                self.frame = 0;
+                self.playing = false;
+                self.selected = None;
+                self.solo = None;
+                self.revision += 1;
+                Some(Effect::Opened)
             }
             Action::SetProxy(p) => {
                 if p == self.proxy {

@@ -29,7 +29,7 @@ pub struct UiState {
     /// The camera key being dragged on the timeline, with its original.
     dragging_key: Option<(usize, CameraKey)>,
     /// The selected camera key.
-    selected_key: Option<usize>,
+    pub(super) selected_key: Option<usize>,
     /// The last hovered probe text.
     probe: String,
     /// The matte brush: off, or adding / subtracting.
@@ -80,6 +80,14 @@ pub fn draw(app: &mut MatteboxApp, ui: &mut Ui) {
 fn menu_bar(app: &mut MatteboxApp, ui: &mut Ui) {
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("File", |ui| {
+            if ui
+                .add_enabled(app.state.doc.is_some(), egui::Button::new("New"))
+                .on_hover_text("close the document (asks first about unsaved changes)")
+                .clicked()
+            {
+                ui.close();
+                app.act(Action::Close);
+            }
             if ui.button("Open shot…").clicked() {
                 ui.close();
                 match rfd::FileDialog::new().pick_folder() {
@@ -241,12 +249,34 @@ fn menu_bar(app: &mut MatteboxApp, ui: &mut Ui) {
                 app.run_passes(true);
             }
         });
+        ui.menu_button("Help", |ui| {
+            if ui.button("Keyboard shortcuts").clicked() {
+                ui.close();
+                app.dialog = Dialog::Shortcuts;
+            }
+        });
         if let Some(doc) = &app.state.doc {
             ui.separator();
             ui.label(doc.title());
         }
     });
 }
+
+/// Every keyboard shortcut, as the Help window lists them (the keyboard handler in `mod.rs`
+/// implements these).
+pub const SHORTCUTS: &[(&str, &str)] = &[
+    ("Space", "play / pause"),
+    ("Left / Right", "previous / next frame"),
+    ("Home / End", "first / last frame"),
+    ("K", "add a camera key at the playhead"),
+    ("B", "matte brush on / off"),
+    ("[ / ]", "smaller / larger brush"),
+    ("Delete", "remove the selected key, else the selected layer"),
+    ("F", "fit the image in the viewer"),
+    ("1", "100 %"),
+    ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo"),
+    ("Ctrl+S", "save"),
+];
 
 fn default_export(app: &MatteboxApp) -> ExportRequest {
     let out_dir = app
@@ -1335,7 +1365,8 @@ fn probe_text(
         (View::Composite, Some((rgba, comp_aux))) => {
             ("composite", rgba.pixel(x, y), comp_aux.pixel(x, y))
         }
-        (View::Composite, None) => ("plate (composite rendering)", plate, aux),
+        (View::Composite, None) if geo.has_aux => ("plate (composite rendering)", plate, aux),
+        (View::Composite, None) => ("plate (no passes yet)", plate, aux),
         _ => (view.label(), plate, aux),
     };
     let mut text = format!(
@@ -1586,6 +1617,61 @@ fn dialogs(app: &mut MatteboxApp, ctx: &egui::Context) {
                     });
                 });
         }
+        Dialog::Shortcuts => {
+            let mut open = true;
+            egui::Window::new("Keyboard shortcuts")
+                .collapsible(false)
+                .open(&mut open)
+                .show(ctx, |ui| {
+                    egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
+                        for (key, what) in SHORTCUTS {
+                            ui.label(RichText::new(*key).monospace().strong());
+                            ui.label(*what);
+                            ui.end_row();
+                        }
+                    });
+                });
+            keep = open;
+        }
+        Dialog::ConfirmReplace { then, save_path } => {
+            let untitled = app.state.doc.as_ref().is_some_and(|d| d.path.is_none());
+            let what = match then {
+                Action::Open(p) => format!("before opening {}?", p.display()),
+                _ => "before closing it?".to_string(),
+            };
+            egui::Window::new("Unsaved changes")
+                .collapsible(false)
+                .show(ctx, |ui| {
+                    ui.label(format!(
+                        "The project has changes that are not saved. Save them {what}"
+                    ));
+                    if untitled {
+                        ui.label("Save as:");
+                        ui.text_edit_singleline(save_path);
+                    }
+                    ui.horizontal(|ui| {
+                        if ui.button("Save").clicked() {
+                            if untitled {
+                                app.act(Action::SaveAs(PathBuf::from(save_path.trim())));
+                            } else {
+                                app.act(Action::Save);
+                            }
+                            // A failed save keeps the dialog (its toast says why).
+                            if !app.is_dirty() {
+                                app.confirm_replace(then.clone());
+                                keep = false;
+                            }
+                        }
+                        if ui.button("Discard").clicked() {
+                            app.confirm_replace(then.clone());
+                            keep = false;
+                        }
+                        if ui.button("Cancel").clicked() {
+                            keep = false;
+                        }
+                    });
+                });
+        }
         Dialog::Recover(path) => {
             let path = path.clone();
             egui::Window::new("Recover")
@@ -1595,8 +1681,13 @@ fn dialogs(app: &mut MatteboxApp, ctx: &egui::Context) {
                         "An autosave newer than the project was found:\n{}",
                         path.display()
                     ));
+                    ui.label(
+                        "Enter recovers it; nothing is written to the project file until you save.",
+                    );
+                    let enter =
+                        ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Enter));
                     ui.horizontal(|ui| {
-                        if ui.button("Recover it").clicked() {
+                        if ui.button("Recover it").clicked() || enter {
                             match crate::project::Project::load(&path) {
                                 Ok((recovered, _)) => {
                                     if let Some(doc) = app.state.doc.as_mut() {
