@@ -21,6 +21,17 @@ struct Display {
     has_aux: u32,
     // 1 when the render target encodes sRGB itself.
     srgb_target: u32,
+    // The viewer's display settings (screen only): linear gain (2^stops), gamma, transform
+    // (0 sRGB, 1 Rec.709, 2 raw), channel (0 RGB, 1 R, 2 G, 3 B, 4 A, 5 luminance, 6 depth,
+    // 7 matte), matte overlay opacity, zebra (1 on).
+    gain: f32,
+    gamma: f32,
+    transform: u32,
+    channel: u32,
+    overlay: f32,
+    zebra: u32,
+    pad0: u32,
+    pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> display: Display;
@@ -50,19 +61,51 @@ fn srgb_encode(c: f32) -> f32 {
     return 1.055 * pow(x, 1.0 / 2.4) - 0.055;
 }
 
-fn to_screen(rgb: vec3<f32>) -> vec3<f32> {
-    if (display.srgb_target == 1u) {
-        return rgb;
+fn srgb_decode(c: f32) -> f32 {
+    if (c <= 0.04045) {
+        return c / 12.92;
     }
-    return vec3<f32>(srgb_encode(rgb.r), srgb_encode(rgb.g), srgb_encode(rgb.b));
+    return pow((c + 0.055) / 1.055, 2.4);
 }
 
-fn from_display(rgb: vec3<f32>) -> vec3<f32> {
-    // False colours are display values already; undo the target's own encoding.
-    if (display.srgb_target == 1u) {
-        return pow(rgb, vec3<f32>(2.2));
+fn rec709_encode(c: f32) -> f32 {
+    let x = max(c, 0.0);
+    if (x < 0.018) {
+        return 4.5 * x;
     }
-    return rgb;
+    return 1.099 * pow(x, 0.45) - 0.099;
+}
+
+// A screen value (0..1) as the render target wants it: a target that encodes sRGB itself gets
+// the value that its encoding turns into this one.
+fn to_target(v: vec3<f32>) -> vec3<f32> {
+    let c = clamp(v, vec3<f32>(0.0), vec3<f32>(1.0));
+    if (display.srgb_target == 1u) {
+        return vec3<f32>(srgb_decode(c.r), srgb_decode(c.g), srgb_decode(c.b));
+    }
+    return c;
+}
+
+// Linear light to the screen: gain, gamma, then the transform (the CPU twin is
+// `DisplaySettings::code`).
+fn to_screen(rgb: vec3<f32>) -> vec3<f32> {
+    var x = rgb * display.gain;
+    if (abs(display.gamma - 1.0) > 1e-6) {
+        x = pow(max(x, vec3<f32>(0.0)), vec3<f32>(1.0 / max(display.gamma, 0.01)));
+    }
+    x = clamp(x, vec3<f32>(0.0), vec3<f32>(1.0));
+    var v = x;
+    if (display.transform == 0u) {
+        v = vec3<f32>(srgb_encode(x.r), srgb_encode(x.g), srgb_encode(x.b));
+    } else if (display.transform == 1u) {
+        v = vec3<f32>(rec709_encode(x.r), rec709_encode(x.g), rec709_encode(x.b));
+    }
+    return to_target(v);
+}
+
+// False colours and the checkerboard are screen values already.
+fn from_display(rgb: vec3<f32>) -> vec3<f32> {
+    return to_target(rgb);
 }
 
 // Google's Turbo colour map (polynomial fit): near = red, far = blue.
@@ -91,33 +134,81 @@ fn checker(px: vec2<f32>) -> vec3<f32> {
     return select(vec3<f32>(0.16), vec3<f32>(0.22), c == 1);
 }
 
+// The colour of a view at image point p, before the channel choice: premultiplied linear RGBA.
+fn colour_of(view: u32, p: vec2<f32>) -> vec4<f32> {
+    if (view == 0u) {
+        return fetch(plate_tex, p);
+    }
+    // A draft composite (made smaller while a control is dragged) is enlarged to the plate.
+    let plate_size = vec2<f32>(textureDimensions(plate_tex));
+    let comp_size = vec2<f32>(textureDimensions(composite_tex));
+    if (any(comp_size != plate_size)) {
+        return sample_bilinear(composite_tex, p * comp_size / plate_size);
+    }
+    return fetch(composite_tex, p);
+}
+
+// Zebra stripes (diagonal, 6 px) over a screen value that clips.
+fn zebra(rgb_linear: vec3<f32>, out: vec3<f32>, screen: vec2<f32>) -> vec3<f32> {
+    let x = rgb_linear * display.gain;
+    let high = max(x.r, max(x.g, x.b)) > 1.0;
+    let low = min(x.r, min(x.g, x.b)) < 0.0;
+    if (display.zebra == 0u || !(high || low)) {
+        return out;
+    }
+    let stripe = (i32(floor((screen.x + screen.y) / 6.0)) & 1) == 0;
+    if (!stripe) {
+        return out;
+    }
+    if (high) {
+        return from_display(vec3<f32>(0.05));
+    }
+    return from_display(vec3<f32>(0.2, 0.4, 1.0));
+}
+
 fn shade(view: u32, p: vec2<f32>, screen: vec2<f32>) -> vec3<f32> {
-    if (view == 1u || view == 2u) {
+    var v = view;
+    // Depth and matte channels show the aux whatever the view.
+    if (display.channel == 6u) {
+        v = 1u;
+    } else if (display.channel == 7u) {
+        v = 2u;
+    }
+    if (v == 1u || v == 2u) {
         if (display.has_aux == 0u) {
             return from_display(checker(screen) * 0.6);
         }
         let a = fetch(aux_tex, p);
-        if (view == 1u) {
+        if (v == 1u) {
             return from_display(turbo(a.b));
         }
         return to_screen(vec3<f32>(a.g));
     }
-    var c: vec4<f32>;
-    if (view == 0u) {
-        c = fetch(plate_tex, p);
+    let c = colour_of(v, p);
+    var out: vec3<f32>;
+    var shown = c.rgb;
+    if (display.channel == 0u) {
+        // Premultiplied over a checkerboard (in display space, as viewers show transparency).
+        let under = from_display(checker(screen));
+        out = to_screen(c.rgb) + under * (1.0 - clamp(c.a, 0.0, 1.0));
     } else {
-        // A draft composite (made smaller while a control is dragged) is enlarged to the plate.
-        let plate_size = vec2<f32>(textureDimensions(plate_tex));
-        let comp_size = vec2<f32>(textureDimensions(composite_tex));
-        if (any(comp_size != plate_size)) {
-            c = sample_bilinear(composite_tex, p * comp_size / plate_size);
-        } else {
-            c = fetch(composite_tex, p);
+        var g = 0.0;
+        switch display.channel {
+            case 1u: { g = c.r; }
+            case 2u: { g = c.g; }
+            case 3u: { g = c.b; }
+            case 4u: { g = c.a; }
+            default: { g = dot(c.rgb, vec3<f32>(0.2126, 0.7152, 0.0722)); }
         }
+        shown = vec3<f32>(g);
+        out = to_screen(shown);
     }
-    // Premultiplied over a checkerboard (in display space, as viewers show transparency).
-    let under = from_display(checker(screen));
-    return to_screen(c.rgb) + under * (1.0 - clamp(c.a, 0.0, 1.0));
+    // The matte tinted over the picture.
+    if (display.overlay > 0.0 && display.has_aux == 1u) {
+        let m = clamp(fetch(aux_tex, p).g, 0.0, 1.0) * display.overlay;
+        out = mix(out, from_display(vec3<f32>(1.0, 0.2, 0.25)), m * 0.6);
+    }
+    return zebra(shown, out, screen);
 }
 
 @fragment

@@ -552,8 +552,8 @@ fn every_input_widget_has_a_name() {
     let mut harness = app(Some(sample_project("a11y")));
     assert_eq!(
         harness.get_all_by_role(Role::CheckBox).count(),
-        5,
-        "one visibility checkbox per layer"
+        6,
+        "one visibility checkbox per layer, and the viewer's zebra"
     );
     unnamed.extend(harness.unnamed_widgets());
     // With a layer in the inspector.
@@ -922,5 +922,81 @@ fn autosave_follows_edits_and_recovery_restores_them_all() {
     assert!(
         Project::load(&project).unwrap().0.matte_strokes.is_empty(),
         "recovery wrote the project file"
+    );
+}
+
+/// The viewer for compositors: exposure (+2 stops), a single channel (R, then R again returns
+/// to RGB), the matte overlay, zebra stripes over clipping pixels, and the probe reading the
+/// composite (not the plate) with linear and 8-bit display values, clearing off the image.
+#[test]
+fn snapshot_viewer_display_states() {
+    use mattebox::app::state::{Channel, DisplaySettings};
+    let _env = test_env();
+    let mut harness = app(None);
+    harness.state_mut().auto_passes = true;
+    harness
+        .state_mut()
+        .act(Action::Open(sample_project("display")));
+    settle(&mut harness, PASSES_TIMEOUT);
+    harness.state_mut().state.display.exposure_stops = 2.0;
+    harness.run_steps(2);
+    snapshot(&mut harness, "app_exposure");
+    harness.state_mut().state.display = DisplaySettings::default();
+
+    harness.key_press(egui::Key::R);
+    harness.run_steps(2);
+    assert_eq!(harness.state().state.display.channel, Channel::Red);
+    snapshot(&mut harness, "app_channel_red");
+    harness.key_press(egui::Key::R);
+    harness.run_steps(2);
+    assert_eq!(
+        harness.state().state.display.channel,
+        Channel::Rgb,
+        "R again: RGB"
+    );
+    harness.key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::B);
+    harness.run_steps(2);
+    assert_eq!(harness.state().state.display.channel, Channel::Blue);
+    assert!(
+        harness.state().ui_brush().is_none(),
+        "Shift+B is blue, not the brush"
+    );
+    harness.state_mut().state.display = DisplaySettings::default();
+
+    harness.state_mut().act(Action::SetView(View::Plate));
+    harness.state_mut().state.display.matte_overlay = 0.8;
+    harness.run_steps(2);
+    snapshot(&mut harness, "app_matte_overlay");
+    harness.state_mut().state.display = DisplaySettings::default();
+
+    harness.state_mut().act(Action::SetView(View::Composite));
+    harness.state_mut().state.display.exposure_stops = 1.5;
+    harness.state_mut().state.display.zebra = true;
+    harness.run_steps(2);
+    snapshot(&mut harness, "app_zebra");
+    harness.state_mut().state.display = DisplaySettings::default();
+
+    // The probe on the composite: it names the view and reads its values, linear and 8-bit;
+    // off the image it clears.
+    wait_for_composite(&mut harness);
+    harness.hover_at(egui::pos2(730.0, 350.0));
+    harness.run_steps(3);
+    let probe = harness.state().probe().to_string();
+    println!("probe: {probe}");
+    assert!(probe.contains("composite"), "{probe}");
+    assert!(
+        probe.contains("rgba ") && probe.contains("display "),
+        "{probe}"
+    );
+    assert!(
+        probe.contains("depth ") && probe.contains("matte "),
+        "{probe}"
+    );
+    snapshot(&mut harness, "app_probe_composite");
+    harness.hover_at(egui::pos2(640.0, 790.0));
+    harness.run_steps(2);
+    assert!(
+        harness.state().probe().is_empty(),
+        "the probe stays off the image"
     );
 }

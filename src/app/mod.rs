@@ -680,6 +680,16 @@ impl MatteboxApp {
         self.replace_confirmed = false;
     }
 
+    /// The probe's line (empty when the cursor is off the image).
+    pub fn probe(&self) -> &str {
+        &self.ui.probe
+    }
+
+    /// The matte brush's mode, when it is on.
+    pub fn ui_brush(&self) -> Option<crate::composite::refine::BrushMode> {
+        self.ui.brush
+    }
+
     /// Does the open document have unsaved changes?
     pub fn is_dirty(&self) -> bool {
         self.state
@@ -922,6 +932,7 @@ impl MatteboxApp {
         use egui::{Key, Modifiers};
         let mut actions = Vec::new();
         let (mut brush_toggles, mut brush_scale, mut deletes) = (0u32, 1.0f32, 0u32);
+        let mut channels = Vec::new();
         ctx.input_mut(|i| {
             if i.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z) {
                 actions.push(Action::Redo);
@@ -959,6 +970,10 @@ impl MatteboxApp {
             while i.consume_key(Modifiers::NONE, Key::K) {
                 actions.push(Action::AddKeyHere);
             }
+            // Shift+B first: a plain-B shortcut would also take it (shift is matched loosely).
+            while i.consume_key(Modifiers::SHIFT, Key::B) {
+                channels.push(state::Channel::Blue);
+            }
             while i.consume_key(Modifiers::NONE, Key::B) {
                 brush_toggles += 1;
             }
@@ -971,7 +986,24 @@ impl MatteboxApp {
             while i.consume_key(Modifiers::NONE, Key::Delete) {
                 deletes += 1;
             }
+            // Channel isolation, as Nuke's viewer keys (B is the brush, so blue is Shift+B).
+            use state::Channel;
+            for (mods, key, channel) in [
+                (Modifiers::NONE, Key::R, Channel::Red),
+                (Modifiers::NONE, Key::G, Channel::Green),
+                (Modifiers::NONE, Key::A, Channel::Alpha),
+                (Modifiers::NONE, Key::Y, Channel::Luminance),
+                (Modifiers::NONE, Key::Z, Channel::Depth),
+                (Modifiers::NONE, Key::M, Channel::Matte),
+            ] {
+                while i.consume_key(mods, key) {
+                    channels.push(channel);
+                }
+            }
         });
+        for c in channels {
+            self.state.display.toggle_channel(c);
+        }
         if brush_toggles % 2 == 1 {
             self.ui.brush = match self.ui.brush {
                 Some(_) => None,

@@ -50,6 +50,167 @@ impl View {
     }
 }
 
+/// The viewer's display transform: how linear values become screen values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Transform {
+    /// The sRGB encoding (IEC 61966-2-1).
+    #[default]
+    Srgb,
+    /// The BT.709 camera curve (OETF).
+    Rec709,
+    /// No encoding: linear values straight to the screen.
+    Raw,
+}
+
+impl Transform {
+    /// Every transform, in menu order.
+    pub const ALL: [Transform; 3] = [Transform::Srgb, Transform::Rec709, Transform::Raw];
+
+    /// The menu's name.
+    pub fn label(self) -> &'static str {
+        match self {
+            Transform::Srgb => "sRGB",
+            Transform::Rec709 => "Rec.709",
+            Transform::Raw => "raw",
+        }
+    }
+
+    /// The code the display shader uses.
+    pub fn code(self) -> u32 {
+        match self {
+            Transform::Srgb => 0,
+            Transform::Rec709 => 1,
+            Transform::Raw => 2,
+        }
+    }
+
+    /// A linear value encoded for the screen (0..1 in, clamped), as `display.wgsl` does.
+    pub fn encode(self, v: f32) -> f32 {
+        let x = v.clamp(0.0, 1.0);
+        match self {
+            Transform::Srgb => crate::shot::colour::linear_to_srgb(x),
+            Transform::Rec709 => {
+                if x < 0.018 {
+                    4.5 * x
+                } else {
+                    1.099 * x.powf(0.45) - 0.099
+                }
+            }
+            Transform::Raw => x,
+        }
+    }
+}
+
+/// Which channel the viewer isolates (Nuke's R G B A keys; pressing the same key again returns
+/// to RGB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Channel {
+    /// All three colour channels.
+    #[default]
+    Rgb,
+    /// Red as grey.
+    Red,
+    /// Green as grey.
+    Green,
+    /// Blue as grey.
+    Blue,
+    /// Alpha as grey.
+    Alpha,
+    /// Rec.709 luminance as grey.
+    Luminance,
+    /// The depth in false colour.
+    Depth,
+    /// The matte as grey.
+    Matte,
+}
+
+impl Channel {
+    /// Every channel, in menu order.
+    pub const ALL: [Channel; 8] = [
+        Channel::Rgb,
+        Channel::Red,
+        Channel::Green,
+        Channel::Blue,
+        Channel::Alpha,
+        Channel::Luminance,
+        Channel::Depth,
+        Channel::Matte,
+    ];
+
+    /// The menu's name, with its key.
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::Rgb => "RGB",
+            Channel::Red => "R (R)",
+            Channel::Green => "G (G)",
+            Channel::Blue => "B (Shift+B)",
+            Channel::Alpha => "A (A)",
+            Channel::Luminance => "luminance (Y)",
+            Channel::Depth => "depth (Z)",
+            Channel::Matte => "matte (M)",
+        }
+    }
+
+    /// The code the display shader uses.
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+}
+
+/// The viewer's display settings: applied to the screen only, never to the data or exports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DisplaySettings {
+    /// Exposure in stops (a gain of `2^stops` in linear light), as Nuke's viewer f-stops.
+    pub exposure_stops: f32,
+    /// Display gamma (values raised to `1/gamma` before the transform); 1 leaves them.
+    pub gamma: f32,
+    /// Linear to screen.
+    pub transform: Transform,
+    /// The channel shown.
+    pub channel: Channel,
+    /// The matte tinted over the picture, 0 (off) to 1.
+    pub matte_overlay: f32,
+    /// Zebra stripes over pixels that clip on the display (above 1 or below 0).
+    pub zebra: bool,
+}
+
+impl Default for DisplaySettings {
+    fn default() -> Self {
+        DisplaySettings {
+            exposure_stops: 0.0,
+            gamma: 1.0,
+            transform: Transform::Srgb,
+            channel: Channel::Rgb,
+            matte_overlay: 0.0,
+            zebra: false,
+        }
+    }
+}
+
+impl DisplaySettings {
+    /// What the screen shows of a linear value `v` of a colour channel: the 8-bit code after the
+    /// exposure, the gamma and the transform (the probe's "display" values; `display.wgsl`
+    /// computes the same).
+    pub fn code(&self, v: f32) -> u8 {
+        let gained = v * self.exposure_stops.exp2();
+        let g = if (self.gamma - 1.0).abs() > 1e-6 {
+            gained.max(0.0).powf(1.0 / self.gamma.max(0.01))
+        } else {
+            gained
+        };
+        (self.transform.encode(g) * 255.0).round().clamp(0.0, 255.0) as u8
+    }
+
+    /// The channel keys: `key` picks `channel`, or returns to RGB if it is shown already.
+    pub fn toggle_channel(&mut self, channel: Channel) {
+        self.channel = if self.channel == channel {
+            Channel::Rgb
+        } else {
+            channel
+        };
+    }
+}
+
 /// How severe a toast is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -227,6 +388,8 @@ pub struct AppState {
     pub revision: u64,
     /// The viewer's proxy size.
     pub proxy: super::jobs::Proxy,
+    /// The viewer's display settings (exposure, gamma, transform, channel, overlay, zebra).
+    pub display: DisplaySettings,
 }
 
 impl Default for AppState {
@@ -247,6 +410,7 @@ impl Default for AppState {
             recent: Vec::new(),
             revision: 0,
             proxy: super::jobs::Proxy::Auto,
+            display: DisplaySettings::default(),
         }
     }
 }

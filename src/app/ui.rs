@@ -31,7 +31,7 @@ pub struct UiState {
     /// The selected camera key.
     pub(super) selected_key: Option<usize>,
     /// The last hovered probe text.
-    probe: String,
+    pub(super) probe: String,
     /// The matte brush: off, or adding / subtracting.
     pub brush: Option<BrushMode>,
     /// Brush radius in plate pixels.
@@ -272,6 +272,11 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("B", "matte brush on / off"),
     ("[ / ]", "smaller / larger brush"),
     ("Delete", "remove the selected key, else the selected layer"),
+    (
+        "R / G / Shift+B / A",
+        "show one channel (the same key again: RGB)",
+    ),
+    ("Y / Z / M", "show luminance / depth / matte (again: RGB)"),
     ("F", "fit the image in the viewer"),
     ("1", "100 %"),
     ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo"),
@@ -1057,6 +1062,7 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
             .on_hover_text("softness");
         }
     });
+    display_toolbar(app, ui);
     let frame = app.frame.clone();
     let cached = app.shown_cached.clone();
     // What is on screen: the RAM preview's frame when the playhead's is cached, else the
@@ -1218,7 +1224,15 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
         wipe_px,
         has_aux: u32::from(geo.has_aux),
         srgb_target: 0,
-    };
+        gain: 1.0,
+        gamma: 1.0,
+        transform: 0,
+        channel: 0,
+        overlay: 0.0,
+        zebra: 0,
+        pad: [0; 2],
+    }
+    .with_settings(&app.state.display);
     ui.painter().add(egui_wgpu::Callback::new_paint_callback(
         available,
         ViewerPaint {
@@ -1229,6 +1243,14 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
             rect: available,
         },
     ));
+    // The zoom, in full-size pixels (100 % = one screen point per plate pixel).
+    ui.painter().text(
+        available.left_top() + egui::vec2(8.0, 8.0),
+        egui::Align2::LEFT_TOP,
+        format!("{:.0} %", zoom_points * geo.scale * 100.0),
+        egui::FontId::monospace(12.0),
+        Color32::from_rgba_unmultiplied(255, 255, 255, 190),
+    );
     // The last finished composite stays on screen while the next one is drawn off the UI thread.
     if app.rendering && (composing || geo.has_aux) && cached.is_none() {
         ui.painter().text(
@@ -1283,6 +1305,7 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
                 &geo,
                 cached.as_ref().map(|(_, c)| c.as_ref()),
                 frame.as_deref(),
+                &app.state.display,
             );
         }
     }
@@ -1326,6 +1349,64 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
     }
 }
 
+/// The viewer's display controls (the screen only; data and exports are never changed):
+/// exposure and gamma as in Nuke's viewer, the transform, the channel, the matte overlay, zebra.
+fn display_toolbar(app: &mut MatteboxApp, ui: &mut Ui) {
+    use super::state::{Channel, Transform};
+    let d = &mut app.state.display;
+    ui.horizontal_wrapped(|ui| {
+        ui.label("exposure");
+        ui.add(
+            egui::DragValue::new(&mut d.exposure_stops)
+                .range(-16.0..=16.0)
+                .speed(0.05)
+                .fixed_decimals(2)
+                .suffix(" stops"),
+        )
+        .on_hover_text("display gain in stops (f-stops), screen only");
+        ui.label("gamma");
+        ui.add(
+            egui::DragValue::new(&mut d.gamma)
+                .range(0.2..=5.0)
+                .speed(0.01)
+                .fixed_decimals(2),
+        )
+        .on_hover_text("display gamma, screen only");
+        if ui.small_button("reset").clicked() {
+            d.exposure_stops = 0.0;
+            d.gamma = 1.0;
+        }
+        ui.separator();
+        egui::ComboBox::from_id_salt("transform")
+            .selected_text(d.transform.label())
+            .show_ui(ui, |ui| {
+                for t in Transform::ALL {
+                    ui.selectable_value(&mut d.transform, t, t.label());
+                }
+            })
+            .response
+            .on_hover_text("display transform");
+        egui::ComboBox::from_id_salt("channel")
+            .selected_text(format!("channel {}", d.channel.label()))
+            .show_ui(ui, |ui| {
+                for c in Channel::ALL {
+                    ui.selectable_value(&mut d.channel, c, c.label());
+                }
+            })
+            .response
+            .on_hover_text(
+                "isolate a channel (R, G, Shift+B, A, Y, Z, M; the same key again: RGB)",
+            );
+        ui.separator();
+        ui.label("matte overlay");
+        ui.add(egui::Slider::new(&mut d.matte_overlay, 0.0..=1.0).show_value(false))
+            .on_hover_text("the matte tinted red over the picture");
+        ui.checkbox(&mut d.zebra, "zebra").on_hover_text(
+            "stripes over pixels that clip on the display (dark: over 1, blue: under 0)",
+        );
+    });
+}
+
 /// The size of what the viewer shows.
 struct Geo {
     width: u32,
@@ -1344,6 +1425,7 @@ fn probe_text(
     geo: &Geo,
     cached: Option<&crate::composite::frame_cache::CachedFrame>,
     frame: Option<&super::jobs::LoadedFrame>,
+    display: &super::state::DisplaySettings,
 ) -> String {
     let loaded = |img: &crate::composite::image::Image| {
         img.pixels
@@ -1375,7 +1457,7 @@ fn probe_text(
         y as f32 / geo.scale
     );
     if let Some(c) = colour {
-        let code = |v: f32| crate::shot::colour::linear_to_srgb_u8(v);
+        let code = |v: f32| display.code(v);
         text.push_str(&format!(
             "  rgba {:.4} {:.4} {:.4} {:.3}  display {} {} {}",
             c[0],

@@ -55,6 +55,33 @@ pub struct DisplayUniform {
     pub has_aux: u32,
     /// 1 when the target encodes sRGB itself.
     pub srgb_target: u32,
+    /// Linear gain, `2^exposure_stops`.
+    pub gain: f32,
+    /// Display gamma.
+    pub gamma: f32,
+    /// `Transform::code`.
+    pub transform: u32,
+    /// `Channel::code`.
+    pub channel: u32,
+    /// Matte overlay opacity (0 off).
+    pub overlay: f32,
+    /// 1: zebra stripes over clipping pixels.
+    pub zebra: u32,
+    /// Padding to the uniform's 16-byte size.
+    pub pad: [u32; 2],
+}
+
+impl DisplayUniform {
+    /// The display settings' part of the uniform.
+    pub fn with_settings(mut self, d: &super::state::DisplaySettings) -> DisplayUniform {
+        self.gain = d.exposure_stops.exp2();
+        self.gamma = d.gamma;
+        self.transform = d.transform.code();
+        self.channel = d.channel.code();
+        self.overlay = d.matte_overlay;
+        self.zebra = u32::from(d.zebra);
+        self
+    }
 }
 
 /// GPU resources of the viewer, kept in egui-wgpu's `callback_resources`.
@@ -315,6 +342,13 @@ impl DisplayUniform {
             wipe_px: 1e9,
             has_aux: 0,
             srgb_target: 0,
+            gain: 1.0,
+            gamma: 1.0,
+            transform: 0,
+            channel: 0,
+            overlay: 0.0,
+            zebra: 0,
+            pad: [0; 2],
         }
     }
 }
