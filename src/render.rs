@@ -138,6 +138,9 @@ pub struct RenderOptions {
     pub jobs: usize,
     /// Allow the output folder inside the shot's folder.
     pub allow_inside_input: bool,
+    /// Render at the full size divided by this (1 full, 2 half): plates and passes are reduced
+    /// and every pixel setting scaled, so a half-size render looks like the full one.
+    pub scale_divisor: u32,
 }
 
 impl RenderOptions {
@@ -159,6 +162,7 @@ impl RenderOptions {
             limits: base.limits,
             jobs: base.jobs,
             allow_inside_input: false,
+            scale_divisor: 1,
         }
     }
 }
@@ -672,6 +676,8 @@ struct SourceFrame {
     plate_hash: String,
     pass_hash: String,
     inputs: FrameInputs,
+    /// The full-size plate's width (the render may be reduced).
+    full_width: u32,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -706,6 +712,22 @@ fn load_source(
     // The artist's matte strokes, over the AI matte (the pass file itself is never changed).
     crate::composite::refine::apply_strokes(&mut aux, &project.matte_strokes, src.number);
     lap("strokes");
+    let full_width = plate_img.width;
+    // A reduced render: the plate and passes at the reduced size (strokes painted at full size).
+    let divisor = options.scale_divisor.max(1);
+    let (plate_img, aux) = if divisor > 1 {
+        let w = (plate_img.width / divisor).max(1);
+        let h = (plate_img.height / divisor).max(1);
+        (
+            plate_img
+                .resized(w, h)
+                .map_err(|e| format!("{}: {e}", src.path.display()))?,
+            aux.resized(w, h)
+                .map_err(|e| format!("{}: {e}", pass_exr.display()))?,
+        )
+    } else {
+        (plate_img, aux)
+    };
     let mut inputs = FrameInputs::default();
     if moving {
         let prepared = prepare(&plate_img, &aux, &project.camera.prepare);
@@ -722,6 +744,7 @@ fn load_source(
         plate_hash,
         pass_hash,
         inputs,
+        full_width,
     })
 }
 
@@ -740,8 +763,11 @@ fn render_one(
         .as_ref()
         .map(|p| (p.width, p.height))
         .ok_or_else(|| "no plate".to_string())?;
+    // Pixel settings follow the render's size (1 at full size).
+    let full_w = source.full_width.max(1);
+    let layers = crate::composite::planner::scale_pixels(&project.layers, w as f32 / full_w as f32);
     let spec = FrameSpec {
-        layers: &project.layers,
+        layers: &layers,
         scene: &project.scene,
         base_dir,
         camera: pose,
@@ -912,6 +938,7 @@ fn settings_key(project: &Project, options: &RenderOptions) -> String {
         "compression": options.exr_compression.as_str(),
         "prepare": project.camera.prepare,
         "matte_strokes": project.matte_strokes,
+        "scale_divisor": options.scale_divisor.max(1),
     });
     value.to_string()
 }

@@ -131,8 +131,9 @@ fn settle(harness: &mut Harness<'static, MatteboxApp>, timeout: Duration) {
         .doc
         .as_ref()
         .map_or(0, |d| d.shot.frames.len());
+    // A frame that cannot be read has a problem instead of a thumbnail.
     wait_until(harness, "the filmstrip's thumbnails", THUMBS_TIMEOUT, |h| {
-        thumbnails(h) >= frames
+        thumbnails(h) + h.state().problems.len() >= frames
     });
     wait_for_composite(harness);
     harness.run_steps(3);
@@ -999,4 +1000,105 @@ fn snapshot_viewer_display_states() {
         harness.state().probe().is_empty(),
         "the probe stays off the image"
     );
+}
+
+/// The timeline and the details of issue 9: clicking a camera key moves the playhead to it and
+/// selects it; a frame that cannot be read gets a red badge, the viewer says "unreadable" with
+/// the reason, and the Problems list holds one message for that file; a new layer gets a unique
+/// name; after an undo the selection stays on the layer that changed.
+#[test]
+fn keys_problems_names_and_undo_selection() {
+    use mattebox::project::Edit;
+    let _env = test_env();
+    let project = sample_project("details");
+    // Frame 1004 is not an image: a truncated PNG.
+    let bad = project
+        .parent()
+        .unwrap()
+        .join("sample_shot/astronaut.1004.png");
+    let bytes = std::fs::read(&bad).unwrap();
+    std::fs::write(&bad, &bytes[..200]).unwrap();
+    let mut harness = app(Some(project.clone()));
+
+    // The second key of the sample's move is on frame 1006: a click on it seeks there.
+    let keys: Vec<f32> = harness
+        .state()
+        .state
+        .doc
+        .as_ref()
+        .unwrap()
+        .project
+        .camera
+        .keys
+        .iter()
+        .map(|k| k.frame)
+        .collect();
+    assert_eq!(keys, vec![1001.0, 1006.0]);
+    harness.state_mut().act(Action::Seek(0));
+    harness.run_steps(2);
+    // The last key sits at the track's right end, 8 points in, 12 above its bottom.
+    let track = harness.get_by_label("camera keys and frames").rect();
+    let (x, y) = (track.right() - 8.0, track.bottom() - 12.0);
+    harness.hover_at(egui::pos2(x, y));
+    harness.run_steps(1);
+    harness.drag_at(egui::pos2(x, y));
+    harness.run_steps(1);
+    // Released where it was pressed (kittest's drop_at also takes the cursor away).
+    harness.event(egui::Event::PointerButton {
+        pos: egui::pos2(x, y),
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    harness.run_steps(2);
+    assert_eq!(
+        frame_index(&harness),
+        5,
+        "clicking the key at 1006 moved the playhead"
+    );
+
+    // The unreadable frame.
+    harness.state_mut().act(Action::Seek(3));
+    settle(&mut harness, LOAD_TIMEOUT);
+    let problems = &harness.state().problems;
+    assert_eq!(problems.len(), 1, "one message per file: {problems:?}");
+    assert!(problems.contains_key(&bad), "{problems:?}");
+    harness.run_steps(2);
+    assert!(
+        harness.query_by_label_contains("unreadable: ").is_some(),
+        "the viewer says the frame is unreadable"
+    );
+    assert!(
+        harness.query_by_label("Run passes").is_none(),
+        "no passes offered for it"
+    );
+    // Seeing it again does not add a message.
+    harness.state_mut().act(Action::Seek(2));
+    settle(&mut harness, LOAD_TIMEOUT);
+    harness.state_mut().act(Action::Seek(3));
+    settle(&mut harness, LOAD_TIMEOUT);
+    assert_eq!(harness.state().problems.len(), 1);
+
+    // Unique names, and the selection after an undo.
+    let layers = harness.state().state.layers().to_vec();
+    let fog = layers.iter().position(|l| l.name == "Depth fog").unwrap();
+    assert_eq!(
+        mattebox::app::unique_name("Depth fog", &layers),
+        "Depth fog 2"
+    );
+    harness.state_mut().act(Action::Select(Some(0)));
+    harness.state_mut().edit(Edit::SetOpacity {
+        index: fog,
+        opacity: 0.5,
+    });
+    harness.state_mut().act(Action::Select(Some(0)));
+    harness.state_mut().act(Action::Undo);
+    assert_eq!(
+        harness.state().state.selected,
+        Some(fog),
+        "the undone layer is selected"
+    );
+    harness.state_mut().act(Action::Select(Some(0)));
+    harness.state_mut().act(Action::Redo);
+    assert_eq!(harness.state().state.selected, Some(fog));
 }

@@ -66,6 +66,8 @@ pub struct Job {
     pub done: usize,
     /// Where its output goes (exports).
     pub out_dir: Option<PathBuf>,
+    /// When it started (the ETA).
+    pub started: std::time::Instant,
 }
 
 impl Job {
@@ -76,6 +78,17 @@ impl Job {
         } else {
             self.done as f32 / self.total as f32
         }
+    }
+
+    /// The time left at the rate so far, once a frame is done.
+    pub fn eta(&self) -> Option<std::time::Duration> {
+        if self.done == 0 || self.total <= self.done {
+            return None;
+        }
+        let per = self.started.elapsed().as_secs_f64() / self.done as f64;
+        Some(std::time::Duration::from_secs_f64(
+            per * (self.total - self.done) as f64,
+        ))
     }
 
     /// Asks the job to stop.
@@ -169,6 +182,7 @@ fn spawn_job(
         total: 0,
         done: 0,
         out_dir,
+        started: std::time::Instant::now(),
     }
 }
 
@@ -211,6 +225,12 @@ pub struct ExportRequest {
     pub formats: crate::process::Formats,
     /// The renderer.
     pub renderer: RendererChoice,
+    /// Only these frames (the sequence's own numbers), else the whole shot.
+    pub range: Option<FrameRange>,
+    /// 1 full size, 2 half.
+    pub scale_divisor: u32,
+    /// The EXR compression.
+    pub exr_compression: crate::export::ExrCompression,
 }
 
 /// Starts an export through `render::render_project`, the same code as `mattebox render`.
@@ -227,7 +247,9 @@ pub fn start_export(project: &Project, project_path: &Path, request: ExportReque
             options.what = request.what;
             options.formats = request.formats;
             options.renderer = request.renderer;
-            options.exr_compression = project.export.exr_compression;
+            options.exr_compression = request.exr_compression;
+            options.range = request.range;
+            options.scale_divisor = request.scale_divisor.max(1);
             options.cache = Some(PassCache::new(default_cache_dir()));
             let summary = render_project(
                 project,
@@ -286,6 +308,11 @@ pub struct LoadedFrame {
     pub scale: f32,
     /// The full-size plate's width and height.
     pub full_size: (u32, u32),
+    /// The source frame.
+    pub source: PathBuf,
+    /// The plate itself could not be read: why (the viewer says so instead of offering
+    /// passes).
+    pub unreadable: Option<String>,
 }
 
 impl LoadedFrame {
@@ -323,6 +350,8 @@ impl LoadedFrame {
             semantics: self.semantics,
             scale: self.scale * w as f32 / self.plate.width as f32,
             full_size: self.full_size,
+            source: self.source.clone(),
+            unreadable: None,
         })
     }
 }
@@ -500,6 +529,8 @@ pub fn load(request: &LoadRequest) -> LoadedFrame {
                 semantics: None,
                 scale: 1.0,
                 full_size: (1, 1),
+                source: request.source.clone(),
+                unreadable: Some(e.to_string()),
             };
         }
     };
@@ -584,6 +615,8 @@ pub fn load(request: &LoadRequest) -> LoadedFrame {
         semantics,
         scale,
         full_size,
+        source: request.source.clone(),
+        unreadable: None,
     }
 }
 

@@ -7,6 +7,8 @@ pub mod jobs;
 pub mod render_worker;
 pub mod state;
 mod ui;
+
+pub use ui::unique_name;
 pub mod viewer;
 
 use std::path::{Path, PathBuf};
@@ -84,6 +86,8 @@ pub enum Dialog {
     },
     /// The keyboard shortcuts (Help menu).
     Shortcuts,
+    /// Every file that could not be read, with why (View menu).
+    Problems,
 }
 
 /// The viewer's plan for (frame inputs, project revision, playhead), with its key.
@@ -105,6 +109,9 @@ pub struct MatteboxApp {
     thumbs: Thumbnails,
     thumb_textures: std::collections::HashMap<usize, egui::TextureHandle>,
     thumb_requested: std::collections::HashSet<usize>,
+    /// One message per file that could not be read or processed, in plain words (the Problems
+    /// list; frames in it get a red badge in the filmstrip).
+    pub problems: std::collections::BTreeMap<PathBuf, String>,
     frame: Option<Arc<LoadedFrame>>,
     /// The running pass job.
     pub passes: Option<Job>,
@@ -220,6 +227,7 @@ impl MatteboxApp {
             thumbs: Thumbnails::new(wake2),
             thumb_textures: Default::default(),
             thumb_requested: Default::default(),
+            problems: Default::default(),
             frame: None,
             passes: None,
             export: None,
@@ -303,6 +311,7 @@ impl MatteboxApp {
             self.passes_changed();
             self.thumb_textures.clear();
             self.thumb_requested.clear();
+            self.problems.clear();
             save_recent(&self.state.recent);
             if let Some(doc) = &self.state.doc {
                 let autosave = autosave_path(doc);
@@ -690,6 +699,15 @@ impl MatteboxApp {
         self.ui.brush
     }
 
+    /// Records a file's problem: a toast the first time (one message per file), then it stays
+    /// in the Problems list.
+    pub fn problem(&mut self, path: PathBuf, text: String) {
+        if self.problems.get(&path) != Some(&text) {
+            self.state.toast(Level::Error, text.clone());
+            self.problems.insert(path, text);
+        }
+    }
+
     /// Does the open document have unsaved changes?
     pub fn is_dirty(&self) -> bool {
         self.state
@@ -789,7 +807,7 @@ impl eframe::App for MatteboxApp {
         self.poll_jobs();
         if let Some(f) = self.loader.poll() {
             if let Some(e) = &f.error {
-                self.state.toast(Level::Error, e.clone());
+                self.problem(f.source.clone(), e.clone());
             }
             self.frame = Some(Arc::new(f));
         }
@@ -817,7 +835,18 @@ impl eframe::App for MatteboxApp {
                     let tex = ctx.load_texture(format!("thumb-{i}"), image, Default::default());
                     self.thumb_textures.insert(i, tex);
                 }
-                Err(e) => self.state.toast(Level::Warning, e),
+                Err(e) => {
+                    let path = self
+                        .state
+                        .doc
+                        .as_ref()
+                        .and_then(|d| d.shot.frames.get(i))
+                        .map(|f| f.path.clone());
+                    match path {
+                        Some(p) => self.problem(p, e),
+                        None => self.state.toast(Level::Warning, e),
+                    }
+                }
             }
         }
         // Files dropped on the window open like File > Open.

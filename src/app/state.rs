@@ -484,6 +484,13 @@ impl AppState {
             }
             Action::Undo | Action::Redo => {
                 let doc = self.doc.as_mut()?;
+                // The selection follows the layer the undo or redo changes.
+                let touched = if action == Action::Undo {
+                    doc.history.next_undo()
+                } else {
+                    doc.history.next_redo()
+                }
+                .and_then(Edit::layer_index);
                 let result = if action == Action::Undo {
                     doc.history.undo(&mut doc.project)
                 } else {
@@ -492,6 +499,9 @@ impl AppState {
                 match result {
                     Ok(true) => {
                         self.revision += 1;
+                        if touched.is_some() {
+                            self.selected = touched;
+                        }
                         self.clamp_selection();
                         Some(Effect::Changed)
                     }

@@ -1,7 +1,7 @@
 //! The panels: menu bar, status bar, filmstrip and timeline, layers, inspector, viewer, toasts
 //! and dialogs. Widgets only: every change goes through `MatteboxApp::act` / `edit`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -70,6 +70,7 @@ pub fn draw(app: &mut MatteboxApp, ui: &mut Ui) {
             .show(ui, |ui| layers_panel(app, ui));
         egui::Panel::right("inspector")
             .default_size(280.0)
+            .min_size(260.0)
             .show(ui, |ui| inspector(app, ui));
     }
     egui::CentralPanel::default().show(ui, |ui| viewer(app, ui));
@@ -187,6 +188,14 @@ fn menu_bar(app: &mut MatteboxApp, ui: &mut Ui) {
             .on_hover_text(
                 "memory for composited frames kept for playback; the least recently shown go first",
             );
+            ui.separator();
+            if ui
+                .button(format!("Problems ({})", app.problems.len()))
+                .clicked()
+            {
+                ui.close();
+                app.dialog = Dialog::Problems;
+            }
             if ui.button("Clear the RAM preview").clicked()
                 && let Ok(mut cache) = app.cache.lock()
             {
@@ -283,6 +292,8 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("Ctrl+S", "save"),
 ];
 
+/// The Export dialog's defaults: a `renders/<shot>` folder beside the project (or, untitled,
+/// beside the shot), never the program's own folder; the project's export settings.
 fn default_export(app: &MatteboxApp) -> ExportRequest {
     let out_dir = app
         .state
@@ -295,10 +306,11 @@ fn default_export(app: &MatteboxApp) -> ExportRequest {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "shot".into());
-            std::env::current_dir()
-                .unwrap_or_default()
-                .join("out")
-                .join(stem)
+            let beside = match &d.path {
+                Some(p) => p.parent().map(Path::to_path_buf),
+                None => d.shot.source.parent().map(Path::to_path_buf),
+            };
+            beside.unwrap_or_default().join("renders").join(stem)
         })
         .unwrap_or_default();
     let export = app.state.doc.as_ref().map(|d| d.project.export.clone());
@@ -308,7 +320,7 @@ fn default_export(app: &MatteboxApp) -> ExportRequest {
             composite: export.as_ref().is_none_or(|e| e.composite),
             animatic: export.as_ref().is_some_and(|e| e.animatic),
         },
-        formats: export.map_or(
+        formats: export.as_ref().map_or(
             Formats {
                 exr: true,
                 png: false,
@@ -316,6 +328,9 @@ fn default_export(app: &MatteboxApp) -> ExportRequest {
             |e| e.formats,
         ),
         renderer: RendererChoice::Auto,
+        range: None,
+        scale_divisor: 1,
+        exr_compression: export.map(|e| e.exr_compression).unwrap_or_default(),
     }
 }
 
@@ -330,7 +345,15 @@ fn status_bar(app: &mut MatteboxApp, ui: &mut Ui) {
                 ui.add(
                     egui::ProgressBar::new(job.progress())
                         .desired_width(140.0)
-                        .text(format!("{name} {}/{}", job.done, job.total)),
+                        .text(match job.eta() {
+                            Some(eta) => format!(
+                                "{name} {}/{}, about {} s left",
+                                job.done,
+                                job.total,
+                                eta.as_secs() + 1
+                            ),
+                            None => format!("{name} {}/{}", job.done, job.total),
+                        }),
                 );
                 if ui.button("Cancel").clicked() {
                     job.cancel();
@@ -420,11 +443,19 @@ fn timeline(app: &mut MatteboxApp, ui: &mut Ui) {
     // The keyframe track: frame ticks, the playhead, draggable keys.
     let Some(doc) = &app.state.doc else { return };
     let times: Vec<f32> = (0..len).map(|i| doc.camera_time(i)).collect();
+    let labels: Vec<String> = (0..len).map(|i| doc.frame_label(i)).collect();
     let keys = doc.project.camera.keys.clone();
-    let (response, painter) = ui.allocate_painter(
-        egui::vec2(ui.available_width(), 26.0),
+    // A stable id: widgets that come and go in the row above must not end a drag or a click.
+    let (_, space) = ui.allocate_space(egui::vec2(ui.available_width(), 36.0));
+    let response = ui.interact(
+        space,
+        egui::Id::new("mattebox timeline track"),
         egui::Sense::click_and_drag(),
     );
+    let painter = ui.painter_at(space);
+    response.widget_info(|| {
+        egui::WidgetInfo::labeled(egui::accesskit::Role::Group, true, "camera keys and frames")
+    });
     let rect = response.rect;
     painter.rect_filled(rect, 2.0, Color32::from_gray(30));
     let (t0, t1) = (
@@ -446,6 +477,20 @@ fn timeline(app: &mut MatteboxApp, ui: &mut Ui) {
             egui::Stroke::new(1.0, Color32::from_gray(110)),
         );
     }
+    // The ruler's frame numbers: as many as fit, at least 48 points apart.
+    let spacing = (rect.width() - 16.0) / (len.max(2) - 1) as f32;
+    let every = ((48.0 / spacing.max(1e-3)).ceil() as usize).max(1);
+    for (i, t) in times.iter().enumerate() {
+        if i % every == 0 || i + 1 == len {
+            painter.text(
+                egui::pos2(x_of(*t), rect.top() + 4.0),
+                egui::Align2::CENTER_TOP,
+                &labels[i],
+                egui::FontId::monospace(9.0),
+                Color32::from_gray(150),
+            );
+        }
+    }
     // The cache bar: a green run over the frames that play from memory, as in After Effects.
     let half_step = 0.5 * (rect.width() - 16.0) / (len.max(2) - 1) as f32;
     for (i, t) in times.iter().enumerate() {
@@ -466,9 +511,18 @@ fn timeline(app: &mut MatteboxApp, ui: &mut Ui) {
         [egui::pos2(px, rect.top()), egui::pos2(px, rect.bottom())],
         egui::Stroke::new(2.0, Color32::from_rgb(255, 200, 60)),
     );
+    // A drag begins where the button went down, not where it has moved to by the time egui
+    // calls it a drag: a key is picked up with ordinary mouse movement.
+    let press = ui.input(|i| i.pointer.press_origin());
+    let pointer = if response.drag_started() {
+        press.or(response.interact_pointer_pos())
+    } else {
+        response.interact_pointer_pos()
+    };
+    let key_y = rect.bottom() - 12.0;
     let mut hit_key = None;
     for (i, k) in keys.iter().enumerate() {
-        let c = egui::pos2(x_of(k.frame), rect.center().y);
+        let c = egui::pos2(x_of(k.frame), key_y);
         let selected = app.ui.selected_key == Some(i);
         painter.circle_filled(
             c,
@@ -479,10 +533,7 @@ fn timeline(app: &mut MatteboxApp, ui: &mut Ui) {
                 Color32::from_rgb(80, 150, 230)
             },
         );
-        if response
-            .interact_pointer_pos()
-            .is_some_and(|p| (p - c).length() < 8.0)
-        {
+        if pointer.is_some_and(|p| (p - c).length() < 9.0) {
             hit_key = Some(i);
         }
     }
@@ -516,28 +567,49 @@ fn timeline(app: &mut MatteboxApp, ui: &mut Ui) {
         && let Some(doc) = app.state.doc.as_mut()
         && let Some(moved) = doc.project.camera.keys.get(i).cloned()
     {
-        doc.project.camera.keys[i] = original;
-        app.ui.selected_key = None;
-        app.edit(Edit::SetKey {
-            index: i,
-            key: moved,
-        });
+        if moved == original {
+            // Pressed and released without moving it: a click on the key (egui may call a long
+            // press a drag). It is selected and the playhead goes to it.
+            app.state.revision += 1;
+            app.ui.selected_key = Some(i);
+            let t = original.frame;
+            if let Some(index) = times
+                .iter()
+                .enumerate()
+                .min_by(|a, b| (a.1 - t).abs().total_cmp(&(b.1 - t).abs()))
+                .map(|(i, _)| i)
+            {
+                app.act(Action::Seek(index));
+            }
+        } else {
+            doc.project.camera.keys[i] = original;
+            app.ui.selected_key = None;
+            app.edit(Edit::SetKey {
+                index: i,
+                key: moved,
+            });
+        }
     }
     if response.clicked()
         && let Some(p) = response.interact_pointer_pos()
     {
+        let nearest_to = |t: f32| {
+            times
+                .iter()
+                .enumerate()
+                .min_by(|a, b| (a.1 - t).abs().total_cmp(&(b.1 - t).abs()))
+                .map(|(i, _)| i)
+                .unwrap_or(0)
+        };
         match hit_key {
-            Some(i) => app.ui.selected_key = Some(i),
-            None => {
-                let t = t_of(p.x);
-                let nearest = times
-                    .iter()
-                    .enumerate()
-                    .min_by(|a, b| (a.1 - t).abs().total_cmp(&(b.1 - t).abs()))
-                    .map(|(i, _)| i)
-                    .unwrap_or(0);
-                app.act(Action::Seek(nearest));
+            // Clicking a key selects it and moves the playhead to it.
+            Some(i) => {
+                app.ui.selected_key = Some(i);
+                if let Some(k) = keys.get(i) {
+                    app.act(Action::Seek(nearest_to(k.frame)));
+                }
             }
+            None => app.act(Action::Seek(nearest_to(t_of(p.x)))),
         }
     }
     // The filmstrip: lazy thumbnails of the source frames, made in the background.
@@ -578,6 +650,29 @@ fn timeline(app: &mut MatteboxApp, ui: &mut Ui) {
                             ui.painter()
                                 .rect_filled(img_rect, 2.0, Color32::from_gray(40));
                         }
+                    }
+                    // A frame that cannot be read: a red badge (its message is in Problems).
+                    if let Some(problem) = app.problems.get(&path) {
+                        ui.painter().rect_stroke(
+                            img_rect,
+                            2.0,
+                            egui::Stroke::new(2.0, Color32::from_rgb(220, 50, 50)),
+                            egui::StrokeKind::Inside,
+                        );
+                        let badge = egui::Rect::from_min_size(
+                            img_rect.right_top() + egui::vec2(-18.0, 4.0),
+                            egui::vec2(14.0, 14.0),
+                        );
+                        ui.painter()
+                            .rect_filled(badge, 7.0, Color32::from_rgb(220, 50, 50));
+                        ui.painter().text(
+                            badge.center(),
+                            egui::Align2::CENTER_CENTER,
+                            "!",
+                            egui::FontId::proportional(11.0),
+                            Color32::WHITE,
+                        );
+                        resp.clone().on_hover_text(problem.clone());
                     }
                     if i == current_src {
                         ui.painter().rect_stroke(
@@ -623,6 +718,18 @@ fn new_layer(kind: LayerKind) -> Layer {
     }
 }
 
+/// `base`, or `base 2`, `base 3`… : the first that no layer has.
+pub fn unique_name(base: &str, layers: &[Layer]) -> String {
+    let taken = |n: &str| layers.iter().any(|l| l.name == n);
+    if !taken(base) {
+        return base.to_string();
+    }
+    (2..)
+        .map(|i| format!("{base} {i}"))
+        .find(|n| !taken(n))
+        .unwrap_or_else(|| base.to_string())
+}
+
 fn layers_panel(app: &mut MatteboxApp, ui: &mut Ui) {
     ui.heading("Layers");
     ui.horizontal(|ui| {
@@ -639,10 +746,9 @@ fn layers_panel(app: &mut MatteboxApp, ui: &mut Ui) {
                 if ui.button(kind_name(&kind)).clicked() {
                     ui.close();
                     let index = app.state.layers().len();
-                    app.edit(Edit::AddLayer {
-                        index,
-                        layer: new_layer(kind),
-                    });
+                    let mut layer = new_layer(kind);
+                    layer.name = unique_name(&layer.name, app.state.layers());
+                    app.edit(Edit::AddLayer { index, layer });
                     app.act(Action::Select(Some(index)));
                 }
             }
@@ -700,7 +806,13 @@ fn layers_panel(app: &mut MatteboxApp, ui: &mut Ui) {
                 app.act(Action::Solo(if soloed { None } else { Some(i) }));
             }
             let selected = app.state.selected == Some(i);
-            let text = format!("{}  ·  {}", layer.name, kind_name(&layer.kind));
+            // The name once; the kind too when the name does not say it.
+            let kind = kind_name(&layer.kind);
+            let text = if layer.name.starts_with(kind) {
+                layer.name.clone()
+            } else {
+                format!("{}  ·  {kind}", layer.name)
+            };
             if ui.selectable_label(selected, text).clicked() {
                 app.act(Action::Select(Some(i)));
             }
@@ -987,7 +1099,8 @@ fn camera_panel(app: &mut MatteboxApp, ui: &mut Ui) {
 }
 
 fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
-    ui.horizontal(|ui| {
+    // Wraps on a narrow window, so every control (the brush's included) stays reachable.
+    ui.horizontal_wrapped(|ui| {
         for v in View::ALL {
             if ui
                 .selectable_label(app.state.view == v, v.label())
@@ -1048,18 +1161,22 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
             }
         }
         if app.ui.brush.is_some() {
+            let label = ui.label("radius");
             ui.add(
                 egui::DragValue::new(&mut app.ui.brush_radius_px)
                     .range(0.5..=500.0)
                     .suffix(" px"),
             )
-            .on_hover_text("brush radius in plate pixels");
+            .labelled_by(label.id)
+            .on_hover_text("brush radius in plate pixels ([ and ] change it)");
+            let label = ui.label("softness");
             ui.add(
                 egui::DragValue::new(&mut app.ui.brush_softness)
                     .range(0.0..=1.0)
                     .speed(0.01),
             )
-            .on_hover_text("softness");
+            .labelled_by(label.id)
+            .on_hover_text("0 hard edge, 1 soft");
         }
     });
     display_toolbar(app, ui);
@@ -1334,7 +1451,22 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
     {
         depth_legend(app, ui, available, frame);
     }
-    if !geo.has_aux && app.passes.is_none() {
+    let unreadable = frame
+        .as_ref()
+        .filter(|_| app.frame_is_playhead())
+        .and_then(|f| f.unreadable.clone());
+    if let Some(reason) = unreadable {
+        let r = egui::Rect::from_min_size(
+            available.min + egui::vec2(12.0, 28.0),
+            egui::vec2(available.width() - 24.0, 40.0),
+        );
+        let mut child = ui.new_child(egui::UiBuilder::new().max_rect(r));
+        child.label(
+            RichText::new(format!("unreadable: {reason}"))
+                .color(Color32::from_rgb(255, 120, 120))
+                .strong(),
+        );
+    } else if !geo.has_aux && app.passes.is_none() {
         let r = egui::Rect::from_min_size(
             available.min + egui::vec2(12.0, 12.0),
             egui::vec2(360.0, 30.0),
@@ -1558,8 +1690,10 @@ fn toasts(app: &mut MatteboxApp, ctx: &egui::Context) {
     if app.state.toasts.is_empty() {
         return;
     }
+    // Toasts never take a click from what is under them (the timeline's end, the viewer).
     egui::Area::new(egui::Id::unique("mattebox toasts"))
         .anchor(egui::Align2::RIGHT_BOTTOM, egui::vec2(-12.0, -90.0))
+        .interactable(false)
         .show(ctx, |ui| {
             for t in &app.state.toasts {
                 let colour = match t.level {
@@ -1642,6 +1776,35 @@ fn dialogs(app: &mut MatteboxApp, ctx: &egui::Context) {
                         ui.checkbox(&mut request.formats.png, "PNG");
                     });
                     ui.checkbox(&mut request.what.animatic, "animatic (PNG frames + MP4)");
+                    let shot_range = app.state.doc.as_ref().and_then(|d| d.shot.number_range());
+                    if let Some(all) = shot_range {
+                        ui.horizontal(|ui| {
+                            let mut whole = request.range.is_none();
+                            if ui.checkbox(&mut whole, "all frames").changed() {
+                                request.range = if whole { None } else { Some(all) };
+                            }
+                            if let Some(r) = &mut request.range {
+                                ui.label("from");
+                                ui.add(
+                                    egui::DragValue::new(&mut r.first).range(all.first..=all.last),
+                                );
+                                ui.label("to");
+                                ui.add(egui::DragValue::new(&mut r.last).range(r.first..=all.last));
+                            }
+                        });
+                    }
+                    ui.horizontal(|ui| {
+                        ui.label("resolution");
+                        ui.selectable_value(&mut request.scale_divisor, 1, "full");
+                        ui.selectable_value(&mut request.scale_divisor, 2, "half");
+                    });
+                    egui::ComboBox::from_label("EXR compression")
+                        .selected_text(request.exr_compression.as_str())
+                        .show_ui(ui, |ui| {
+                            for c in crate::export::ExrCompression::ALL {
+                                ui.selectable_value(&mut request.exr_compression, c, c.as_str());
+                            }
+                        });
                     egui::ComboBox::from_label("renderer")
                         .selected_text(format!("{:?}", request.renderer))
                         .show_ui(ui, |ui| {
@@ -1698,6 +1861,27 @@ fn dialogs(app: &mut MatteboxApp, ctx: &egui::Context) {
                         }
                     });
                 });
+        }
+        Dialog::Problems => {
+            let mut open = true;
+            egui::Window::new("Problems")
+                .collapsible(false)
+                .open(&mut open)
+                .show(ctx, |ui| {
+                    if app.problems.is_empty() {
+                        ui.label("No problems.");
+                    }
+                    egui::ScrollArea::vertical()
+                        .max_height(400.0)
+                        .show(ui, |ui| {
+                            for (path, text) in &app.problems {
+                                ui.label(RichText::new(path.display().to_string()).strong());
+                                ui.label(text);
+                                ui.add_space(4.0);
+                            }
+                        });
+                });
+            keep = open;
         }
         Dialog::Shortcuts => {
             let mut open = true;

@@ -166,6 +166,24 @@ pub enum EditError {
     EmptyStroke,
 }
 
+impl Edit {
+    /// The layer this edit leaves changed, where it is one (the app keeps it selected after an
+    /// undo or redo): the layer's index after the edit.
+    pub fn layer_index(&self) -> Option<usize> {
+        match self {
+            Edit::AddLayer { index, .. }
+            | Edit::SetLayer { index, .. }
+            | Edit::SetVisible { index, .. }
+            | Edit::SetOpacity { index, .. }
+            | Edit::SetBlend { index, .. }
+            | Edit::RenameLayer { index, .. } => Some(*index),
+            Edit::MoveLayer { to, .. } => Some(*to),
+            Edit::RemoveLayer { index } => Some(index.saturating_sub(1)),
+            _ => None,
+        }
+    }
+}
+
 impl Project {
     /// Applies `edit` and returns the edit that undoes it exactly. Values are clamped as on
     /// load; a bad index is an error and changes nothing.
@@ -436,6 +454,16 @@ impl History {
         self.state = self.next_state;
         self.next_state += 1;
         Ok(())
+    }
+
+    /// The edit an undo would apply (the inverse of the last edit).
+    pub fn next_undo(&self) -> Option<&Edit> {
+        self.undo.back().map(|(e, _)| e)
+    }
+
+    /// The edit a redo would apply.
+    pub fn next_redo(&self) -> Option<&Edit> {
+        self.redo.last().map(|(e, _)| e)
     }
 
     /// Undoes the last edit. `Ok(false)` when there is nothing to undo.
