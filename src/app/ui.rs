@@ -449,7 +449,7 @@ fn timeline(app: &mut MatteboxApp, ui: &mut Ui) {
     let (_, space) = ui.allocate_space(egui::vec2(ui.available_width(), 36.0));
     let response = ui.interact(
         space,
-        egui::Id::new("mattebox timeline track"),
+        egui::Id::unique("mattebox timeline track"),
         egui::Sense::click_and_drag(),
     );
     let painter = ui.painter_at(space);
