@@ -44,6 +44,9 @@ pub struct RenderArgs {
     /// EXR compression: zip, zips, piz, rle or none.
     #[arg(long)]
     exr_compression: Option<ExrCompression>,
+    /// Render at half the plate's width and height (pixel settings scaled to match).
+    #[arg(long)]
+    half: bool,
     #[command(flatten)]
     job: JobArgs,
     #[command(flatten)]
@@ -94,6 +97,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
 
     let mut options = RenderOptions::new(&args.out);
     options.range = args.frames;
+    options.scale_divisor = if args.half { 2 } else { 1 };
     options.renderer = match args.renderer {
         RendererChoice::Gpu(_) => RendererChoice::Gpu(args.adapter),
         other => other,
