@@ -53,24 +53,13 @@ mod bench {
         Ok(())
     }
 
-    fn peak_rss_mb() -> f64 {
+    /// A memory figure of this process from /proc/self/status (`VmRSS`, `VmHWM`), in MB.
+    fn status_mb(field: &str) -> f64 {
         std::fs::read_to_string("/proc/self/status")
             .ok()
             .and_then(|s| {
                 s.lines()
-                    .find(|l| l.starts_with("VmHWM:"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|v| v.parse::<f64>().ok())
-            })
-            .map_or(0.0, |kib| kib / 1024.0)
-    }
-
-    fn rss_mb() -> f64 {
-        std::fs::read_to_string("/proc/self/status")
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmRSS:"))
+                    .find(|l| l.starts_with(field))
                     .and_then(|l| l.split_whitespace().nth(1))
                     .and_then(|v| v.parse::<f64>().ok())
             })
@@ -157,7 +146,7 @@ mod bench {
             .unwrap_or(3);
         let shot = root.join("shot");
         make_shot(&shot)?;
-        let rss_start = rss_mb();
+        let rss_start = status_mb("VmRSS:");
 
         let initial = Some(shot.clone());
         let mut h = Harness::builder()
@@ -251,10 +240,14 @@ mod bench {
         // the frame that shows the new value, and the first draft composite on screen.
         h.state_mut().act(Action::Solo(None));
         h.state_mut().act(Action::Select(Some(2)));
+        tick(&mut h)?;
+        tick(&mut h)?;
         until(&mut h, "the composite", Duration::from_secs(60), |a| {
             a.composite_current
         })?;
-        let slider = h.get_by_label_contains("opacity").rect();
+        let slider = h
+            .get_by_role_and_label(egui::accesskit::Role::Slider, "opacity")
+            .rect();
         let (y, x0) = (slider.center().y, slider.left() + 0.3 * slider.width());
         h.hover_at(egui::pos2(x0, y));
         tick(&mut h)?;
@@ -344,8 +337,8 @@ mod bench {
         println!(
             "| process RSS | {:.0} MB at start, {:.0} MB now, {:.0} MB peak | bounded |",
             rss_start,
-            rss_mb(),
-            peak_rss_mb()
+            status_mb("VmRSS:"),
+            status_mb("VmHWM:")
         );
         Ok(())
     }

@@ -154,19 +154,24 @@ mkdir -p "$TMP/long"
 for i in $(seq 0 11); do
     cp "assets/sample_shot/astronaut.$((1001 + i % 6)).png" "$TMP/long/astronaut.$((1001 + i)).png"
 done
-env -u MATTEBOX_NO_AUTO_PASSES "$BIN" "$TMP/long" >"$TMP/app.log" 2>&1 &
-APP_PID=$!
-WID=""
-for _ in $(seq 300); do
-    WID="$(xdotool search --name '^Mattebox' 2>/dev/null | head -n 1)" || true
-    case "$(title)" in *"frame 1001") break ;; esac
-    kill -0 "$APP_PID" 2>/dev/null || fail "the app exited before showing the 12-frame shot"
-    sleep 0.1
-done
-wait_for_frame 1001 20
-timeout 5 xdotool windowfocus --sync "$WID" || fail "could not focus the window"
-sleep 1
-timeout 5 xdotool windowfocus --sync "$WID" || fail "could not focus the window"
+# Starts the command given, waits for its window at frame 1001 and focuses it (twice: the first
+# focus can come before the window takes keys).
+launch() {
+    "$@" >"$TMP/app.log" 2>&1 &
+    APP_PID=$!
+    WID=""
+    for _ in $(seq 300); do
+        WID="$(xdotool search --name '^Mattebox' 2>/dev/null | head -n 1)" || true
+        case "$(title)" in *"frame 1001") break ;; esac
+        kill -0 "$APP_PID" 2>/dev/null || fail "the app exited before showing frame 1001"
+        sleep 0.1
+    done
+    wait_for_frame 1001 20
+    timeout 5 xdotool windowfocus --sync "$WID" || fail "could not focus the window"
+    sleep 1
+    timeout 5 xdotool windowfocus --sync "$WID" || fail "could not focus the window"
+}
+launch env -u MATTEBOX_NO_AUTO_PASSES "$BIN" "$TMP/long"
 for _ in $(seq 10); do
     press Right
     sleep 0.05
@@ -195,23 +200,7 @@ keys_at() { # FILE FRAME: how many camera keys FILE has at FRAME
 keys = json.load(open(sys.argv[1]))["camera"]["keys"]
 print(sum(1 for k in keys if k["frame"] == float(sys.argv[2])))' "$1" "$2"
 }
-launch() {
-    "$BIN" "$PROJECT" >"$TMP/app.log" 2>&1 &
-    APP_PID=$!
-    WID=""
-    for _ in $(seq 300); do
-        WID="$(xdotool search --name '^Mattebox' 2>/dev/null | head -n 1)" || true
-        case "$(title)" in *"frame 1001") break ;; esac
-        kill -0 "$APP_PID" 2>/dev/null || fail "the app exited before showing the project"
-        sleep 0.1
-    done
-    wait_for_frame 1001 20
-    # As above: the first focus can come before the window takes keys.
-    timeout 5 xdotool windowfocus --sync "$WID" || fail "could not focus the window"
-    sleep 1
-    timeout 5 xdotool windowfocus --sync "$WID" || fail "could not focus the window"
-}
-launch
+launch "$BIN" "$PROJECT"
 press Right
 press Right
 wait_for_frame 1003 10
@@ -230,7 +219,7 @@ APP_PID=""
 [ "$(keys_at "$PROJECT" 1003)" = 0 ] || fail "the project file was written without a save"
 ls "$TMP/crash" | grep -q '\.tmp' && fail "a temp file was left behind: $(ls "$TMP/crash")"
 echo "smoke_app.sh: after kill -9 the autosave holds the new key"
-launch
+launch "$BIN" "$PROJECT"
 # The recovery dialog is up; Enter takes the autosave, the title shows it unsaved.
 sleep 1
 press Return

@@ -337,6 +337,13 @@ impl Worker {
                 }));
             }
         }
+        // Rendered ahead meanwhile (the playhead caught up with the render-ahead): no second
+        // composite.
+        if let Some(key) = request.cache_key
+            && let Some(done) = self.cache.lock().ok().and_then(|mut c| c.get(&key))
+        {
+            return Ok(done);
+        }
         let rendered = self.composite(&request.plan, frame)?;
         let cached = Arc::new(self.cached_frame(frame, &rendered));
         if let Some(key) = request.cache_key

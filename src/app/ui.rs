@@ -1340,14 +1340,7 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
         view_b: app.state.wipe.unwrap_or(app.state.view).code(),
         wipe_px,
         has_aux: u32::from(geo.has_aux),
-        srgb_target: 0,
-        gain: 1.0,
-        gamma: 1.0,
-        transform: 0,
-        channel: 0,
-        overlay: 0.0,
-        zebra: 0,
-        pad: [0; 2],
+        ..DisplayUniform::default()
     }
     .with_settings(&app.state.display);
     ui.painter().add(egui_wgpu::Callback::new_paint_callback(

@@ -184,7 +184,7 @@ impl ViewerResources {
         });
         let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("mattebox display"),
-            contents: bytemuck::bytes_of(&DisplayUniform::zeroed_default()),
+            contents: bytemuck::bytes_of(&DisplayUniform::default()),
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         });
         let dummy = gpu.upload(&Image::new(1, 1));
@@ -313,25 +313,11 @@ fn upload_half(
     if image.data.len() < 4 * size.width as usize * size.height as usize {
         return;
     }
-    queue.write_texture(
-        wgpu::TexelCopyTextureInfo {
-            texture,
-            mip_level: 0,
-            origin: wgpu::Origin3d::ZERO,
-            aspect: wgpu::TextureAspect::All,
-        },
-        image.as_bytes(),
-        wgpu::TexelCopyBufferLayout {
-            offset: 0,
-            bytes_per_row: Some(size.width * 8),
-            rows_per_image: Some(size.height),
-        },
-        size,
-    );
+    crate::composite::gpu::write_texture(queue, texture, image.as_bytes(), 8);
 }
 
-impl DisplayUniform {
-    fn zeroed_default() -> DisplayUniform {
+impl Default for DisplayUniform {
+    fn default() -> DisplayUniform {
         DisplayUniform {
             origin_px: [0.0; 2],
             size_px: [1.0; 2],

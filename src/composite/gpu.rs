@@ -335,25 +335,7 @@ impl GpuRenderer {
     /// Uploads an image into a pooled texture.
     pub fn upload(&self, image: &Image) -> wgpu::Texture {
         let texture = self.texture(image.width, image.height);
-        self.queue.write_texture(
-            wgpu::TexelCopyTextureInfo {
-                texture: &texture,
-                mip_level: 0,
-                origin: wgpu::Origin3d::ZERO,
-                aspect: wgpu::TextureAspect::All,
-            },
-            image.as_bytes(),
-            wgpu::TexelCopyBufferLayout {
-                offset: 0,
-                bytes_per_row: Some(image.width * 16),
-                rows_per_image: Some(image.height),
-            },
-            wgpu::Extent3d {
-                width: image.width,
-                height: image.height,
-                depth_or_array_layers: 1,
-            },
-        );
+        write_texture(&self.queue, &texture, image.as_bytes(), 16);
         texture
     }
 
@@ -592,4 +574,34 @@ impl GpuRenderer {
         }
         Ok(Rendered { rgba, aux })
     }
+}
+
+/// Writes a whole 2D texture from tightly packed rows of `bytes_per_texel` (16 for
+/// rgba32float, 8 for rgba16float).
+pub fn write_texture(
+    queue: &wgpu::Queue,
+    texture: &wgpu::Texture,
+    bytes: &[u8],
+    bytes_per_texel: u32,
+) {
+    let (width, height) = (texture.width(), texture.height());
+    queue.write_texture(
+        wgpu::TexelCopyTextureInfo {
+            texture,
+            mip_level: 0,
+            origin: wgpu::Origin3d::ZERO,
+            aspect: wgpu::TextureAspect::All,
+        },
+        bytes,
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(width * bytes_per_texel),
+            rows_per_image: Some(height),
+        },
+        wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        },
+    );
 }
