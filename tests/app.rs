@@ -225,11 +225,7 @@ fn frame_index(harness: &Harness<'static, MatteboxApp>) -> usize {
 /// Clicks the visibility checkbox on the Layers panel's row of layer `name` (the checkbox has
 /// no label of its own: it is the one on the same row as the layer's name).
 fn click_visibility(harness: &Harness<'static, MatteboxApp>, name: &str) {
-    let row = harness
-        .get_by_label_contains(&format!("{name}  ·"))
-        .rect()
-        .center()
-        .y;
+    let row = harness.get_by_label(name).rect().center().y;
     let boxes = harness.get_all_by_role(Role::CheckBox);
     let checkbox = boxes
         .min_by(|a, b| {

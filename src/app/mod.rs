@@ -589,6 +589,8 @@ impl MatteboxApp {
         };
         self.playhead_key = Some(request.key);
         if self.frame.as_ref().is_some_and(|f| f.key == request.key) {
+            // The frame on hand is the playhead's: a load still on its way is stale.
+            self.loader.pending = Some(request.key);
             return;
         }
         self.loader.request(request);
@@ -753,6 +755,19 @@ impl MatteboxApp {
         self.autosaved_revision
     }
 
+    /// Takes the frame the loader finished, unless it is stale: the playhead's own frame is
+    /// already on hand (a step back to a loaded frame while another load was on its way).
+    fn take_loaded(&mut self) {
+        let Some(f) = self.loader.poll() else { return };
+        if self.frame_is_playhead() && Some(f.key) != self.playhead_key {
+            return;
+        }
+        if let Some(e) = &f.error {
+            self.problem(f.source.clone(), e.clone());
+        }
+        self.frame = Some(Arc::new(f));
+    }
+
     /// The frame shown (for tests and the probe).
     pub fn loaded_frame(&self) -> Option<&LoadedFrame> {
         self.frame.as_deref()
@@ -765,9 +780,7 @@ impl MatteboxApp {
         while start.elapsed() < timeout {
             self.poll_jobs();
             self.request_frame();
-            if let Some(f) = self.loader.poll() {
-                self.frame = Some(Arc::new(f));
-            }
+            self.take_loaded();
             let current = self.loader.pending.is_none()
                 || self.frame.as_ref().map(|f| f.key) == self.loader.pending;
             if current && self.passes.is_none() && self.export.is_none() && self.frame.is_some() {
@@ -805,12 +818,7 @@ impl eframe::App for MatteboxApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         self.poll_jobs();
-        if let Some(f) = self.loader.poll() {
-            if let Some(e) = &f.error {
-                self.problem(f.source.clone(), e.clone());
-            }
-            self.frame = Some(Arc::new(f));
-        }
+        self.take_loaded();
         // The playhead moves first (keys, playback), then its frame is looked up and loaded.
         self.keyboard(&ctx);
         self.play(&ctx);

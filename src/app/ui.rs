@@ -482,9 +482,17 @@ fn timeline(app: &mut MatteboxApp, ui: &mut Ui) {
     let every = ((48.0 / spacing.max(1e-3)).ceil() as usize).max(1);
     for (i, t) in times.iter().enumerate() {
         if i % every == 0 || i + 1 == len {
+            // The ends are aligned inwards so that they are not clipped.
+            let align = if i == 0 {
+                egui::Align2::LEFT_TOP
+            } else if i + 1 == len {
+                egui::Align2::RIGHT_TOP
+            } else {
+                egui::Align2::CENTER_TOP
+            };
             painter.text(
                 egui::pos2(x_of(*t), rect.top() + 4.0),
-                egui::Align2::CENTER_TOP,
+                align,
                 &labels[i],
                 egui::FontId::monospace(9.0),
                 Color32::from_gray(150),
