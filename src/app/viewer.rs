@@ -235,8 +235,23 @@ impl ViewerResources {
         queue: &wgpu::Queue,
         key: CacheKey,
         frame: &CachedFrame,
+        display: &DisplayUniform,
     ) {
-        if self.inputs_key != Some(Shown::Cached(key)) {
+        // The composite alone is enough for the Composite view without the overlay (playback's
+        // common case): the plate and aux are uploaded only when the display reads them, or when
+        // the textures on hand are not of this frame's size (the shader takes the image's size
+        // from the plate).
+        let composite_only = display.view_a == 3
+            && display.view_b == 3
+            && display.channel < 6
+            && display.overlay <= 0.0
+            && frame.composite.is_some();
+        let [plate_tex, _] = &self.cached_inputs;
+        let sized = self.resident.is_empty()
+            && plate_tex.as_ref().is_some_and(|t| {
+                (t.width(), t.height()) == (frame.plate.width, frame.plate.height)
+            });
+        if self.inputs_key != Some(Shown::Cached(key)) && !(composite_only && sized) {
             for (_, t) in self.resident.drain() {
                 self.gpu.recycle(t);
             }
@@ -367,7 +382,7 @@ impl egui_wgpu::CallbackTrait for ViewerPaint {
         };
         res.take_results(device, queue);
         if let Some((key, cached)) = &self.cached {
-            res.upload_cached(device, queue, *key, cached);
+            res.upload_cached(device, queue, *key, cached, &self.display);
         } else if let Some(frame) = &self.frame {
             if res.inputs_key != Some(Shown::Loaded(frame.key)) {
                 // The last composite stays on screen until this frame's lands.
