@@ -704,9 +704,10 @@ impl MatteboxApp {
     /// Records a file's problem: a toast the first time (one message per file), then it stays
     /// in the Problems list.
     pub fn problem(&mut self, path: PathBuf, text: String) {
-        if self.problems.get(&path) != Some(&text) {
+        // The first report of a file is shown (the thumbnail and the viewer may both find it).
+        if let std::collections::btree_map::Entry::Vacant(e) = self.problems.entry(path) {
             self.state.toast(Level::Error, text.clone());
-            self.problems.insert(path, text);
+            e.insert(text);
         }
     }
 
