@@ -385,6 +385,15 @@ fn keyboard_steps_through_the_frames() {
     assert_eq!(frame_index(&harness), 0);
     assert!(frame_label(&harness).starts_with("frame 1001"));
 
+    // Three presses that land in one slow window frame are three steps, not one.
+    for _ in 0..3 {
+        harness.key_press(egui::Key::ArrowRight);
+    }
+    harness.step();
+    assert_eq!(frame_index(&harness), 3, "presses of one frame were merged");
+    harness.key_press(egui::Key::Home);
+    harness.run_steps(2);
+
     harness.key_press(egui::Key::Space);
     harness.step();
     assert!(harness.state().state.playing, "Space starts playback");

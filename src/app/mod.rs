@@ -964,10 +964,14 @@ impl eframe::App for MatteboxApp {
 
 impl MatteboxApp {
     fn keyboard(&mut self, ctx: &egui::Context) {
-        if ctx.egui_wants_keyboard_input() {
+        // Shortcuts pause only while the artist types in a text field: a button or slider that
+        // merely has egui's focus (after a click) must not swallow frame steps.
+        if ctx.text_edit_focused() {
             return;
         }
         use egui::{Key, Modifiers};
+        // `count_and_consume_key`, not `consume_key`: two presses of a key in one slow frame are
+        // two steps (`consume_key` takes every matching press and answers once).
         let mut actions = Vec::new();
         let (mut brush_toggles, mut brush_scale, mut deletes) = (0u32, 1.0f32, 0u32);
         let mut channels = Vec::new();
@@ -975,53 +979,53 @@ impl MatteboxApp {
             if i.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z) {
                 actions.push(Action::Redo);
             }
-            while i.consume_key(Modifiers::COMMAND, Key::Z) {
+            for _ in 0..i.count_and_consume_key(Modifiers::COMMAND, Key::Z) {
                 actions.push(Action::Undo);
             }
-            while i.consume_key(Modifiers::COMMAND, Key::Y) {
+            for _ in 0..i.count_and_consume_key(Modifiers::COMMAND, Key::Y) {
                 actions.push(Action::Redo);
             }
-            while i.consume_key(Modifiers::COMMAND, Key::S) {
+            for _ in 0..i.count_and_consume_key(Modifiers::COMMAND, Key::S) {
                 actions.push(Action::Save);
             }
-            while i.consume_key(Modifiers::NONE, Key::Space) {
+            for _ in 0..i.count_and_consume_key(Modifiers::NONE, Key::Space) {
                 actions.push(Action::TogglePlay);
             }
-            while i.consume_key(Modifiers::NONE, Key::ArrowRight) {
+            for _ in 0..i.count_and_consume_key(Modifiers::NONE, Key::ArrowRight) {
                 actions.push(Action::Step(1));
             }
-            while i.consume_key(Modifiers::NONE, Key::ArrowLeft) {
+            for _ in 0..i.count_and_consume_key(Modifiers::NONE, Key::ArrowLeft) {
                 actions.push(Action::Step(-1));
             }
-            while i.consume_key(Modifiers::NONE, Key::Home) {
+            for _ in 0..i.count_and_consume_key(Modifiers::NONE, Key::Home) {
                 actions.push(Action::First);
             }
-            while i.consume_key(Modifiers::NONE, Key::End) {
+            for _ in 0..i.count_and_consume_key(Modifiers::NONE, Key::End) {
                 actions.push(Action::Last);
             }
-            while i.consume_key(Modifiers::NONE, Key::F) {
+            for _ in 0..i.count_and_consume_key(Modifiers::NONE, Key::F) {
                 actions.push(Action::Fit);
             }
-            while i.consume_key(Modifiers::NONE, Key::Num1) {
+            for _ in 0..i.count_and_consume_key(Modifiers::NONE, Key::Num1) {
                 actions.push(Action::OneToOne);
             }
-            while i.consume_key(Modifiers::NONE, Key::K) {
+            for _ in 0..i.count_and_consume_key(Modifiers::NONE, Key::K) {
                 actions.push(Action::AddKeyHere);
             }
             // Shift+B first: a plain-B shortcut would also take it (shift is matched loosely).
-            while i.consume_key(Modifiers::SHIFT, Key::B) {
+            for _ in 0..i.count_and_consume_key(Modifiers::SHIFT, Key::B) {
                 channels.push(state::Channel::Blue);
             }
-            while i.consume_key(Modifiers::NONE, Key::B) {
+            for _ in 0..i.count_and_consume_key(Modifiers::NONE, Key::B) {
                 brush_toggles += 1;
             }
-            while i.consume_key(Modifiers::NONE, Key::OpenBracket) {
+            for _ in 0..i.count_and_consume_key(Modifiers::NONE, Key::OpenBracket) {
                 brush_scale *= 0.8;
             }
-            while i.consume_key(Modifiers::NONE, Key::CloseBracket) {
+            for _ in 0..i.count_and_consume_key(Modifiers::NONE, Key::CloseBracket) {
                 brush_scale *= 1.25;
             }
-            while i.consume_key(Modifiers::NONE, Key::Delete) {
+            for _ in 0..i.count_and_consume_key(Modifiers::NONE, Key::Delete) {
                 deletes += 1;
             }
             // Channel isolation, as Nuke's viewer keys (B is the brush, so blue is Shift+B).
@@ -1034,7 +1038,7 @@ impl MatteboxApp {
                 (Modifiers::NONE, Key::Z, Channel::Depth),
                 (Modifiers::NONE, Key::M, Channel::Matte),
             ] {
-                while i.consume_key(mods, key) {
+                for _ in 0..i.count_and_consume_key(mods, key) {
                     channels.push(channel);
                 }
             }
