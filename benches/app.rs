@@ -272,7 +272,7 @@ mod bench {
         }
         h.drop_at(egui::pos2(x0 + 72.0, y));
         let refine = until(&mut h, "the full composite", Duration::from_secs(60), |a| {
-            a.composite_current && !a.draft
+            a.composite_current && !a.drafting()
         })?;
         drag_ms.sort_by(f64::total_cmp);
         draft_ms.sort_by(f64::total_cmp);

@@ -469,10 +469,15 @@ impl PlanInputs {
         let plan = plan_frame(&spec, frame.plate.width, frame.plate.height);
         let mut h = blake3::Hasher::new();
         h.update(format!("{plan:?}").as_bytes());
-        let mut key = [0u8; 8];
-        key.copy_from_slice(&h.finalize().as_bytes()[..8]);
-        (plan, u64::from_le_bytes(key))
+        (plan, key64(&h))
     }
+}
+
+/// The first 64 bits of a hash: the app's keys of frames, plans and documents.
+pub fn key64(h: &blake3::Hasher) -> u64 {
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&h.finalize().as_bytes()[..8]);
+    u64::from_le_bytes(out)
 }
 
 impl LoadRequest {
@@ -506,10 +511,7 @@ impl LoadRequest {
             }).collect::<Vec<_>>(),
         });
         h.update(shaping.to_string().as_bytes());
-        let bytes = h.finalize();
-        let mut out = [0u8; 8];
-        out.copy_from_slice(&bytes.as_bytes()[..8]);
-        u64::from_le_bytes(out)
+        key64(&h)
     }
 }
 

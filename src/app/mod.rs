@@ -148,8 +148,6 @@ pub struct MatteboxApp {
     prefetch_sent: Option<u64>,
     /// The revision when the current drag began (a drag that edits makes draft composites).
     drag_revision: Option<u64>,
-    /// Composites are drafts (a control is being dragged and has changed the document).
-    pub draft: bool,
     /// The load key of the playhead's frame.
     playhead_key: Option<u64>,
     /// The timeline position `composite_current` was judged for.
@@ -247,7 +245,6 @@ impl MatteboxApp {
             doc_key: None,
             prefetch_sent: None,
             drag_revision: None,
-            draft: false,
             playhead_key: None,
             wanted: None,
             current_at: 0,
@@ -523,9 +520,7 @@ impl MatteboxApp {
             )
             .as_bytes(),
         );
-        let mut key = [0u8; 8];
-        key.copy_from_slice(&h.finalize().as_bytes()[..8]);
-        let key = u64::from_le_bytes(key);
+        let key = jobs::key64(&h);
         self.doc_key = Some((at, key));
         Some(key)
     }
@@ -835,7 +830,6 @@ impl eframe::App for MatteboxApp {
         } else {
             self.drag_revision = None;
         }
-        self.draft = self.drafting();
         for (i, result) in self.thumbs.poll() {
             match result {
                 Ok((w, h, rgba)) => {

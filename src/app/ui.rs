@@ -1311,8 +1311,7 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
     let request = match &frame {
         Some(f) if cached.is_none() && app.frame_is_playhead() => {
             // The panels drawn before the viewer may have edited the document in this frame.
-            app.draft = app.drafting();
-            let draft = app.draft;
+            let draft = app.drafting();
             let cache_key = if draft {
                 None
             } else {
