@@ -1,20 +1,40 @@
 //! Decoding one frame into a linear-light [`Plate`].
 //!
-//! The file's contents, not its extension, decide the format: PNG (8 or 16 bits; gray, gray and
-//! alpha, RGB, RGBA), JPEG, TIFF (8 or 16 bits, or float) and OpenEXR. Integer sources are taken
-//! as sRGB-encoded and decoded to linear light through a look-up table; float sources (EXR,
-//! float TIFF) are already linear and are copied. Alpha is never colour-converted, and a missing
-//! alpha is 1. OpenEXR stores premultiplied colour, so it is un-premultiplied to the plate's
-//! straight alpha (where alpha is above 0). No ICC profile or EXIF orientation is applied.
+//! The file's contents, not its extension, decide the format. Mattebox reads:
+//!
+//! - **PNG**: 8 or 16 bits; grey, grey and alpha, RGB, RGBA, and palette (indexed) images with
+//!   their transparency (`tRNS`); grey and palettes of 1, 2 or 4 bits are widened to 8.
+//! - **JPEG**: grey and colour.
+//! - **TIFF**: 8 or 16 bits (grey, grey and alpha, RGB, RGBA, CMYK taken as RGB), and 32-bit float
+//!   RGB or RGBA.
+//! - **OpenEXR** (flat, scan lines or tiles, half, float or uint samples): `R G B`, or greyscale
+//!   `Y`, each with an optional `A`. The first part that has `R G B` is read (else the first
+//!   with `Y`), at its largest resolution level; the plate is its display window.
+//!
+//! Grey becomes R = G = B. Integer sources are taken as sRGB-encoded and decoded to linear light
+//! through a look-up table; float sources (EXR, float TIFF) are already linear and are copied.
+//! Alpha is never colour-converted, and a missing alpha is 1. OpenEXR stores premultiplied
+//! colour, so it is un-premultiplied to the plate's straight alpha (where alpha is above 0). An
+//! orientation in the file (EXIF in JPEG and PNG, the TIFF tag) is applied as a photo viewer
+//! does, so the plate, and [`dimensions`], are the picture the right way up. No ICC profile is
+//! applied.
+//!
+//! A valid file Mattebox cannot use is [`ShotError::Unsupported`], naming what it has (a deep
+//! EXR, an EXR with no `R G B` or `Y` channels, a palette TIFF, ...); a damaged file (truncated,
+//! corrupt) is [`ShotError::Decode`]; either names the file.
 //!
 //! The header is read first and checked against [`DecodeLimits`] before any pixel is decoded, so
 //! a small file claiming a huge image (a decompression bomb) costs nothing.
 
-use std::fs;
-use std::io;
+use std::fs::{self, File};
+use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::LazyLock;
 
+use exr::meta::MetaData;
+use exr::meta::header::Header;
+use exr::prelude::{ReadChannels, ReadLayers, ReadSpecificChannel, Vec2, read};
+use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader};
 
 use super::colour::srgb_to_linear_f64;
@@ -40,18 +60,116 @@ impl Default for DecodeLimits {
     }
 }
 
-/// Reads only the header of `path`: its width and height in pixels, checked against `limits`.
+/// Reads only the header of `path`: the width and height in pixels of the picture as shown (a
+/// quarter-turn orientation swaps them), checked against `limits`.
 pub fn dimensions(path: &Path, limits: &DecodeLimits) -> Result<(u32, u32), ShotError> {
-    let (decoder, _) = open_decoder(path, limits)?;
-    Ok(decoder.dimensions())
+    Ok(match open(path, limits)? {
+        Opened::Image {
+            decoder,
+            orientation,
+        } => {
+            let (width, height) = decoder.dimensions();
+            if turns_quarter(orientation) {
+                (height, width)
+            } else {
+                (width, height)
+            }
+        }
+        Opened::Exr(exr) => (exr.width, exr.height),
+    })
 }
 
 /// Decodes `path` into a linear-light, straight-alpha RGBA [`Plate`].
 pub fn decode(path: &Path, limits: &DecodeLimits) -> Result<Plate, ShotError> {
-    let (decoder, format) = open_decoder(path, limits)?;
+    match open(path, limits)? {
+        Opened::Image {
+            decoder,
+            orientation,
+        } => decode_image(path, limits, decoder, orientation),
+        Opened::Exr(exr) => exr.decode(path, limits),
+    }
+}
+
+/// A file whose header has been read and checked, ready to decode.
+enum Opened<D> {
+    /// PNG, JPEG or TIFF, through the `image` crate.
+    Image {
+        /// The decoder, past the header.
+        decoder: D,
+        /// How the stored picture is turned to be shown.
+        orientation: Orientation,
+    },
+    /// OpenEXR, through the `exr` crate (which reads greyscale and any part).
+    Exr(ExrFile),
+}
+
+/// Opens `path`, recognises its format from its first bytes, reads its header and checks it
+/// against `limits`; no pixel is decoded.
+fn open(path: &Path, limits: &DecodeLimits) -> Result<Opened<impl ImageDecoder>, ShotError> {
+    let io_error = |source: io::Error| io_error(path, source);
+    if fs::metadata(path).map_err(io_error)?.len() == 0 {
+        return Err(ShotError::Empty {
+            path: path.to_owned(),
+        });
+    }
+    let mut reader = ImageReader::open(path).map_err(io_error)?;
+    // Forget the extension's guess, so only the contents decide.
+    reader.clear_format();
+    let mut reader = reader.with_guessed_format().map_err(io_error)?;
+    match reader.format() {
+        None => {
+            return Err(ShotError::NotAnImage {
+                path: path.to_owned(),
+            });
+        }
+        Some(ImageFormat::OpenExr) => {
+            return Ok(Opened::Exr(ExrFile::open(
+                path,
+                reader.into_inner(),
+                limits,
+            )?));
+        }
+        Some(ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Tiff) => {}
+        Some(other) => {
+            return Err(ShotError::UnsupportedFormat {
+                path: path.to_owned(),
+                format: format!("{other:?}"),
+            });
+        }
+    }
+    let mut image_limits = image::Limits::default();
+    image_limits.max_alloc = Some(limits.max_alloc_bytes);
+    reader.limits(image_limits);
+    let mut decoder = reader.into_decoder().map_err(|e| image_error(path, e))?;
     let (width, height) = decoder.dimensions();
-    let plate_bytes = u64::from(width) * u64::from(height) * 16;
-    let needed_bytes = decoder.total_bytes().saturating_add(plate_bytes);
+    check_pixels(path, width, height, limits)?;
+    let orientation = decoder.orientation().map_err(|e| image_error(path, e))?;
+    Ok(Opened::Image {
+        decoder,
+        orientation,
+    })
+}
+
+/// Refuses a header that claims more than [`DecodeLimits::max_pixels`].
+fn check_pixels(
+    path: &Path,
+    width: u32,
+    height: u32,
+    limits: &DecodeLimits,
+) -> Result<(), ShotError> {
+    if u64::from(width) * u64::from(height) > limits.max_pixels {
+        return Err(ShotError::TooLarge {
+            path: path.to_owned(),
+            width,
+            height,
+            max_pixels: limits.max_pixels,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a decode that would allocate more than [`DecodeLimits::max_alloc_bytes`].
+fn check_memory(path: &Path, needed_bytes: u64, limits: &DecodeLimits) -> Result<(), ShotError> {
     if needed_bytes > limits.max_alloc_bytes {
         return Err(ShotError::MemoryLimit {
             path: path.to_owned(),
@@ -59,7 +177,43 @@ pub fn decode(path: &Path, limits: &DecodeLimits) -> Result<Plate, ShotError> {
             max_alloc_bytes: limits.max_alloc_bytes,
         });
     }
-    let image = DynamicImage::from_decoder(decoder).map_err(|e| image_error(path, e))?;
+    Ok(())
+}
+
+/// Whether showing the picture turns it a quarter, swapping its width and height.
+fn turns_quarter(orientation: Orientation) -> bool {
+    matches!(
+        orientation,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    )
+}
+
+/// Decodes a PNG, JPEG or TIFF, turns it the way it is shown, and converts it to linear RGBA.
+fn decode_image(
+    path: &Path,
+    limits: &DecodeLimits,
+    decoder: impl ImageDecoder,
+    orientation: Orientation,
+) -> Result<Plate, ShotError> {
+    let (width, height) = decoder.dimensions();
+    let plate_bytes = u64::from(width) * u64::from(height) * 16;
+    let decoded_bytes = decoder.total_bytes();
+    // A quarter turn cannot be done in place: the decoded image is copied once.
+    let turned_bytes = if turns_quarter(orientation) {
+        decoded_bytes
+    } else {
+        0
+    };
+    let needed_bytes = decoded_bytes
+        .saturating_add(turned_bytes)
+        .saturating_add(plate_bytes);
+    check_memory(path, needed_bytes, limits)?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| image_error(path, e))?;
+    image.apply_orientation(orientation);
+    let (width, height) = (image.width(), image.height());
     let (rgba, source_bits) = match image {
         DynamicImage::ImageLuma8(b) => (convert::<u8, 1>(&b, srgb8, alpha8), 8),
         DynamicImage::ImageLumaA8(b) => (convert::<u8, 2>(&b, srgb8, alpha8), 8),
@@ -70,17 +224,11 @@ pub fn decode(path: &Path, limits: &DecodeLimits) -> Result<Plate, ShotError> {
         DynamicImage::ImageRgb16(b) => (convert::<u16, 3>(&b, srgb16, alpha16), 16),
         DynamicImage::ImageRgba16(b) => (convert::<u16, 4>(&b, srgb16, alpha16), 16),
         DynamicImage::ImageRgb32F(b) => (convert::<f32, 3>(&b, copy, copy), 32),
-        DynamicImage::ImageRgba32F(b) => {
-            let mut rgba = b.into_raw();
-            if format == ImageFormat::OpenExr {
-                unpremultiply(&mut rgba);
-            }
-            (rgba, 32)
-        }
+        DynamicImage::ImageRgba32F(b) => (b.into_raw(), 32),
         other => {
-            return Err(ShotError::Decode {
+            return Err(ShotError::Unsupported {
                 path: path.to_owned(),
-                reason: format!("its pixel layout ({:?}) is not supported", other.color()),
+                what: format!("an image of pixel layout {:?}", other.color()),
             });
         }
     };
@@ -92,63 +240,18 @@ pub fn decode(path: &Path, limits: &DecodeLimits) -> Result<Plate, ShotError> {
     })
 }
 
-/// Opens `path`, recognises its format from its first bytes, reads its header and checks it
-/// against `limits`; no pixel is decoded.
-fn open_decoder(
-    path: &Path,
-    limits: &DecodeLimits,
-) -> Result<(impl ImageDecoder, ImageFormat), ShotError> {
-    let io_error = |source: io::Error| {
-        if source.kind() == io::ErrorKind::NotFound {
-            ShotError::NotFound {
-                path: path.to_owned(),
-            }
-        } else {
-            ShotError::Io {
-                path: path.to_owned(),
-                source,
-            }
-        }
-    };
-    if fs::metadata(path).map_err(io_error)?.len() == 0 {
-        return Err(ShotError::Empty {
+/// An operating system error reading `path`, with a missing file told apart.
+fn io_error(path: &Path, source: io::Error) -> ShotError {
+    if source.kind() == io::ErrorKind::NotFound {
+        ShotError::NotFound {
             path: path.to_owned(),
-        });
-    }
-    let mut reader = ImageReader::open(path).map_err(io_error)?;
-    // Forget the extension's guess, so only the contents decide.
-    reader.clear_format();
-    let mut reader = reader.with_guessed_format().map_err(io_error)?;
-    let format = match reader.format() {
-        None => {
-            return Err(ShotError::NotAnImage {
-                path: path.to_owned(),
-            });
         }
-        Some(
-            f @ (ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Tiff | ImageFormat::OpenExr),
-        ) => f,
-        Some(other) => {
-            return Err(ShotError::UnsupportedFormat {
-                path: path.to_owned(),
-                format: format!("{other:?}"),
-            });
-        }
-    };
-    let mut image_limits = image::Limits::default();
-    image_limits.max_alloc = Some(limits.max_alloc_bytes);
-    reader.limits(image_limits);
-    let decoder = reader.into_decoder().map_err(|e| image_error(path, e))?;
-    let (width, height) = decoder.dimensions();
-    if u64::from(width) * u64::from(height) > limits.max_pixels {
-        return Err(ShotError::TooLarge {
+    } else {
+        ShotError::Io {
             path: path.to_owned(),
-            width,
-            height,
-            max_pixels: limits.max_pixels,
-        });
+            source,
+        }
     }
-    Ok((decoder, format))
 }
 
 /// Puts an `image` error into plain words, naming the file.
@@ -163,9 +266,221 @@ fn image_error(path: &Path, error: ImageError) -> ShotError {
                 source,
             };
         }
+        ImageError::Unsupported(e) => {
+            return ShotError::Unsupported {
+                path: path.to_owned(),
+                what: e.to_string(),
+            };
+        }
         ImageError::Limits(e) => format!("it needs more memory than allowed ({e})"),
         ImageError::Decoding(e) => format!("the file is corrupt or truncated ({e})"),
         other => other.to_string(),
+    };
+    ShotError::Decode {
+        path: path.to_owned(),
+        reason,
+    }
+}
+
+/// Which channels of an EXR part become the plate's colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExrColour {
+    /// `R G B`.
+    Rgb,
+    /// Greyscale `Y`, shown as R = G = B.
+    Grey,
+}
+
+/// An OpenEXR whose header has been read and checked, and whose part and channels are chosen.
+struct ExrFile {
+    /// The file, to be read again from its start (the `exr` crate validates as it reads).
+    file: BufReader<File>,
+    /// The colour channels read.
+    colour: ExrColour,
+    /// Whether the part has an `A` channel (else alpha is 1).
+    has_alpha: bool,
+    /// The display window's width, the plate's.
+    width: u32,
+    /// The display window's height, the plate's.
+    height: u32,
+    /// Where the data window starts inside the display window.
+    data_offset: (i64, i64),
+}
+
+/// The most channel names an error message lists.
+const LISTED_CHANNELS: usize = 12;
+
+impl ExrFile {
+    /// Reads the headers from `file` (positioned anywhere), refuses what Mattebox cannot use,
+    /// chooses the part and checks its size against `limits`.
+    fn open(
+        path: &Path,
+        mut file: BufReader<File>,
+        limits: &DecodeLimits,
+    ) -> Result<ExrFile, ShotError> {
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| io_error(path, e))?;
+        // Unvalidated, so a deep file is named for what it is rather than refused in passing.
+        let meta =
+            MetaData::read_from_buffered(&mut file, false).map_err(|e| exr_error(path, e))?;
+        let unsupported = |what: String| ShotError::Unsupported {
+            path: path.to_owned(),
+            what,
+        };
+        if meta.headers.iter().any(|h| h.deep) {
+            return Err(unsupported(
+                "a deep OpenEXR (several samples per pixel); Mattebox reads flat images".to_owned(),
+            ));
+        }
+        let has =
+            |header: &Header, name: &str| header.channels.list.iter().any(|c| c.name.eq(name));
+        let rgb = meta
+            .headers
+            .iter()
+            .find(|h| ["R", "G", "B"].iter().all(|c| has(h, c)));
+        let (header, colour) = match rgb {
+            Some(header) => (header, ExrColour::Rgb),
+            None => match meta.headers.iter().find(|h| has(h, "Y")) {
+                Some(header) if has(header, "RY") || has(header, "BY") => {
+                    return Err(unsupported(format!(
+                        "an OpenEXR in luminance and chroma (channels {}); Mattebox reads R G B or Y",
+                        channel_names(&meta.headers)
+                    )));
+                }
+                Some(header) => (header, ExrColour::Grey),
+                None => {
+                    return Err(unsupported(format!(
+                        "an OpenEXR with channels {}: no R G B or Y channel",
+                        channel_names(&meta.headers)
+                    )));
+                }
+            },
+        };
+        let display = header.shared_attributes.display_window;
+        let data_size = header.layer_size;
+        let to_u32 = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+        let (width, height) = (to_u32(display.size.width()), to_u32(display.size.height()));
+        check_pixels(path, width, height, limits)?;
+        // The data window is what the file stores and the reader allocates for.
+        check_pixels(
+            path,
+            to_u32(data_size.width()),
+            to_u32(data_size.height()),
+            limits,
+        )?;
+        // In i64: a hostile header's i32 corners could overflow a difference in i32.
+        let data = header.own_attributes.layer_position;
+        let data_offset = (
+            i64::from(data.x()) - i64::from(display.position.x()),
+            i64::from(data.y()) - i64::from(display.position.y()),
+        );
+        Ok(ExrFile {
+            file,
+            colour,
+            has_alpha: has(header, "A"),
+            width,
+            height,
+            data_offset,
+        })
+    }
+
+    /// Reads the chosen part's pixels straight into the plate (no other full-size buffer), then
+    /// un-premultiplies them.
+    fn decode(mut self, path: &Path, limits: &DecodeLimits) -> Result<Plate, ShotError> {
+        let (width, height) = (self.width, self.height);
+        let plate_bytes = u64::from(width) * u64::from(height) * 16;
+        check_memory(path, plate_bytes, limits)?;
+        self.file
+            .seek(SeekFrom::Start(0))
+            .map_err(|e| io_error(path, e))?;
+        let chunks = exr::block::read(self.file, false).map_err(|e| exr_error(path, e))?;
+        let (w, h) = (width as usize, height as usize);
+        // Outside the data window: black, transparent where the file has alpha.
+        let empty = [0.0, 0.0, 0.0, if self.has_alpha { 0.0 } else { 1.0 }];
+        let plate = move || empty.repeat(w * h);
+        let (dx, dy) = self.data_offset;
+        // The plate index of a data-window pixel, if it lies inside the display window.
+        let index = move |p: Vec2<usize>| {
+            let x = p.x() as i64 + dx;
+            let y = p.y() as i64 + dy;
+            let inside = (0..w as i64).contains(&x) && (0..h as i64).contains(&y);
+            inside.then(|| (y as usize * w + x as usize) * 4)
+        };
+        let put = move |plate: &mut Vec<f32>, p: Vec2<usize>, rgba: [f32; 4]| {
+            if let Some(i) = index(p)
+                && let Some(px) = plate.get_mut(i..i + 4)
+            {
+                px.copy_from_slice(&rgba);
+            }
+        };
+        let reader = read().no_deep_data().largest_resolution_level();
+        let rgba = match self.colour {
+            ExrColour::Rgb => reader
+                .rgba_channels(
+                    move |_, _| plate(),
+                    move |rgba, p, (r, g, b, a): (f32, f32, f32, f32)| put(rgba, p, [r, g, b, a]),
+                )
+                .first_valid_layer()
+                .all_attributes()
+                .from_chunks(chunks)
+                .map(|image| image.layer_data.channel_data.pixels),
+            ExrColour::Grey => reader
+                .specific_channels()
+                .required("Y")
+                .optional("A", 1.0)
+                .collect_pixels(
+                    move |_, _| plate(),
+                    move |rgba, p, (y, a): (f32, f32)| put(rgba, p, [y, y, y, a]),
+                )
+                .first_valid_layer()
+                .all_attributes()
+                .from_chunks(chunks)
+                .map(|image| image.layer_data.channel_data.pixels),
+        };
+        let mut rgba = rgba.map_err(|e| exr_error(path, e))?;
+        unpremultiply(&mut rgba);
+        Ok(Plate {
+            width,
+            height,
+            rgba,
+            source_bits: 32,
+        })
+    }
+}
+
+/// Every channel name of every part, sorted and deduplicated, the first few, for messages.
+fn channel_names(headers: &[Header]) -> String {
+    let mut names: Vec<String> = headers
+        .iter()
+        .flat_map(|h| h.channels.list.iter().map(|c| c.name.to_string()))
+        .collect();
+    names.sort();
+    names.dedup();
+    let more = names.len().saturating_sub(LISTED_CHANNELS);
+    names.truncate(LISTED_CHANNELS);
+    let mut list = names.join(", ");
+    if list.is_empty() {
+        list = "(none)".to_owned();
+    }
+    if more > 0 {
+        list.push_str(&format!(" and {more} more"));
+    }
+    list
+}
+
+/// Puts an `exr` error into plain words, naming the file.
+fn exr_error(path: &Path, error: exr::error::Error) -> ShotError {
+    let reason = match error {
+        exr::error::Error::Io(source) => return io_error(path, source),
+        exr::error::Error::NotSupported(what) => {
+            return ShotError::Unsupported {
+                path: path.to_owned(),
+                what: format!("an OpenEXR using a feature Mattebox cannot read ({what})"),
+            };
+        }
+        // The `exr` crate reports a file that ends early this way too.
+        exr::error::Error::Invalid(what) => format!("the file is corrupt or truncated ({what})"),
+        exr::error::Error::Aborted => "reading was cancelled".to_owned(),
     };
     ShotError::Decode {
         path: path.to_owned(),
@@ -676,6 +991,445 @@ mod tests {
             assert_eq!(p[0], SRGB8[usize::from(s[0])]);
             assert_eq!(p[2], SRGB8[usize::from(s[2])]);
             assert_eq!(p[3], 1.0);
+        }
+    }
+
+    /// Writes a flat single-part EXR with the `exr` crate, one channel per (name, samples).
+    fn write_exr(
+        path: &Path,
+        size: (usize, usize),
+        channels: Vec<(&str, exr::image::FlatSamples)>,
+    ) {
+        use exr::prelude::*;
+        let channels: SmallVec<[AnyChannel<FlatSamples>; 4]> = channels
+            .into_iter()
+            .map(|(name, samples)| AnyChannel::new(name, samples))
+            .collect();
+        let layer = Layer::new(
+            size,
+            LayerAttributes::default(),
+            Encoding::FAST_LOSSLESS,
+            AnyChannels::sort(channels),
+        );
+        if let Err(e) = Image::from_layer(layer).write().to_file(path) {
+            panic!("writing {}: {e}", path.display());
+        }
+    }
+
+    fn unsupported(path: &Path) -> String {
+        let e = err(path);
+        assert!(matches!(e, ShotError::Unsupported { .. }), "{e:?}");
+        assert_names(&e, path);
+        let again = match dimensions(path, &DecodeLimits::default()) {
+            Ok(d) => panic!("dimensions of an unusable file: {d:?}"),
+            Err(e) => e,
+        };
+        assert!(matches!(again, ShotError::Unsupported { .. }), "{again:?}");
+        e.to_string()
+    }
+
+    #[test]
+    fn exr_grey_y_only_is_grey_rgb() {
+        use exr::prelude::f16;
+        let d = dir();
+        let path = d.path().join("grey.1001.exr");
+        // 3x2, row-major: 0, 0.5, 1 / 2, 4, 0.25 (above 1 kept: the plate is linear, not clipped).
+        let y = [0.0, 0.5, 1.0, 2.0, 4.0, 0.25];
+        let samples = y.iter().map(|&v| f16::from_f32(v)).collect();
+        write_exr(
+            &path,
+            (3, 2),
+            vec![("Y", exr::image::FlatSamples::F16(samples))],
+        );
+        assert_eq!(
+            dimensions(&path, &DecodeLimits::default()).ok(),
+            Some((3, 2))
+        );
+        let plate = ok(&path);
+        assert_eq!((plate.width, plate.height, plate.source_bits), (3, 2, 32));
+        for (p, &v) in plate.rgba.chunks_exact(4).zip(&y) {
+            assert_eq!(p, &[v, v, v, 1.0], "R = G = B = Y, alpha 1");
+        }
+    }
+
+    #[test]
+    fn exr_grey_y_and_alpha_is_unpremultiplied() {
+        let d = dir();
+        let path = d.path().join("grey_alpha.exr");
+        // Premultiplied, as EXR stores it: 0.25 over alpha 0.5 is grey 0.5.
+        write_exr(
+            &path,
+            (3, 1),
+            vec![
+                ("Y", exr::image::FlatSamples::F32(vec![0.25, 0.0, 0.8])),
+                ("A", exr::image::FlatSamples::F32(vec![0.5, 0.0, 1.0])),
+            ],
+        );
+        let plate = ok(&path);
+        assert_eq!(&plate.rgba[..4], &[0.5, 0.5, 0.5, 0.5]);
+        assert_eq!(
+            &plate.rgba[4..8],
+            &[0.0, 0.0, 0.0, 0.0],
+            "transparent stays 0"
+        );
+        assert_eq!(&plate.rgba[8..], &[0.8, 0.8, 0.8, 1.0]);
+    }
+
+    #[test]
+    fn exr_data_window_sits_in_the_display_window() {
+        use exr::prelude::*;
+        let d = dir();
+        let path = d.path().join("window.exr");
+        // A 4x3 display window whose data is the 2x1 strip starting at (1, 1).
+        let channels =
+            ["R", "G", "B"].map(|name| AnyChannel::new(name, FlatSamples::F32(vec![0.5, 2.0])));
+        let mut layer = Layer::new(
+            (2, 1),
+            LayerAttributes::default(),
+            Encoding::UNCOMPRESSED,
+            AnyChannels::sort(SmallVec::from_vec(channels.to_vec())),
+        );
+        layer.attributes.layer_position = Vec2(1, 1);
+        let image = Image::new(
+            ImageAttributes::new(IntegerBounds::new((0, 0), (4, 3))),
+            layer,
+        );
+        if let Err(e) = image.write().to_file(&path) {
+            panic!("{e}");
+        }
+        let plate = ok(&path);
+        assert_eq!((plate.width, plate.height), (4, 3));
+        let px = |x: usize, y: usize| &plate.rgba[(y * 4 + x) * 4..][..4];
+        assert_eq!(px(1, 1), &[0.5, 0.5, 0.5, 1.0]);
+        assert_eq!(px(2, 1), &[2.0, 2.0, 2.0, 1.0]);
+        assert_eq!(px(0, 0), &[0.0, 0.0, 0.0, 1.0], "outside the data: black");
+        assert_eq!(px(3, 2), &[0.0, 0.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn exr_without_colour_channels_is_unsupported() {
+        let d = dir();
+        let path = d.path().join("depth_only.exr");
+        write_exr(
+            &path,
+            (2, 2),
+            vec![
+                ("X", exr::image::FlatSamples::F32(vec![0.0; 4])),
+                ("Z", exr::image::FlatSamples::F32(vec![1.0; 4])),
+            ],
+        );
+        let message = unsupported(&path);
+        assert!(message.contains("channels X, Z"), "{message}");
+        assert!(message.contains("no R G B or Y channel"), "{message}");
+        assert!(!message.contains("corrupt"), "{message}");
+    }
+
+    #[test]
+    fn exr_luminance_chroma_is_unsupported() {
+        let d = dir();
+        let path = d.path().join("yc.exr");
+        let full = || exr::image::FlatSamples::F32(vec![0.5; 4]);
+        write_exr(
+            &path,
+            (2, 2),
+            vec![("Y", full()), ("RY", full()), ("BY", full())],
+        );
+        let message = unsupported(&path);
+        assert!(message.contains("luminance and chroma"), "{message}");
+        assert!(message.contains("BY, RY, Y"), "{message}");
+    }
+
+    /// A genuine deep scan-line OpenEXR (single part, 1x1, one `Z` sample), written byte by byte:
+    /// no Rust crate writes deep data. OpenImageIO reads it as deep.
+    fn deep_exr() -> Vec<u8> {
+        fn attribute(out: &mut Vec<u8>, name: &str, kind: &str, value: &[u8]) {
+            for s in [name, kind] {
+                out.extend_from_slice(s.as_bytes());
+                out.push(0);
+            }
+            out.extend_from_slice(&(value.len() as i32).to_le_bytes());
+            out.extend_from_slice(value);
+        }
+        let int = |v: i32| v.to_le_bytes().to_vec();
+        let float = |v: f32| v.to_le_bytes().to_vec();
+        let mut out = vec![0x76, 0x2f, 0x31, 0x01];
+        // Version 2, with the "non-image" (deep data) flag.
+        out.extend_from_slice(&(2u32 | 0x800).to_le_bytes());
+        // One channel: "Z", FLOAT (2), not linear, sampling 1 x 1; then the list's end.
+        let mut channels = b"Z\0".to_vec();
+        channels.extend_from_slice(&2i32.to_le_bytes());
+        channels.extend_from_slice(&[0, 0, 0, 0]);
+        channels.extend_from_slice(&1i32.to_le_bytes());
+        channels.extend_from_slice(&1i32.to_le_bytes());
+        channels.push(0);
+        attribute(&mut out, "channels", "chlist", &channels);
+        attribute(&mut out, "compression", "compression", &[0]);
+        attribute(&mut out, "dataWindow", "box2i", &[0; 16]);
+        attribute(&mut out, "displayWindow", "box2i", &[0; 16]);
+        attribute(&mut out, "lineOrder", "lineOrder", &[0]);
+        attribute(&mut out, "pixelAspectRatio", "float", &float(1.0));
+        attribute(&mut out, "screenWindowCenter", "v2f", &[0; 8]);
+        attribute(&mut out, "screenWindowWidth", "float", &float(1.0));
+        attribute(&mut out, "name", "string", b"deep");
+        attribute(&mut out, "type", "string", b"deepscanline");
+        attribute(&mut out, "version", "int", &int(1));
+        attribute(&mut out, "maxSamplesPerPixel", "int", &int(1));
+        attribute(&mut out, "chunkCount", "int", &int(1));
+        out.push(0);
+        // The offset table: one chunk, right after it.
+        let chunk_at = out.len() as u64 + 8;
+        out.extend_from_slice(&chunk_at.to_le_bytes());
+        // The chunk: y, packed offset-table size, packed and unpacked sample sizes, the
+        // cumulative sample count per pixel, the samples.
+        out.extend_from_slice(&0i32.to_le_bytes());
+        for size in [4u64, 4, 4] {
+            out.extend_from_slice(&size.to_le_bytes());
+        }
+        out.extend_from_slice(&1i32.to_le_bytes());
+        out.extend_from_slice(&1.5f32.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn deep_exr_is_unsupported() {
+        let d = dir();
+        let path = d.path().join("deep.1001.exr");
+        write(&path, &deep_exr());
+        let message = unsupported(&path);
+        assert!(message.contains("deep OpenEXR"), "{message}");
+        assert!(!message.contains("corrupt"), "{message}");
+    }
+
+    #[test]
+    fn exr_memory_limit() {
+        let d = dir();
+        let path = d.path().join("grey.exr");
+        write_exr(
+            &path,
+            (4, 4),
+            vec![("Y", exr::image::FlatSamples::F32(vec![1.0; 16]))],
+        );
+        let limits = DecodeLimits {
+            max_pixels: 1 << 20,
+            max_alloc_bytes: 64,
+        };
+        let e = match decode(&path, &limits) {
+            Ok(_) => panic!("decoded past the memory limit"),
+            Err(e) => e,
+        };
+        assert!(matches!(e, ShotError::MemoryLimit { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn grey_png_8_and_16_bits() {
+        let d = dir();
+        let gray8: ImageBuffer<Luma<u8>, Vec<u8>> =
+            ImageBuffer::from_fn(3, 1, |x, _| Luma([[0, 60, 255][x as usize]]));
+        let path = d.path().join("grey8.png");
+        save(&gray8, &path);
+        let plate = ok(&path);
+        assert_eq!(plate.source_bits, 8);
+        for (p, s) in plate.rgba.chunks_exact(4).zip(gray8.pixels()) {
+            let g = SRGB8[usize::from(s[0])];
+            assert_eq!(p, &[g, g, g, 1.0]);
+        }
+
+        let gray16: ImageBuffer<Luma<u16>, Vec<u16>> =
+            ImageBuffer::from_fn(3, 1, |x, _| Luma([[1, 1000, 40000][x as usize]]));
+        let path = d.path().join("grey16.png");
+        save(&gray16, &path);
+        let plate = ok(&path);
+        assert_eq!(plate.source_bits, 16, "16 bits are kept, not cut to 8");
+        for (p, s) in plate.rgba.chunks_exact(4).zip(gray16.pixels()) {
+            let g = SRGB16[usize::from(s[0])];
+            assert_eq!(p, &[g, g, g, 1.0]);
+        }
+    }
+
+    #[test]
+    fn grey_tiff_8_and_16_bits() {
+        let d = dir();
+        let gray8: ImageBuffer<Luma<u8>, Vec<u8>> =
+            ImageBuffer::from_fn(4, 2, |x, y| Luma([(x * 60 + y * 7) as u8]));
+        let path = d.path().join("grey8.tif");
+        save(&gray8, &path);
+        let plate = ok(&path);
+        assert_eq!((plate.width, plate.height, plate.source_bits), (4, 2, 8));
+        for (p, s) in plate.rgba.chunks_exact(4).zip(gray8.pixels()) {
+            let g = SRGB8[usize::from(s[0])];
+            assert_eq!(p, &[g, g, g, 1.0]);
+        }
+
+        let gray16: ImageBuffer<Luma<u16>, Vec<u16>> =
+            ImageBuffer::from_fn(4, 2, |x, y| Luma([(x * 16000 + y * 321) as u16]));
+        let path = d.path().join("grey16.tiff");
+        save(&gray16, &path);
+        let plate = ok(&path);
+        assert_eq!((plate.width, plate.height, plate.source_bits), (4, 2, 16));
+        for (p, s) in plate.rgba.chunks_exact(4).zip(gray16.pixels()) {
+            let g = SRGB16[usize::from(s[0])];
+            assert_eq!(p, &[g, g, g, 1.0]);
+        }
+    }
+
+    /// A PNG chunk: length, type, data, CRC of type and data.
+    fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+    }
+
+    /// A zlib stream holding `data` in one stored (uncompressed) deflate block.
+    fn zlib_stored(data: &[u8]) -> Vec<u8> {
+        let len = data.len() as u16;
+        let mut out = vec![0x78, 0x01, 0x01];
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(data);
+        let (mut a, mut b) = (1u32, 0u32);
+        for &byte in data {
+            a = (a + u32::from(byte)) % 65521;
+            b = (b + a) % 65521;
+        }
+        out.extend_from_slice(&((b << 16) | a).to_be_bytes());
+        out
+    }
+
+    #[test]
+    fn palette_png_with_transparency() {
+        let d = dir();
+        // 3x2, 2 bits per index, four palette entries; tRNS gives entry 2 half alpha, entry 3 none.
+        let palette = [[255u8, 0, 0], [0, 255, 0], [0, 0, 255], [200, 100, 50]];
+        let trns = [255u8, 255, 128, 0];
+        let indices = [[0usize, 1, 2], [3, 2, 1]];
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = Vec::new();
+        ihdr.extend_from_slice(&3u32.to_be_bytes());
+        ihdr.extend_from_slice(&2u32.to_be_bytes());
+        ihdr.extend_from_slice(&[2, 3, 0, 0, 0]);
+        png_chunk(&mut png, b"IHDR", &ihdr);
+        png_chunk(&mut png, b"PLTE", palette.as_flattened());
+        png_chunk(&mut png, b"tRNS", &trns);
+        let mut rows = Vec::new();
+        for row in indices {
+            let packed = row.iter().enumerate().fold(0u8, |byte, (i, &index)| {
+                byte | ((index as u8) << (6 - 2 * i))
+            });
+            rows.extend_from_slice(&[0, packed]);
+        }
+        png_chunk(&mut png, b"IDAT", &zlib_stored(&rows));
+        png_chunk(&mut png, b"IEND", &[]);
+        let path = d.path().join("indexed.png");
+        write(&path, &png);
+
+        let plate = ok(&path);
+        assert_eq!((plate.width, plate.height, plate.source_bits), (3, 2, 8));
+        for (p, index) in plate.rgba.chunks_exact(4).zip(indices.as_flattened()) {
+            let [r, g, b] = palette[*index].map(|c| SRGB8[usize::from(c)]);
+            let a = f32::from(trns[*index]) / 255.0;
+            assert_eq!(p, &[r, g, b, a], "palette entry {index}");
+        }
+    }
+
+    #[test]
+    fn png_alpha_is_kept_straight() {
+        let d = dir();
+        // Colour under alpha 0 and under half alpha is kept as is, never premultiplied.
+        let src: ImageBuffer<Rgba<u8>, Vec<u8>> = ImageBuffer::from_fn(3, 1, |x, _| {
+            [
+                Rgba([255, 128, 0, 0]),
+                Rgba([10, 200, 90, 128]),
+                Rgba([1, 2, 3, 255]),
+            ][x as usize]
+        });
+        let path = d.path().join("cutout.png");
+        save(&src, &path);
+        let plate = ok(&path);
+        for (p, s) in plate.rgba.chunks_exact(4).zip(src.pixels()) {
+            let [r, g, b] = [s[0], s[1], s[2]].map(|c| SRGB8[usize::from(c)]);
+            assert_eq!(p, &[r, g, b, f32::from(s[3]) / 255.0]);
+        }
+
+        let src16: ImageBuffer<LumaA<u16>, Vec<u16>> =
+            ImageBuffer::from_pixel(1, 1, LumaA([30000, 1234]));
+        let path = d.path().join("cutout16.png");
+        save(&src16, &path);
+        let plate = ok(&path);
+        let g = SRGB16[30000];
+        assert_eq!(plate.rgba, vec![g, g, g, 1234.0 / 65535.0]);
+    }
+
+    /// A real JPEG, 64x32, red in its stored top-left 32x16 quarter and blue elsewhere, with an
+    /// EXIF APP1 segment carrying `orientation` (the camera's tag).
+    fn jpeg_with_orientation(orientation: u16) -> Vec<u8> {
+        let src: ImageBuffer<Rgb<u8>, Vec<u8>> = ImageBuffer::from_fn(64, 32, |x, y| {
+            if x < 32 && y < 16 {
+                Rgb([255, 0, 0])
+            } else {
+                Rgb([0, 0, 255])
+            }
+        });
+        let mut jpeg = Vec::new();
+        let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95);
+        if let Err(e) = src.write_with_encoder(encoder) {
+            panic!("encoding a JPEG: {e}");
+        }
+        // Exif: a big-endian TIFF header and one IFD with the Orientation tag (0x0112, SHORT).
+        let mut tiff = b"MM\0\x2a".to_vec();
+        tiff.extend_from_slice(&8u32.to_be_bytes());
+        tiff.extend_from_slice(&1u16.to_be_bytes());
+        tiff.extend_from_slice(&0x0112u16.to_be_bytes());
+        tiff.extend_from_slice(&3u16.to_be_bytes());
+        tiff.extend_from_slice(&1u32.to_be_bytes());
+        tiff.extend_from_slice(&orientation.to_be_bytes());
+        tiff.extend_from_slice(&[0, 0]);
+        tiff.extend_from_slice(&0u32.to_be_bytes());
+        let mut app1 = vec![0xff, 0xe1];
+        app1.extend_from_slice(&((2 + 6 + tiff.len()) as u16).to_be_bytes());
+        app1.extend_from_slice(b"Exif\0\0");
+        app1.extend_from_slice(&tiff);
+        assert_eq!(&jpeg[..2], &[0xff, 0xd8]);
+        jpeg.splice(2..2, app1);
+        jpeg
+    }
+
+    #[test]
+    fn jpeg_exif_orientation_is_applied() {
+        let d = dir();
+        // Where a viewer shows the stored top-left quarter (red), per EXIF orientation, and the
+        // size it shows: 1 as stored, 3 turned half, 6 turned a quarter clockwise, 8 anticlockwise.
+        let cases = [
+            (1, (64, 32), (16, 8)),
+            (3, (64, 32), (48, 24)),
+            (6, (32, 64), (24, 16)),
+            (8, (32, 64), (8, 48)),
+        ];
+        for (orientation, size, red_at) in cases {
+            let path = d.path().join(format!("photo{orientation}.jpg"));
+            write(&path, &jpeg_with_orientation(orientation));
+            assert_eq!(
+                dimensions(&path, &DecodeLimits::default()).ok(),
+                Some(size),
+                "orientation {orientation}"
+            );
+            let plate = ok(&path);
+            assert_eq!(
+                (plate.width, plate.height),
+                size,
+                "orientation {orientation}"
+            );
+            let (w, h) = (size.0 as usize, size.1 as usize);
+            let px = |x: usize, y: usize| &plate.rgba[(y * w + x) * 4..][..4];
+            let red = |p: &[f32]| p[0] > 0.8 && p[2] < 0.1;
+            let blue = |p: &[f32]| p[2] > 0.8 && p[0] < 0.1;
+            assert!(red(px(red_at.0, red_at.1)), "orientation {orientation}");
+            // The opposite corner's quarter is blue.
+            assert!(
+                blue(px(w - 1 - red_at.0, h - 1 - red_at.1)),
+                "orientation {orientation}"
+            );
         }
     }
 

@@ -79,7 +79,16 @@ pub enum ShotError {
         /// The format its contents are in.
         format: String,
     },
-    /// The file is truncated, corrupt, or uses a feature the decoder lacks.
+    /// A valid image that Mattebox cannot use: a pixel layout, a set of channels or a feature
+    /// it does not read (a deep EXR, an EXR with no colour channels, a palette TIFF, ...).
+    #[error("{} is unsupported: it is {what}", path.display())]
+    Unsupported {
+        /// The file.
+        path: PathBuf,
+        /// What the file has, in words: "a deep OpenEXR ...", "an OpenEXR with channels X, Z ...".
+        what: String,
+    },
+    /// The file is damaged: truncated, or corrupt.
     #[error("could not decode {}: {reason}", path.display())]
     Decode {
         /// The file.
