@@ -80,6 +80,7 @@ is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok ins
 
 APT_PACKAGES=(
     openimageio-tools                 # oiiotool --info -v in tests
+    blender                           # tests/exr_readback.rs: Blender reads our EXRs back
     mesa-vulkan-drivers libvulkan1    # wgpu on llvmpipe / lavapipe
     xvfb xauth xdotool imagemagick    # GUI smoke tests
     ffmpeg                            # the animatic MP4 (optional at run time)

@@ -35,7 +35,7 @@ use crate::passes::{self, DepthRange, DepthSemantics};
 use crate::shot::decode::{DecodeLimits, decode};
 use crate::shot::{Frame, FrameRange, Plate, Shot};
 
-/// The name of the matte layer the matte model writes (`matte.fg.A` in EXRs).
+/// The name of the matte the matte model writes (`matte_fg.A` in EXRs).
 pub const MATTE_NAME: &str = "fg";
 /// The folder under the output folder that holds per-frame stamps.
 pub const STAMP_DIR: &str = ".mattebox";
@@ -163,6 +163,11 @@ pub struct ProcessOptions {
     pub allow_inside_input: bool,
     /// How many frames, spread over the whole shot, set the shot-wide depth range.
     pub depth_range_samples: usize,
+    /// Record source paths as absolute paths; by default they are relative to the output
+    /// folder (`export::recorded_source`).
+    pub absolute_paths: bool,
+    /// The shot's frame rate, recorded as the EXRs' `framesPerSecond`; `None` leaves it out.
+    pub fps: Option<f32>,
 }
 
 impl ProcessOptions {
@@ -179,6 +184,8 @@ impl ProcessOptions {
             force: false,
             allow_inside_input: false,
             depth_range_samples: 16,
+            absolute_paths: false,
+            fps: None,
         }
     }
 }
@@ -413,6 +420,8 @@ pub fn process_shot(
                 .as_ref()
                 .map(|m| vec![PassModels::stamp(m, MATTE_NAME)])
                 .unwrap_or_default(),
+            fps: options.fps,
+            scene_depth: None,
         },
         sampled: Mutex::new(HashMap::new()),
         cancel,
@@ -641,6 +650,15 @@ fn settings_key(run: &Run<'_>) -> String {
     h.update(format!("{:?}{:?}", run.depth_key, run.matte_key).as_bytes());
     h.update(format!("{:?}{:?}", run.options.formats, run.options.exr_compression).as_bytes());
     h.update(format!("{:?}", run.depth_range).as_bytes());
+    h.update(
+        format!(
+            "layout {} {} {:?}",
+            export::exr::LAYOUT_VERSION,
+            run.options.absolute_paths,
+            run.options.fps
+        )
+        .as_bytes(),
+    );
     h.finalize().to_hex().to_string()
 }
 
@@ -784,7 +802,7 @@ fn export_frame(run: &Run<'_>, item: Inferred) -> Result<f64, String> {
     let outputs = frame_outputs(frame, run.options.formats, depth.is_some(), matte.is_some());
     let e2s = |e: ExportError| e.to_string();
     let mut meta = run.metadata_template.clone();
-    meta.source = frame.path.clone();
+    meta.source = export::recorded_source(&frame.path, out_dir, run.options.absolute_paths);
     meta.frame = frame.number;
     if run.options.formats.exr {
         let path = out_dir.join(frame.output_name(None, "exr"));

@@ -3,14 +3,16 @@
 //! 1. The shot's missing passes are made first by the process job (`process::process_shot`) into
 //!    `<out>/passes/`, using the pass cache; complete passes are skipped by their stamps.
 //! 2. Each frame's plate is decoded from the source (never modified), and its depth and matte are
-//!    read back from the pass EXR (`Z`, `matte.fg.A`), so a render composites exactly what was
-//!    exported. Relative depth becomes scene distance through `SceneSettings::distance_m`.
+//!    read back from the pass EXR (`depth.Z`, `matte_fg.A`; an older file's `Z`, `matte.fg.A`),
+//!    so a render composites exactly what was exported. Relative depth becomes scene distance
+//!    through `SceneSettings::distance_m`.
 //! 3. With a camera move, the front and fill layers are prepared once per source frame
 //!    (`composite::prepare`), and each output frame's pose is evaluated from the keys.
 //! 4. The layer stack becomes a plan (`composite::planner`) executed by the GPU (wgpu) or the CPU
-//!    reference, and the results are written atomically: `composite/` (layered EXR: RGBA + `Z` in
-//!    scene metres + `matte.fg.A` + `matte.disocclusion.A`, and/or PNG) and `animatic/` (8-bit
-//!    sRGB PNG frames, plus an H.264 MP4 when `ffmpeg` is on the PATH).
+//!    reference, and the results are written atomically: `composite/` (layered EXR: RGBA +
+//!    `depth.Z` in scene metres from the render's camera, with the depth mapping in the header +
+//!    `matte_fg.A` + `matte_disocclusion.A`, and/or PNG) and `animatic/` (8-bit sRGB PNG
+//!    frames, plus an H.264 MP4 tagged BT.709 when `ffmpeg` is on the PATH).
 //! 5. A stamp per output frame in `<out>/.mattebox/` records what made it, so a rerun redoes only
 //!    frames whose project settings, plate or passes changed.
 //!
@@ -34,7 +36,7 @@ use crate::export::exr::{ExrCompression, write_layered_exr};
 use crate::export::png::write_plate_png;
 use crate::export::read::read_pass_channels;
 use crate::export::sidecar::read_sidecar;
-use crate::export::{ExportError, FrameMetadata, PassStamp};
+use crate::export::{ExportError, FrameMetadata, SceneDepth, recorded_source};
 use crate::passes::cache::{PassCache, hash_file};
 use crate::passes::{DepthMap, DepthRange, DepthSemantics, Matte};
 use crate::process::{
@@ -141,6 +143,10 @@ pub struct RenderOptions {
     /// Render at the full size divided by this (1 full, 2 half): plates and passes are reduced
     /// and every pixel setting scaled, so a half-size render looks like the full one.
     pub scale_divisor: u32,
+    /// Record source paths as absolute paths in the EXR headers (the project's
+    /// `export.absolute_paths` asks for it too); by default they are relative to the folder
+    /// holding each file.
+    pub absolute_paths: bool,
 }
 
 impl RenderOptions {
@@ -163,6 +169,7 @@ impl RenderOptions {
             jobs: base.jobs,
             allow_inside_input: false,
             scale_divisor: 1,
+            absolute_paths: false,
         }
     }
 }
@@ -338,9 +345,9 @@ pub fn aux_image(
     aux
 }
 
-/// The frame inputs (premultiplied plate, aux) from a decoded plate and its pass EXR (`Z` and
-/// `matte.fg.A`, else the first matte). Passes of another size than the plate are resampled to
-/// it, with a warning.
+/// The frame inputs (premultiplied plate, aux) from a decoded plate and its pass EXR (`depth.Z`
+/// and `matte_fg.A`, else the first matte; an older file's `Z` and `matte.fg.A` likewise). Passes
+/// of another size than the plate are resampled to it, with a warning.
 pub fn frame_inputs(
     plate: &Plate,
     pass_exr: &Path,
@@ -359,7 +366,7 @@ pub fn frame_inputs(
         .map(|(_, m)| m.as_slice());
     if passes.depth.is_none() {
         warn(format!(
-            "{}: no Z channel; depth is taken as the scene's far distance",
+            "{}: no depth channel (depth.Z); depth is taken as the scene's far distance",
             pass_exr.display()
         ));
     }
@@ -450,6 +457,9 @@ pub fn render_project(
     popts.limits = options.limits;
     popts.jobs = options.jobs;
     popts.allow_inside_input = options.allow_inside_input;
+    let absolute_paths = options.absolute_paths || project.export.absolute_paths;
+    popts.absolute_paths = absolute_paths;
+    popts.fps = Some(project.shot.fps);
     let passes = process_shot(&shot, models, &popts, cancel, &mut |e| {
         on_event(Phase::Passes, e)
     })?;
@@ -460,6 +470,26 @@ pub fn render_project(
         .depth_range
         .or(sidecar.as_ref().and_then(|s| s.depth_range));
     let matte_stamps = sidecar.map(|s| s.mattes).unwrap_or_default();
+    // Every composite's header but its source and frame: the models, the frame rate, and what
+    // its depth is (scene metres from the render's camera) with the mapping that made it.
+    let scene = &project.scene;
+    let meta_template = FrameMetadata {
+        software: crate::SOFTWARE.to_string(),
+        source: PathBuf::new(),
+        frame: None,
+        execution_provider: passes.execution_provider.clone(),
+        depth: depth_stamp,
+        depth_range,
+        mattes: matte_stamps,
+        fps: Some(project.shot.fps),
+        scene_depth: Some(SceneDepth {
+            metric_as_is: semantics == Some(DepthSemantics::Metric)
+                && scene.depth_mapping == crate::composite::layers::DepthMapping::Metric,
+            near_m: scene.near_m,
+            far_m: scene.far_m,
+            curve: scene.depth_curve,
+        }),
+    };
 
     // 2. Which frames to write.
     let moving = !project.camera.is_static();
@@ -519,7 +549,7 @@ pub fn render_project(
         wall_s: 0.0,
         render_s: 0.0,
     };
-    let settings_key = settings_key(project, options);
+    let settings_key = settings_key(project, options, absolute_paths);
     // The current source frame's decoded inputs, prepared layers and hashes, reused while the
     // output frames come from the same source (a still's whole move).
     let mut current: Option<(usize, Result<SourceFrame, String>)> = None;
@@ -589,15 +619,17 @@ pub fn render_project(
         )
         .and_then(|rendered| {
             summary.render_s += t0.elapsed().as_secs_f64();
+            let meta = FrameMetadata {
+                frame: out.name.number.or(source_frame.number),
+                ..meta_template.clone()
+            };
             write_outputs(
                 &rendered,
                 source_frame,
-                out,
                 &outputs,
                 options,
-                &summary.passes.execution_provider,
-                depth_stamp.as_ref(),
-                &matte_stamps,
+                &meta,
+                absolute_paths,
             )
         })
         .and_then(|()| {
@@ -848,16 +880,15 @@ fn to_plate(image: &Image, bits: u8) -> Plate {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Writes one output frame's files; `meta` is the EXR header but for the source path, which is
+/// recorded here relative to each file's folder (or absolute).
 fn write_outputs(
     rendered: &Rendered,
     source: &SourceFrame,
-    out: &OutputFrame,
     outputs: &[(&'static str, PathBuf)],
     options: &RenderOptions,
-    provider: &str,
-    depth_stamp: Option<&PassStamp>,
-    matte_stamps: &[PassStamp],
+    meta: &FrameMetadata,
+    absolute_paths: bool,
 ) -> Result<(), String> {
     let (w, h) = (rendered.rgba.width, rendered.rgba.height);
     for (kind, rel) in outputs {
@@ -865,6 +896,7 @@ fn write_outputs(
         let result = match *kind {
             "exr" => {
                 let plate = to_plate(&rendered.rgba, 32);
+                // Distance in scene metres from the render's camera: `meta.scene_depth` says so.
                 let depth = DepthMap {
                     width: w,
                     height: h,
@@ -885,18 +917,10 @@ fn write_outputs(
                         alpha: rendered.aux.pixels.iter().map(|p| p[3]).collect(),
                     },
                 ];
+                let folder = path.parent().unwrap_or(&options.out_dir);
                 let meta = FrameMetadata {
-                    software: crate::SOFTWARE.to_string(),
-                    source: source.path.clone(),
-                    frame: out.name.number.or(source.number),
-                    execution_provider: provider.to_string(),
-                    // Z in a composite is the scene distance in metres (after the camera move).
-                    depth: depth_stamp.map(|d| PassStamp {
-                        semantics: Some(DepthSemantics::Metric),
-                        ..d.clone()
-                    }),
-                    depth_range: None,
-                    mattes: matte_stamps.to_vec(),
+                    source: recorded_source(&source.path, folder, absolute_paths),
+                    ..meta.clone()
                 };
                 write_layered_exr(
                     &path,
@@ -927,9 +951,12 @@ fn write_outputs(
 }
 
 /// The part of the key shared by every frame: the project's drawing settings and the outputs.
-fn settings_key(project: &Project, options: &RenderOptions) -> String {
+fn settings_key(project: &Project, options: &RenderOptions, absolute_paths: bool) -> String {
     let value = serde_json::json!({
         "software": crate::SOFTWARE,
+        "layout": crate::export::exr::LAYOUT_VERSION,
+        "absolute_paths": absolute_paths,
+        "fps": project.shot.fps,
         "layers": project.layers,
         "scene": project.scene,
         "what": options.what,
@@ -962,8 +989,28 @@ fn stamp_is_current(stamp: &Path, key: &str, out_dir: &Path) -> bool {
     stamp.key == key && stamp.outputs.iter().all(|p| out_dir.join(p).is_file())
 }
 
-/// Encodes the animatic frames to `animatic/<name>.mp4` with ffmpeg (H.264, yuv420p), written to
-/// a temporary name and renamed. `Ok(None)` when ffmpeg is not installed.
+/// How the animatic's sRGB-encoded PNG frames become the MP4's video: even dimensions, then
+/// RGB to limited-range Y'CbCr 4:2:0 with the BT.709 matrix (swscale's default is BT.601, which
+/// would shift the colours of a player that reads the tags), and the stream tagged BT.709 in
+/// primaries, transfer and matrix, as review players and editorial expect.
+const MOVIE_COLOUR_ARGS: [&str; 12] = [
+    "-vf",
+    "pad=ceil(iw/2)*2:ceil(ih/2)*2,scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
+    "-color_primaries",
+    "bt709",
+    "-color_trc",
+    "bt709",
+    "-colorspace",
+    "bt709",
+    "-color_range",
+    "tv",
+    "-pix_fmt",
+    "yuv420p",
+];
+
+/// Encodes the animatic frames to `animatic/<name>.mp4` with ffmpeg (H.264, yuv420p, tagged
+/// BT.709: [`MOVIE_COLOUR_ARGS`]), written to a temporary name and renamed. `Ok(None)` when
+/// ffmpeg is not installed.
 fn make_movie(out_dir: &Path, frames: &[OutputFrame], fps: f32) -> Result<Option<PathBuf>, String> {
     let Some(first) = frames.first() else {
         return Ok(None);
@@ -1008,18 +1055,9 @@ fn make_movie(out_dir: &Path, frames: &[OutputFrame], fps: f32) -> Result<Option
             "-i",
         ])
         .arg(&list)
-        .args([
-            "-r",
-            &format!("{}", fps.max(1.0)),
-            "-vf",
-            "pad=ceil(iw/2)*2:ceil(ih/2)*2",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-movflags",
-            "+faststart",
-        ])
+        .args(["-r", &format!("{}", fps.max(1.0))])
+        .args(MOVIE_COLOUR_ARGS)
+        .args(["-c:v", "libx264", "-movflags", "+faststart"])
         .arg(&tmp)
         .output()
         .map_err(|e| format!("cannot run ffmpeg: {e}"))?;
@@ -1039,4 +1077,106 @@ fn make_movie(out_dir: &Path, frames: &[OutputFrame], fps: f32) -> Result<Option
 /// brush strokes for this frame), as renders do; the app's viewer calls this too.
 pub fn apply_overrides(aux: &mut Image, project: &Project, frame: Option<u32>) {
     crate::composite::refine::apply_strokes(aux, &project.matte_strokes, frame);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::png::write_plate_png;
+    use std::process::Command;
+
+    /// Whether a tool runs; missing is a failure on CI (scripts/setup.sh installs it) and a skip
+    /// elsewhere.
+    fn have(tool: &str) -> bool {
+        let found = Command::new(tool).arg("-version").output().is_ok();
+        assert!(
+            found || std::env::var("CI").as_deref() != Ok("true"),
+            "{tool} is missing on CI: scripts/setup.sh installs it"
+        );
+        if !found {
+            eprintln!("skipped: {tool} is not installed (apt-get install ffmpeg)");
+        }
+        found
+    }
+
+    /// The animatic MP4 is tagged BT.709 (primaries, transfer, matrix, limited range), and its
+    /// colours decode back to the PNG's sRGB codes by those tags: the RGB to Y'CbCr conversion
+    /// used the matrix the tags name.
+    #[test]
+    fn the_animatic_movie_is_tagged_bt709_and_its_colours_match() {
+        if !have("ffmpeg") || !have("ffprobe") {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("animatic")).unwrap();
+        let (w, h) = (64u32, 48u32);
+        // A saturated orange, sRGB codes (200, 60, 30): BT.601 and BT.709 matrices disagree on
+        // it by more than 10 codes.
+        let code = [200u8, 60, 30];
+        let linear = code.map(|c| crate::shot::colour::srgb_to_linear(f32::from(c) / 255.0));
+        let plate = Plate {
+            width: w,
+            height: h,
+            rgba: (0..w * h)
+                .flat_map(|_| [linear[0], linear[1], linear[2], 1.0])
+                .collect(),
+            source_bits: 8,
+        };
+        let frames: Vec<OutputFrame> = (1..=3)
+            .map(|n| OutputFrame {
+                source_index: 0,
+                time: n as f32,
+                name: Frame {
+                    path: PathBuf::from("orange.png"),
+                    name: "orange".into(),
+                    number: Some(n),
+                    padding: 4,
+                },
+            })
+            .collect();
+        for f in &frames {
+            let path = dir
+                .path()
+                .join("animatic")
+                .join(f.name.output_name(None, "png"));
+            write_plate_png(&path, &plate).unwrap();
+        }
+        let movie = make_movie(dir.path(), &frames, 24.0).unwrap().unwrap();
+
+        let probe = Command::new("ffprobe")
+            .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
+            .arg("stream=color_space,color_primaries,color_transfer,color_range,pix_fmt")
+            .args(["-of", "default=noprint_wrappers=1"])
+            .arg(&movie)
+            .output()
+            .unwrap();
+        assert!(probe.status.success(), "{probe:?}");
+        let tags = String::from_utf8_lossy(&probe.stdout);
+        for tag in [
+            "color_space=bt709",
+            "color_primaries=bt709",
+            "color_transfer=bt709",
+            "color_range=tv",
+            "pix_fmt=yuv420p",
+        ] {
+            assert!(tags.contains(tag), "{tag} missing from:\n{tags}");
+        }
+
+        // ffmpeg converts back to RGB by the stream's tags, as a player does.
+        let decoded = Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(&movie)
+            .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+            .output()
+            .unwrap();
+        assert!(decoded.status.success(), "{decoded:?}");
+        let i = ((h / 2 * w + w / 2) * 3) as usize;
+        let got = &decoded.stdout[i..i + 3];
+        for (c, (&g, &want)) in got.iter().zip(&code).enumerate() {
+            assert!(
+                g.abs_diff(want) <= 3,
+                "channel {c}: decoded {got:?}, the PNG holds {code:?}"
+            );
+        }
+    }
 }

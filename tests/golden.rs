@@ -90,9 +90,7 @@ fn inputs() -> (Image, Image) {
                 source: "assets/sample_shot/astronaut.1001.png".into(),
                 frame: Some(1001),
                 execution_provider: "CPU".into(),
-                depth: None,
-                depth_range: None,
-                mattes: vec![],
+                ..FrameMetadata::default()
             },
             ExrCompression::Zip,
         )

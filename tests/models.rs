@@ -172,7 +172,7 @@ fn user_profiles_run_on_stand_in_graphs_of_the_same_signature() {
         text.contains("relative_inverse") && text.contains("depth-anything-v2-small"),
         "{text}"
     );
-    assert!(!text.contains("matte.fg"), "no matte pass was asked for");
+    assert!(!text.contains("matte_fg"), "no matte pass was asked for");
 }
 
 #[test]

@@ -102,7 +102,7 @@ fn exports_layered_exr_and_png_passes_that_read_back() {
         .iter()
         .map(|c| c.name.to_string())
         .collect();
-    assert_eq!(names, ["A", "B", "G", "R", "Z", "matte.fg.A"]);
+    assert_eq!(names, ["A", "B", "G", "R", "depth.Z", "matte_fg.A"]);
     let src = image::open(&sample_frames()[0]).unwrap();
     assert_eq!(
         (layer.size.0 as u32, layer.size.1 as u32),
@@ -110,13 +110,13 @@ fn exports_layered_exr_and_png_passes_that_read_back() {
     );
     for c in &layer.channel_data.list {
         let is_f32 = matches!(c.sample_data, FlatSamples::F32(_));
-        assert_eq!(is_f32, c.name.to_string() == "Z", "{} type", c.name);
+        assert_eq!(is_f32, c.name.to_string() == "depth.Z", "{} type", c.name);
     }
     let z = layer
         .channel_data
         .list
         .iter()
-        .find(|c| c.name.to_string() == "Z")
+        .find(|c| c.name.to_string() == "depth.Z")
         .unwrap();
     let z: Vec<f32> = z.sample_data.values_as_f32().collect();
     assert!(
@@ -127,7 +127,7 @@ fn exports_layered_exr_and_png_passes_that_read_back() {
         .channel_data
         .list
         .iter()
-        .find(|c| c.name.to_string() == "matte.fg.A")
+        .find(|c| c.name.to_string() == "matte_fg.A")
         .unwrap();
     let matte: Vec<f32> = matte.sample_data.values_as_f32().collect();
     assert!(matte.iter().all(|v| (0.0..=1.0).contains(v)));
@@ -172,7 +172,7 @@ fn exports_layered_exr_and_png_passes_that_read_back() {
     assert!(oiio.status.success());
     let info = String::from_utf8_lossy(&oiio.stdout);
     for needle in [
-        "R (half), G (half), B (half), A (half), Z (float), matte.fg.A (half)",
+        "R (half), G (half), B (half), A (half), depth.Z (float), matte_fg.A (half)",
         "mattebox/depth/semantics",
         "fastdepth",
         "u2netp",
@@ -188,7 +188,7 @@ fn exports_layered_exr_and_png_passes_that_read_back() {
     assert!(info.status.success());
     let info = String::from_utf8_lossy(&info.stdout);
     assert!(
-        info.contains("matte.fg") && info.contains("Z") && info.contains("metric"),
+        info.contains("matte_fg") && info.contains("depth") && info.contains("metric"),
         "{info}"
     );
 

@@ -393,6 +393,7 @@ fn random_edit(rng: &mut Rng, project: &Project) -> Edit {
             composite: rng.flag(),
             animatic: rng.flag(),
             exr_compression: ExrCompression::ALL[rng.below(5)],
+            absolute_paths: rng.flag(),
         }),
     }
 }

@@ -504,7 +504,7 @@ fn a_render_honours_a_subtract_stroke_over_the_subject() {
                     "({x}, {y}): {:?}",
                     rgb(&stroked)
                 );
-                assert!(channel(&stroked, "matte.fg.A")[i] < 1e-3, "({x}, {y})");
+                assert!(channel(&stroked, "matte_fg.A")[i] < 1e-3, "({x}, {y})");
             }
         }
     }

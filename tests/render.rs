@@ -78,9 +78,9 @@ fn gpu_and_cpu_renders_agree_and_the_exr_has_the_layers_compositors_expect() {
             "G",
             "B",
             "A",
-            "Z",
-            "matte.fg.A",
-            "matte.disocclusion.A",
+            "depth.Z",
+            "matte_fg.A",
+            "matte_disocclusion.A",
         ] {
             assert!(names.contains(&want), "{frame}: {names:?} lacks {want}");
         }
@@ -103,10 +103,10 @@ fn gpu_and_cpu_renders_agree_and_the_exr_has_the_layers_compositors_expect() {
             alpha.iter().all(|&a| a > 0.99),
             "{frame}: composite is opaque"
         );
-        let z = &gpu.iter().find(|(n, _)| n == "Z").unwrap().1;
+        let z = &gpu.iter().find(|(n, _)| n == "depth.Z").unwrap().1;
         assert!(
             z.iter().all(|&d| d.is_finite() && d > 0.0),
-            "{frame}: Z is a positive distance in metres"
+            "{frame}: depth.Z is a positive distance in metres"
         );
         assert!(
             gpu_out
@@ -124,7 +124,10 @@ fn gpu_and_cpu_renders_agree_and_the_exr_has_the_layers_compositors_expect() {
     {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{text}");
-        assert!(text.contains("matte.fg.A") && text.contains("Z"), "{text}");
+        assert!(
+            text.contains("matte_fg.A") && text.contains("depth.Z"),
+            "{text}"
+        );
     }
 }
 
@@ -347,9 +350,7 @@ fn passes_of_another_size_are_resampled_to_the_plate_with_a_warning() {
             source: "half".into(),
             frame: None,
             execution_provider: "CPU".into(),
-            depth: None,
-            depth_range: None,
-            mattes: vec![],
+            ..FrameMetadata::default()
         },
         ExrCompression::Zip,
     )

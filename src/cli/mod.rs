@@ -82,6 +82,10 @@ struct JobArgs {
     /// Print one JSON object per event on stdout instead of a progress bar.
     #[arg(long)]
     json: bool,
+    /// Record source paths in the EXR headers as absolute paths (default: relative to the folder
+    /// holding each file, so files sent elsewhere name none of your folders).
+    #[arg(long)]
+    absolute_paths: bool,
 }
 
 impl JobArgs {

@@ -37,6 +37,9 @@ pub struct ProcessArgs {
     /// EXR compression: zip, zips, piz, rle or none.
     #[arg(long, default_value = "zip")]
     exr_compression: ExrCompression,
+    /// The shot's frame rate, recorded in the EXRs (framesPerSecond): 24, 25, 23.976, ...
+    #[arg(long, value_name = "FPS", value_parser = parse_fps)]
+    fps: Option<f32>,
     #[command(flatten)]
     job: JobArgs,
     #[command(flatten)]
@@ -88,6 +91,8 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
     options.force = args.job.force;
     options.allow_inside_input = args.job.allow_inside_input;
     options.limits = args.job.limits();
+    options.absolute_paths = args.job.absolute_paths;
+    options.fps = args.fps;
 
     let cancel = AtomicBool::new(false);
     let mut on_event = |event: Event| reporter.event(event);
@@ -133,4 +138,11 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn parse_fps(s: &str) -> Result<f32, String> {
+    match s.trim().parse::<f32>() {
+        Ok(fps) if fps.is_finite() && (1.0..=1000.0).contains(&fps) => Ok(fps),
+        _ => Err(format!("{s:?} is not a frame rate from 1 to 1000")),
+    }
 }

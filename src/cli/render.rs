@@ -117,6 +117,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
     options.force = args.job.force;
     options.allow_inside_input = args.job.allow_inside_input;
     options.limits = args.job.limits();
+    options.absolute_paths = args.job.absolute_paths;
 
     let cancel = AtomicBool::new(false);
     let mut reporter = reporter;

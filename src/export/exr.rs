@@ -1,17 +1,29 @@
 //! The multi-layer OpenEXR: one single-part scanline file per frame holding the plate, the depth
 //! and every matte, with the models that made them recorded in the header.
 //!
-//! Channel layout (the names Nuke, Blender and `oiiotool --info -v` show as layers):
+//! Channel layout:
 //!
-//! | channel        | type  | contents                                              |
-//! |----------------|-------|-------------------------------------------------------|
-//! | `R` `G` `B`    | half  | the plate, linear, premultiplied by alpha             |
-//! | `A`            | half  | the plate's alpha                                     |
-//! | `Z`            | float | the depth map's raw values, exactly (never tonemapped) |
-//! | `matte.<name>.A` | half | one per matte: coverage 0..1                          |
+//! | channel          | type  | contents                                                     |
+//! |------------------|-------|--------------------------------------------------------------|
+//! | `R` `G` `B`      | half  | the plate, linear, premultiplied by alpha                    |
+//! | `A`              | half  | the plate's alpha                                            |
+//! | `depth.Z`        | float | passes: the depth model's raw values, exactly (never tonemapped); composites: distance in scene metres from the render's camera |
+//! | `matte_<name>.A` | half  | one per matte: coverage 0..1                                 |
 //!
-//! Header text attributes under `mattebox/` say which software, source file, frame, execution
-//! provider and models (id, SHA-256, licence) made the frame, and what the depth values mean.
+//! Why these names: every data channel sits on a one-level layer, so that every reader shows the
+//! depth and every matte on one list. Blender (3.4 and 5.x) reads the file as multilayer with the
+//! passes `Combined`, `Alpha`, `depth` and `matte_<name>` on one Image node (a dot anywhere makes
+//! Blender read layers; with a bare `Z` and no matte, Blender 5 reads a plain image and drops the
+//! depth; with `matte.<name>.A`, the matte lands on a second layer `matte`). Nuke names a channel
+//! by joining all parts but the last with `_`: `depth.Z` is its own `depth.Z`, `matte_fg.A` is
+//! `matte_fg.alpha`. `oiiotool --info -v` lists the names as they are. Files from older
+//! Mattebox versions (`Z`, `matte.<name>.A`) are still read: [`super::read`].
+//!
+//! The header carries OpenEXR's standard `chromaticities` (the working space: Rec.709/sRGB
+//! primaries, D65 white) and `framesPerSecond` (the shot's rate), and text attributes under
+//! `mattebox/` that say which software, source file, frame, execution provider and models (id,
+//! SHA-256, licence) made the frame, and what the depth values mean (for a composite: scene
+//! metres, with the mapping from the model's values).
 //!
 //! The `exr` crate writes the header, offset table and chunks. For ZIP and ZIPS the blocks are
 //! deflated by Mattebox's own `export::zip` at a faster setting than the crate's; the files
@@ -28,16 +40,54 @@ use ::exr::block::writer::ChunksWriter;
 use ::exr::image::write::WritableImage;
 use ::exr::image::{AnyChannel, AnyChannels, Blocks, Encoding, FlatSamples, Image, Layer};
 use ::exr::math::Vec2;
-use ::exr::meta::attribute::{AttributeValue, LineOrder, Text};
+use ::exr::meta::attribute::{AttributeValue, Chromaticities, LineOrder, Text};
 use ::exr::meta::header::LayerAttributes;
 use ::exr::prelude::Compression;
 use half::f16;
 use half::slice::HalfFloatSliceExt;
 use serde::{Deserialize, Serialize};
 
-use super::{ExportError, FrameMetadata, atomic::write_atomic, check_len, check_size, zip};
+use super::{
+    ExportError, FrameMetadata, SceneDepth, atomic::write_atomic, check_len, check_size, zip,
+};
 use crate::passes::{DepthMap, Matte};
 use crate::shot::Plate;
+
+/// The version of the files' layout (channel names and metadata). It is part of every stamp's
+/// key, so a rerun rewrites the frames an older layout wrote. 2: `depth.Z`, `matte_<name>.A`,
+/// `chromaticities`, `framesPerSecond`, relative source paths.
+pub const LAYOUT_VERSION: u32 = 2;
+
+/// The depth channel: layer `depth`, channel `Z`.
+pub const DEPTH_CHANNEL: &str = "depth.Z";
+
+/// The depth channel of files from older Mattebox versions (and of many renderers): a bare `Z`.
+/// Read, never written.
+pub const LEGACY_DEPTH_CHANNEL: &str = "Z";
+
+/// The channel of the matte `name`: `matte_<name>.A`.
+pub fn matte_channel(name: &str) -> String {
+    format!("matte_{name}.A")
+}
+
+/// The matte name held by a channel: `matte_<name>.A`, or `matte.<name>.A` as older Mattebox
+/// versions wrote it; `None` for any other channel.
+pub fn matte_name_of_channel(channel: &str) -> Option<&str> {
+    let rest = channel.strip_suffix(".A")?;
+    let name = rest
+        .strip_prefix("matte_")
+        .or_else(|| rest.strip_prefix("matte."))?;
+    (!name.is_empty() && !name.contains('.')).then_some(name)
+}
+
+/// The working space's primaries and white point, as OpenEXR's `chromaticities` attribute:
+/// Rec.709/sRGB with a D65 white.
+const REC709_CHROMATICITIES: Chromaticities = Chromaticities {
+    red: Vec2(0.64, 0.33),
+    green: Vec2(0.30, 0.60),
+    blue: Vec2(0.15, 0.06),
+    white: Vec2(0.3127, 0.3290),
+};
 
 /// Longest matte name accepted, so that every header attribute name stays within OpenEXR's
 /// 255-byte limit.
@@ -123,9 +173,10 @@ impl FromStr for ExrCompression {
 
 /// Writes one frame as a single-part scanline OpenEXR at `path`, atomically.
 ///
-/// The plate becomes `R G B A` (half, premultiplied), `depth` becomes `Z` (float, raw values)
-/// and each matte becomes `matte.<name>.A` (half). `meta` goes into the header as `mattebox/...`
-/// text attributes; a stamp in `meta.mattes` is matched to a matte by name.
+/// The plate becomes `R G B A` (half, premultiplied), `depth` becomes `depth.Z` (float, its
+/// values exactly) and each matte becomes `matte_<name>.A` (half). `meta` goes into the header as
+/// `mattebox/...` text attributes, `framesPerSecond` and `chromaticities`; a stamp in
+/// `meta.mattes` is matched to a matte by name.
 ///
 /// Fails with [`ExportError::SizeMismatch`] if the depth map or a matte is not the plate's size,
 /// and with [`ExportError::InvalidInput`] for an empty, duplicate, or unusable matte name
@@ -214,19 +265,23 @@ fn layered_image(
         AnyChannel::new("A", FlatSamples::F16(a)),
     ];
     if let Some(depth) = depth {
-        channels.push(AnyChannel::new("Z", FlatSamples::F32(depth.values.clone())));
+        channels.push(AnyChannel::new(
+            DEPTH_CHANNEL,
+            FlatSamples::F32(depth.values.clone()),
+        ));
     }
     for matte in mattes {
         let mut halves = vec![f16::ZERO; matte.alpha.len()];
         halves.convert_from_f32_slice(&matte.alpha);
         channels.push(AnyChannel::new(
-            text(&format!("matte.{}.A", matte.name)),
+            text(&matte_channel(&matte.name)),
             FlatSamples::F16(halves),
         ));
     }
 
     let mut attributes = LayerAttributes {
         software_name: Some(text(&meta.software)),
+        frames_per_second: meta.fps.and_then(fps_rational),
         ..LayerAttributes::default()
     };
     for (name, value) in header_attributes(meta, depth, mattes) {
@@ -246,7 +301,33 @@ fn layered_image(
         encoding,
         AnyChannels::sort(channels.into()),
     );
-    Image::from_layer(layer)
+    let mut image = Image::from_layer(layer);
+    image.attributes.chromaticities = Some(REC709_CHROMATICITIES);
+    image
+}
+
+/// A frame rate as OpenEXR's rational `framesPerSecond`: whole rates as `n/1`, the NTSC rates
+/// (23.976, 29.97, 59.94, ...) as `n*1000/1001`, others to a thousandth. `None` for a rate that
+/// is not a positive finite number.
+fn fps_rational(fps: f32) -> Option<(i32, u32)> {
+    if !fps.is_finite() || fps <= 0.0 || fps > 1e6 {
+        return None;
+    }
+    let fps = f64::from(fps);
+    if (fps - fps.round()).abs() < 1e-4 {
+        return Some((fps.round() as i32, 1));
+    }
+    let ntsc = (fps * 1.001).round();
+    if (ntsc * 1000.0 / 1001.0 - fps).abs() < 5e-3 {
+        return Some(((ntsc * 1000.0) as i32, 1001));
+    }
+    let thousandths = (fps * 1000.0).round() as u32;
+    let divisor = gcd(thousandths, 1000);
+    Some(((thousandths / divisor) as i32, 1000 / divisor))
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 { a.max(1) } else { gcd(b, a % b) }
 }
 
 /// Writes a ZIP or ZIPS image: the `exr` crate writes the header, the offset table and the
@@ -346,34 +427,81 @@ fn header_attributes(
         out.push(("mattebox/frame".to_string(), frame.to_string()));
     }
     if let Some(depth) = depth {
-        out.push((
-            "mattebox/depth/semantics".to_string(),
-            depth.semantics.as_str().to_string(),
-        ));
+        let key = |field: &str| format!("mattebox/depth/{field}");
+        out.push((key("channel"), DEPTH_CHANNEL.to_string()));
+        let model_semantics = meta.depth.as_ref().and_then(|stamp| stamp.semantics);
+        match &meta.scene_depth {
+            None => {
+                let semantics = model_semantics.unwrap_or(depth.semantics);
+                out.push((key("semantics"), semantics.as_str().to_string()));
+                if let Some(range) = meta.depth_range {
+                    out.push((key("near"), range.near.to_string()));
+                    out.push((key("far"), range.far.to_string()));
+                }
+            }
+            Some(scene) => out.extend(scene_depth_attributes(
+                scene,
+                model_semantics,
+                meta.depth_range,
+            )),
+        }
         if let Some(stamp) = &meta.depth {
-            out.push(("mattebox/depth/model".to_string(), stamp.model_id.clone()));
-            out.push((
-                "mattebox/depth/modelSha256".to_string(),
-                stamp.model_sha256.clone(),
-            ));
-            out.push(("mattebox/depth/licence".to_string(), stamp.licence.clone()));
-        }
-        if let Some(range) = meta.depth_range {
-            out.push(("mattebox/depth/near".to_string(), range.near.to_string()));
-            out.push(("mattebox/depth/far".to_string(), range.far.to_string()));
-        }
-    }
-    for matte in mattes {
-        out.push((
-            format!("mattebox/matte/{}/channel", matte.name),
-            format!("matte.{}.A", matte.name),
-        ));
-        if let Some(stamp) = meta.mattes.iter().find(|s| s.pass == matte.name) {
-            let key = |field: &str| format!("mattebox/matte/{}/{field}", matte.name);
             out.push((key("model"), stamp.model_id.clone()));
             out.push((key("modelSha256"), stamp.model_sha256.clone()));
             out.push((key("licence"), stamp.licence.clone()));
         }
+    }
+    for matte in mattes {
+        let key = |field: &str| format!("mattebox/matte/{}/{field}", matte.name);
+        out.push((key("channel"), matte_channel(&matte.name)));
+        if let Some(stamp) = meta.mattes.iter().find(|s| s.pass == matte.name) {
+            out.push((key("model"), stamp.model_id.clone()));
+            out.push((key("modelSha256"), stamp.model_sha256.clone()));
+            out.push((key("licence"), stamp.licence.clone()));
+        }
+    }
+    out
+}
+
+/// What a composite's depth holds, and how it was made from the model's values.
+fn scene_depth_attributes(
+    scene: &SceneDepth,
+    model_semantics: Option<crate::passes::DepthSemantics>,
+    range: Option<crate::passes::DepthRange>,
+) -> Vec<(String, String)> {
+    let key = |field: &str| format!("mattebox/depth/{field}");
+    let mut out = vec![
+        (key("semantics"), "scene_distance".to_string()),
+        (key("unit"), "m".to_string()),
+        (
+            key("description"),
+            "distance in scene metres from the render's camera (after the camera move)".to_string(),
+        ),
+    ];
+    if let Some(semantics) = model_semantics {
+        out.push((key("modelSemantics"), semantics.as_str().to_string()));
+    }
+    if scene.metric_as_is {
+        out.push((key("mapping"), "metric".to_string()));
+        out.push((
+            key("formula"),
+            "the metric model's metres as they are".to_string(),
+        ));
+    } else {
+        out.push((key("mapping"), "scene".to_string()));
+        out.push((
+            key("formula"),
+            "n = clamp(1 - (raw - modelNear) / (modelFar - modelNear), 0, 1) ^ curve; \
+             1 / distance = (1 - n) / farM + n / nearM"
+                .to_string(),
+        ));
+    }
+    out.push((key("nearM"), scene.near_m.to_string()));
+    out.push((key("farM"), scene.far_m.to_string()));
+    out.push((key("curve"), scene.curve.to_string()));
+    if let Some(range) = range {
+        out.push((key("modelNear"), range.near.to_string()));
+        out.push((key("modelFar"), range.far.to_string()));
     }
     out
 }
@@ -415,7 +543,7 @@ fn check_matte_name(path: &Path, name: &str) -> Result<(), ExportError> {
     {
         Some(format!(
             "the matte name {name:?} may only hold letters, digits, '_' and '-' \
-             (it becomes the EXR layer matte.{name})"
+             (it becomes the EXR layer matte_{name})"
         ))
     } else {
         None
@@ -504,6 +632,8 @@ mod tests {
                 far: 4.75,
             }),
             mattes: vec![stamp("fg", "birefnet-lite")],
+            fps: Some(24.0),
+            scene_depth: None,
         }
     }
 
@@ -550,7 +680,7 @@ mod tests {
             .iter()
             .map(|c| c.name.to_string())
             .collect();
-        assert_eq!(names, ["A", "B", "G", "R", "Z", "matte.fg.A"]);
+        assert_eq!(names, ["A", "B", "G", "R", "depth.Z", "matte_fg.A"]);
 
         let channel = |name: &str| {
             layer
@@ -560,19 +690,22 @@ mod tests {
                 .find(|c| c.name == *name)
                 .unwrap()
         };
-        for name in ["R", "G", "B", "A", "matte.fg.A"] {
+        for name in ["R", "G", "B", "A", "matte_fg.A"] {
             assert!(
                 matches!(channel(name).sample_data, FlatSamples::F16(_)),
                 "{name}"
             );
         }
-        assert!(matches!(channel("Z").sample_data, FlatSamples::F32(_)));
+        assert!(matches!(
+            channel("depth.Z").sample_data,
+            FlatSamples::F32(_)
+        ));
 
-        // Z holds the raw depth exactly.
+        // depth.Z holds the raw depth exactly.
         let expected = z_ramp(W, H).values;
-        match &channel("Z").sample_data {
+        match &channel("depth.Z").sample_data {
             FlatSamples::F32(z) => assert_eq!(z, &expected),
-            other => panic!("Z is {other:?}"),
+            other => panic!("depth.Z is {other:?}"),
         }
         // Colour is premultiplied: plate R = x / W, alpha 0.5.
         let r: Vec<f32> = channel("R").sample_data.values_as_f32().collect();
@@ -580,7 +713,7 @@ mod tests {
         let i = (10 * W + 40) as usize;
         assert!((r[i] - 40.0 / W as f32 * 0.5).abs() < 1e-3, "{}", r[i]);
         assert_eq!(a[i], 0.5);
-        let m: Vec<f32> = channel("matte.fg.A").sample_data.values_as_f32().collect();
+        let m: Vec<f32> = channel("matte_fg.A").sample_data.values_as_f32().collect();
         assert!((m[(W - 1) as usize] - 1.0).abs() < 1e-3);
         assert_eq!(m[0], 0.0);
 
@@ -604,6 +737,12 @@ mod tests {
         for (name, value) in expect {
             assert_eq!(attribute(attrs, name).as_deref(), Some(value), "{name}");
         }
+        assert_eq!(attrs.frames_per_second, Some((24, 1)));
+        assert_eq!(
+            image.attributes.chromaticities,
+            Some(REC709_CHROMATICITIES),
+            "the working space: Rec.709 primaries, D65 white"
+        );
         assert_eq!(
             attrs
                 .software_name
@@ -635,7 +774,7 @@ mod tests {
                 .channel_data
                 .list
                 .iter()
-                .find(|c| c.name == *"Z")
+                .find(|c| c.name == *DEPTH_CHANNEL)
                 .unwrap();
             let z: Vec<f32> = z.sample_data.values_as_f32().collect();
             assert_eq!(z, z_ramp(W, H).values, "{compression}");
@@ -737,6 +876,99 @@ mod tests {
     }
 
     #[test]
+    fn a_composite_says_its_depth_is_scene_metres_and_records_the_mapping() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("composite.exr");
+        let meta = FrameMetadata {
+            depth: Some(PassStamp {
+                semantics: Some(DepthSemantics::RelativeInverse),
+                ..stamp("depth", "fastdepth")
+            }),
+            depth_range: Some(DepthRange {
+                near: 0.9,
+                far: 0.1,
+            }),
+            scene_depth: Some(SceneDepth {
+                metric_as_is: false,
+                near_m: 1.5,
+                far_m: 30.0,
+                curve: 2.0,
+            }),
+            fps: Some(23.976),
+            ..metadata()
+        };
+        write_layered_exr(
+            &path,
+            &gradient_plate(W, H, 1.0),
+            Some(&z_ramp(W, H)),
+            &[fg_matte(W, H)],
+            &meta,
+            ExrCompression::Zip,
+        )
+        .unwrap();
+        let image = ::exr::prelude::read_first_flat_layer_from_file(&path).unwrap();
+        let attrs = &image.layer_data.attributes;
+        let expect = [
+            ("mattebox/depth/channel", "depth.Z"),
+            ("mattebox/depth/semantics", "scene_distance"),
+            ("mattebox/depth/unit", "m"),
+            ("mattebox/depth/mapping", "scene"),
+            ("mattebox/depth/modelSemantics", "relative_inverse"),
+            ("mattebox/depth/nearM", "1.5"),
+            ("mattebox/depth/farM", "30"),
+            ("mattebox/depth/curve", "2"),
+            ("mattebox/depth/modelNear", "0.9"),
+            ("mattebox/depth/modelFar", "0.1"),
+            ("mattebox/depth/model", "fastdepth"),
+            ("mattebox/matte/fg/channel", "matte_fg.A"),
+        ];
+        for (name, value) in expect {
+            assert_eq!(attribute(attrs, name).as_deref(), Some(value), "{name}");
+        }
+        let description = attribute(attrs, "mattebox/depth/description").unwrap();
+        assert!(
+            description.contains("after the camera move"),
+            "{description}"
+        );
+        // The raw range's pass-file names are not used for metres.
+        assert_eq!(attribute(attrs, "mattebox/depth/near"), None);
+        assert_eq!(attrs.frames_per_second, Some((24000, 1001)));
+    }
+
+    #[test]
+    fn frame_rates_become_rationals() {
+        assert_eq!(fps_rational(24.0), Some((24, 1)));
+        assert_eq!(fps_rational(25.0), Some((25, 1)));
+        assert_eq!(fps_rational(23.976), Some((24000, 1001)));
+        assert_eq!(fps_rational(29.97), Some((30000, 1001)));
+        assert_eq!(fps_rational(59.94), Some((60000, 1001)));
+        assert_eq!(fps_rational(12.5), Some((25, 2)));
+        assert_eq!(fps_rational(0.0), None);
+        assert_eq!(fps_rational(f32::NAN), None);
+    }
+
+    #[test]
+    fn matte_channels_and_their_names() {
+        assert_eq!(matte_channel("fg"), "matte_fg.A");
+        assert_eq!(matte_name_of_channel("matte_fg.A"), Some("fg"));
+        assert_eq!(
+            matte_name_of_channel("matte_hair_fine.A"),
+            Some("hair_fine")
+        );
+        assert_eq!(matte_name_of_channel("matte.fg.A"), Some("fg"));
+        for other in [
+            "matte_fg.R",
+            "matte_.A",
+            "matte.a.b.A",
+            "fg.A",
+            "A",
+            "depth.Z",
+        ] {
+            assert_eq!(matte_name_of_channel(other), None, "{other}");
+        }
+    }
+
+    #[test]
     fn compression_parses_from_names() {
         assert_eq!(
             "ZIP".parse::<ExrCompression>().unwrap(),
@@ -774,8 +1006,8 @@ mod tests {
         assert!(output.status.success(), "{output:?}");
         let info = String::from_utf8_lossy(&output.stdout);
         for needle in [
-            "Z",
-            "matte.fg.A",
+            "depth.Z",
+            "matte_fg.A",
             "mattebox/depth/semantics",
             "metric",
             "half",
@@ -1055,7 +1287,7 @@ mod tests {
                 ExrCompression::Zips => "\"zips\"",
                 _ => "\"zip\"",
             };
-            for needle in ["matte.fg.A", "mattebox/depth/semantics", expected_name] {
+            for needle in ["matte_fg.A", "mattebox/depth/semantics", expected_name] {
                 assert!(info.contains(needle), "{needle} missing from:\n{info}");
             }
 

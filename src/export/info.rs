@@ -46,15 +46,16 @@ pub struct PartInfo {
 /// One channel of a part.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChannelInfo {
-    /// Full channel name, e.g. `matte.fg.A`.
+    /// Full channel name, e.g. `matte_fg.A`.
     pub name: String,
     /// `half`, `float` or `uint`.
     pub sample_type: String,
 }
 
 impl PartInfo {
-    /// The channels grouped by layer, in file order: `matte.fg.A` is channel `A` of layer
-    /// `matte.fg`; channels without a dot (`R`, `Z`) belong to the unnamed layer `""`.
+    /// The channels grouped by layer, in file order: `matte_fg.A` is channel `A` of layer
+    /// `matte_fg` (an older file's `matte.fg.A`: of layer `matte.fg`); channels without a dot
+    /// (`R`, an older file's `Z`) belong to the unnamed layer `""`.
     pub fn layers(&self) -> Vec<(String, Vec<ChannelInfo>)> {
         let mut layers: Vec<(String, Vec<ChannelInfo>)> = Vec::new();
         for channel in &self.channels {
@@ -216,6 +217,17 @@ fn attribute_to_string(value: &AttributeValue) -> String {
         V::IntVec3((a, b, c)) => format!("({a}, {b}, {c})"),
         V::FloatVec3((a, b, c)) => format!("({a}, {b}, {c})"),
         V::Rational((n, d)) => format!("{n}/{d}"),
+        V::Chromaticities(c) => format!(
+            "red ({}, {}), green ({}, {}), blue ({}, {}), white ({}, {})",
+            c.red.x(),
+            c.red.y(),
+            c.green.x(),
+            c.green.y(),
+            c.blue.x(),
+            c.blue.y(),
+            c.white.x(),
+            c.white.y()
+        ),
         V::Preview(preview) => format!(
             "{}x{} preview image",
             preview.size.width(),
@@ -235,9 +247,9 @@ impl fmt::Display for ExrInfo {
     /// shot.1001.exr
     ///   1920x1080 at (0, 0), zip, scanline
     ///   channels:
-    ///     R G B A          half
-    ///     Z                float
-    ///     matte.fg  A      half
+    ///     (rgba)    A B G R (half)
+    ///     depth     Z (float)
+    ///     matte_fg  A (half)
     ///   attributes:
     ///     mattebox/depth/model  "depth-anything-v2-small"
     /// ```
@@ -328,11 +340,9 @@ mod tests {
         let meta = FrameMetadata {
             software: crate::SOFTWARE.into(),
             source: "/shots/a.png".into(),
-            frame: None,
             execution_provider: "CPU".into(),
-            depth: None,
-            depth_range: None,
-            mattes: vec![],
+            fps: Some(25.0),
+            ..FrameMetadata::default()
         };
         write_layered_exr(
             path,
@@ -363,7 +373,11 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            vec![("", vec!["A", "B", "G", "R", "Z"]), ("matte.fg", vec!["A"])]
+            vec![
+                ("", vec!["A", "B", "G", "R"]),
+                ("depth", vec!["Z"]),
+                ("matte_fg", vec!["A"])
+            ]
         );
         assert_eq!(
             part.attributes
@@ -378,12 +392,31 @@ mod tests {
 
         let report = info.to_string();
         assert!(report.contains("16x8 at (0, 0), piz, scanline"), "{report}");
-        assert!(report.contains("A B G R (half), Z (float)"), "{report}");
-        assert!(report.contains("matte.fg"), "{report}");
+        assert!(report.contains("A B G R (half)"), "{report}");
+        assert!(report.contains("depth     Z (float)"), "{report}");
+        assert!(report.contains("matte_fg  A (half)"), "{report}");
         assert!(report.contains("mattebox/executionProvider"), "{report}");
+        assert!(report.contains("framesPerSecond"), "{report}");
+        assert!(
+            report.contains("red (0.64, 0.33), green (0.3, 0.6), blue (0.15, 0.06)"),
+            "{report}"
+        );
 
         let json = serde_json::to_value(&info).unwrap();
-        assert_eq!(json["parts"][0]["channels"][5]["name"], "matte.fg.A");
+        assert_eq!(json["parts"][0]["channels"][5]["name"], "matte_fg.A");
+    }
+
+    /// Files from older Mattebox versions (`Z`, `matte.<name>.A`) are still described.
+    #[test]
+    fn describes_an_older_mattebox_file() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden/inputs.exr");
+        let info = describe_exr(&path).unwrap();
+        let layers = info.parts[0].layers();
+        let names: Vec<&str> = layers.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(names, ["", "matte.fg", "matte.nearness"]);
+        let report = info.to_string();
+        assert!(report.contains("Z (float)"), "{report}");
+        assert!(report.contains("matte.fg"), "{report}");
     }
 
     #[test]

@@ -21,7 +21,10 @@ use serde::{Deserialize, Serialize};
 use crate::passes::{DepthRange, DepthSemantics};
 
 pub use self::atomic::write_atomic;
-pub use self::exr::{ExrCompression, write_layered_exr};
+pub use self::exr::{
+    DEPTH_CHANNEL, ExrCompression, LEGACY_DEPTH_CHANNEL, matte_channel, matte_name_of_channel,
+    write_layered_exr,
+};
 pub use self::info::{ExrInfo, describe_exr};
 pub use self::png::{write_cutout_png, write_depth_png, write_matte_png, write_plate_png};
 pub use self::sidecar::{
@@ -47,11 +50,12 @@ pub struct PassStamp {
 }
 
 /// Everything written into one frame's EXR header besides the pixels.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FrameMetadata {
     /// Software name and version, usually [`crate::SOFTWARE`].
     pub software: String,
-    /// The source file this frame was decoded from.
+    /// The source file this frame was decoded from, as it is recorded: relative to the folder
+    /// holding the export unless absolute paths were asked for (see [`recorded_source`]).
     pub source: PathBuf,
     /// The sequence's own frame number, if the source is part of a sequence.
     pub frame: Option<u32>,
@@ -63,6 +67,83 @@ pub struct FrameMetadata {
     pub depth_range: Option<DepthRange>,
     /// How each matte was made; matched to mattes by [`PassStamp::pass`] = matte name.
     pub mattes: Vec<PassStamp>,
+    /// The shot's frame rate, written as OpenEXR's `framesPerSecond`; `None` leaves it out.
+    #[serde(default)]
+    pub fps: Option<f32>,
+    /// Set for composites: the depth channel holds distance in scene metres from the render's
+    /// camera, made from the depth model's values by this mapping. `None` (passes): it holds the
+    /// model's raw values, as [`FrameMetadata::depth`] says.
+    #[serde(default)]
+    pub scene_depth: Option<SceneDepth>,
+}
+
+/// How a composite's depth became scene metres: the project's scene settings at render time.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SceneDepth {
+    /// `true` when a metric model's metres were used as they are (`depth_mapping: metric`);
+    /// `false` when the model's values were normalised by the shot-wide range
+    /// ([`FrameMetadata::depth_range`]), curved and mapped to `near_m..far_m`, linear in 1/d.
+    pub metric_as_is: bool,
+    /// Distance in metres given to the nearest depth of the shot.
+    pub near_m: f32,
+    /// Distance in metres given to the farthest depth of the shot.
+    pub far_m: f32,
+    /// The exponent applied to the normalised nearness before it became metres.
+    pub curve: f32,
+}
+
+/// How a source file's path is recorded in an export's header: by default relative to
+/// `export_dir` (the folder holding the export), with `/` between its parts, so that a file
+/// sent elsewhere names no folder of the sender's; absolute when `absolute` is set, or when no
+/// relative path leads there (another drive). Both paths are made absolute first (symlinks
+/// resolved where the path exists).
+pub fn recorded_source(source: &Path, export_dir: &Path, absolute: bool) -> PathBuf {
+    let source = absolute_path(source);
+    if absolute {
+        return source;
+    }
+    let base = absolute_path(export_dir);
+    let (source_parts, base_parts): (Vec<_>, Vec<_>) =
+        (source.components().collect(), base.components().collect());
+    // Paths on different roots (Windows drives) have no relative form.
+    if source_parts.first() != base_parts.first() {
+        return source;
+    }
+    let common = source_parts
+        .iter()
+        .zip(&base_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut parts: Vec<String> = vec!["..".to_string(); base_parts.len() - common];
+    parts.extend(
+        source_parts[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    if parts.is_empty() {
+        return PathBuf::from(".");
+    }
+    PathBuf::from(parts.join("/"))
+}
+
+/// `path` made absolute: canonical where it exists, else joined to the current folder with `.`
+/// and `..` resolved by name.
+fn absolute_path(path: &Path) -> PathBuf {
+    if let Ok(canonical) = path.canonicalize() {
+        return canonical;
+    }
+    let joined = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for component in joined.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// Why an export failed. Every message names the file and the problem.
@@ -108,8 +189,8 @@ pub enum ExportError {
     Png {
         /// The destination file.
         path: PathBuf,
-        /// What the `image` crate said.
-        error: image::ImageError,
+        /// What the `png` crate said.
+        error: ::png::EncodingError,
     },
     /// A depth map or matte does not have the plate's size.
     #[error(
@@ -248,4 +329,42 @@ pub(crate) fn check_len(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_paths_are_recorded_relative_to_the_export_unless_absolute_is_asked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        let shot = root.join("shots/sh010");
+        let out = root.join("out/passes");
+        std::fs::create_dir_all(&shot).unwrap();
+        std::fs::create_dir_all(&out).unwrap();
+        let source = shot.join("plate.1001.exr");
+        std::fs::write(&source, b"").unwrap();
+
+        assert_eq!(
+            recorded_source(&source, &out, false),
+            Path::new("../../shots/sh010/plate.1001.exr")
+        );
+        assert_eq!(recorded_source(&source, &out, true), source);
+        // Beside the file, and below it.
+        assert_eq!(
+            recorded_source(&source, &shot, false),
+            Path::new("plate.1001.exr")
+        );
+        assert_eq!(
+            recorded_source(&source, &root, false),
+            Path::new("shots/sh010/plate.1001.exr")
+        );
+        // A folder that does not exist yet, and `..` in a path, are resolved by name.
+        let later = root.join("out/later/../new/deep");
+        assert_eq!(
+            recorded_source(&source, &later, false),
+            Path::new("../../../shots/sh010/plate.1001.exr")
+        );
+    }
 }

@@ -3,17 +3,42 @@
 //! near/far range).
 //!
 //! All PNGs are written atomically with fast compression and adaptive filtering; sRGB encoding
-//! uses [`crate::shot::colour`].
+//! uses [`crate::shot::colour`]. Pictures (plate, cut-out, composite, animatic) carry an `sRGB`
+//! chunk, with the `gAMA` and `cHRM` values the PNG specification gives for readers that do not
+//! know it. Data (depth, matte) carries no colour chunk: a `tEXt` chunk `mattebox:data` names
+//! the pass and `Description` says what the values mean, so that nothing colour-manages them.
+//! Every PNG says which software wrote it (`Software`).
 
 use std::path::Path;
-
-use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-use image::{ExtendedColorType, ImageEncoder};
 
 use super::{ExportError, atomic::write_atomic, check_len, check_size};
 use crate::passes::{DepthMap, DepthRange, Matte};
 use crate::shot::Plate;
 use crate::shot::colour::{linear_to_srgb_u8, linear_to_srgb_u16};
+
+/// The `tEXt` keyword that marks a data PNG, with the pass's kind (`depth`, `matte`) as its text.
+pub const DATA_KEYWORD: &str = "mattebox:data";
+
+/// The colour type and bit depth of a PNG's samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Samples {
+    L16,
+    Rgb8,
+    Rgba8,
+    Rgb16,
+    Rgba16,
+}
+
+/// What a PNG holds, which decides its colour and text chunks.
+enum Content {
+    /// An sRGB-encoded picture.
+    Picture,
+    /// Data that is not a picture: the kind (`depth`, `matte`) and what its values mean.
+    Data {
+        kind: &'static str,
+        description: String,
+    },
+}
 
 /// Alpha at or above this counts as fully opaque (half a 16-bit step below 1).
 const OPAQUE: f32 = 1.0 - 0.5 / 65535.0;
@@ -44,7 +69,7 @@ pub fn write_plate_png(path: &Path, plate: &Plate) -> Result<(), ExportError> {
                     ]
                 })
                 .collect(),
-            ExtendedColorType::Rgb8,
+            Samples::Rgb8,
         ),
         (false, false) => (
             plate
@@ -59,7 +84,7 @@ pub fn write_plate_png(path: &Path, plate: &Plate) -> Result<(), ExportError> {
                     ]
                 })
                 .collect(),
-            ExtendedColorType::Rgba8,
+            Samples::Rgba8,
         ),
         (true, true) => (
             u16_bytes(plate.rgba.chunks_exact(4).flat_map(|px| {
@@ -69,7 +94,7 @@ pub fn write_plate_png(path: &Path, plate: &Plate) -> Result<(), ExportError> {
                     linear_to_srgb_u16(px[2]),
                 ]
             })),
-            ExtendedColorType::Rgb16,
+            Samples::Rgb16,
         ),
         (true, false) => (
             u16_bytes(plate.rgba.chunks_exact(4).flat_map(|px| {
@@ -80,10 +105,17 @@ pub fn write_plate_png(path: &Path, plate: &Plate) -> Result<(), ExportError> {
                     linear_u16(px[3]),
                 ]
             })),
-            ExtendedColorType::Rgba16,
+            Samples::Rgba16,
         ),
     };
-    encode(path, &bytes, plate.width, plate.height, colour)
+    encode(
+        path,
+        &bytes,
+        plate.width,
+        plate.height,
+        colour,
+        Content::Picture,
+    )
 }
 
 /// Writes a depth preview: 16-bit grayscale, white = `range.near`, black = `range.far`,
@@ -107,12 +139,23 @@ pub fn write_depth_png(
             .iter()
             .map(|&raw| linear_u16(range.nearness(raw))),
     );
+    let description = format!(
+        "Mattebox depth pass: data, not a picture (no colour space). 16-bit nearness, linear in \
+         the model's raw {} values: 65535 = {} (near), 0 = {} (far), clamped.",
+        depth.semantics.as_str(),
+        range.near,
+        range.far
+    );
     encode(
         path,
         &bytes,
         depth.width,
         depth.height,
-        ExtendedColorType::L16,
+        Samples::L16,
+        Content::Data {
+            kind: "depth",
+            description,
+        },
     )
 }
 
@@ -127,12 +170,21 @@ pub fn write_matte_png(path: &Path, matte: &Matte) -> Result<(), ExportError> {
         1,
     )?;
     let bytes = u16_bytes(matte.alpha.iter().map(|&a| linear_u16(a)));
+    let description = format!(
+        "Mattebox matte {:?}: data, not a picture (no colour space). 16-bit linear coverage: \
+         0 = none, 65535 = full.",
+        matte.name
+    );
     encode(
         path,
         &bytes,
         matte.width,
         matte.height,
-        ExtendedColorType::L16,
+        Samples::L16,
+        Content::Data {
+            kind: "matte",
+            description,
+        },
     )
 }
 
@@ -176,7 +228,8 @@ pub fn write_cutout_png(path: &Path, plate: &Plate, matte: &Matte) -> Result<(),
             &bytes,
             plate.width,
             plate.height,
-            ExtendedColorType::Rgba16,
+            Samples::Rgba16,
+            Content::Picture,
         )
     } else {
         let bytes: Vec<u8> = pixels
@@ -194,36 +247,76 @@ pub fn write_cutout_png(path: &Path, plate: &Plate, matte: &Matte) -> Result<(),
             &bytes,
             plate.width,
             plate.height,
-            ExtendedColorType::Rgba8,
+            Samples::Rgba8,
+            Content::Picture,
         )
     }
 }
 
-/// Encodes `bytes` (16-bit samples in native byte order) as a PNG at `path`, atomically.
+/// Encodes `bytes` (16-bit samples big-endian, as PNG stores them) as a PNG at `path`,
+/// atomically, with the chunks `content` asks for.
 fn encode(
     path: &Path,
     bytes: &[u8],
     width: u32,
     height: u32,
-    colour: ExtendedColorType,
+    samples: Samples,
+    content: Content,
 ) -> Result<(), ExportError> {
+    let (colour, depth) = match samples {
+        Samples::L16 => (::png::ColorType::Grayscale, ::png::BitDepth::Sixteen),
+        Samples::Rgb8 => (::png::ColorType::Rgb, ::png::BitDepth::Eight),
+        Samples::Rgba8 => (::png::ColorType::Rgba, ::png::BitDepth::Eight),
+        Samples::Rgb16 => (::png::ColorType::Rgb, ::png::BitDepth::Sixteen),
+        Samples::Rgba16 => (::png::ColorType::Rgba, ::png::BitDepth::Sixteen),
+    };
     write_atomic(path, |writer| {
-        PngEncoder::new_with_quality(writer, CompressionType::Fast, FilterType::Adaptive)
-            .write_image(bytes, width, height, colour)
-            .map_err(|error| match error {
-                image::ImageError::IoError(error) => {
-                    ExportError::write(path, super::atomic::plain_io_error(error))
-                }
-                error => ExportError::Png {
-                    path: path.to_path_buf(),
-                    error,
-                },
-            })
+        let error = |error: ::png::EncodingError| match error {
+            ::png::EncodingError::IoError(error) => {
+                ExportError::write(path, super::atomic::plain_io_error(error))
+            }
+            error => ExportError::Png {
+                path: path.to_path_buf(),
+                error,
+            },
+        };
+        let mut encoder = ::png::Encoder::new(writer, width, height);
+        encoder.set_color(colour);
+        encoder.set_depth(depth);
+        encoder.set_compression(::png::Compression::Fast);
+        encoder.set_filter(::png::Filter::Adaptive);
+        encoder
+            .add_text_chunk("Software".into(), crate::SOFTWARE.into())
+            .map_err(error)?;
+        match content {
+            Content::Picture => {
+                encoder.set_source_srgb(::png::SrgbRenderingIntent::Perceptual);
+                // The fallbacks the PNG specification gives with an sRGB chunk.
+                encoder.set_source_gamma(::png::ScaledFloat::from_scaled(45455));
+                encoder.set_source_chromaticities(::png::SourceChromaticities::new(
+                    (0.3127, 0.3290),
+                    (0.64, 0.33),
+                    (0.30, 0.60),
+                    (0.15, 0.06),
+                ));
+            }
+            Content::Data { kind, description } => {
+                encoder
+                    .add_text_chunk(DATA_KEYWORD.into(), kind.into())
+                    .map_err(error)?;
+                encoder
+                    .add_text_chunk("Description".into(), description)
+                    .map_err(error)?;
+            }
+        }
+        let mut png = encoder.write_header().map_err(error)?;
+        png.write_image_data(bytes).map_err(error)?;
+        png.finish().map_err(error)
     })
 }
 
 fn u16_bytes(samples: impl Iterator<Item = u16>) -> Vec<u8> {
-    samples.flat_map(u16::to_ne_bytes).collect()
+    samples.flat_map(u16::to_be_bytes).collect()
 }
 
 fn linear_u8(v: f32) -> u8 {
@@ -358,6 +451,87 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, ExportError::SizeMismatch { .. }), "{err:?}");
+    }
+
+    /// The types of the PNG's chunks in file order, read from the bytes, and its text chunks.
+    fn chunks(path: &Path) -> (Vec<String>, Vec<(String, String)>) {
+        let bytes = std::fs::read(path).unwrap();
+        let mut types = Vec::new();
+        let mut at = 8;
+        while at + 8 <= bytes.len() {
+            let len = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+            types.push(String::from_utf8_lossy(&bytes[at + 4..at + 8]).into_owned());
+            at += 12 + len;
+        }
+        let mut decoder = ::png::Decoder::new(BufReader::new(File::open(path).unwrap()));
+        decoder.set_ignore_text_chunk(false);
+        let reader = decoder.read_info().unwrap();
+        let texts = reader
+            .info()
+            .uncompressed_latin1_text
+            .iter()
+            .map(|t| (t.keyword.clone(), t.text.clone()))
+            .collect();
+        (types, texts)
+    }
+
+    #[test]
+    fn pictures_are_tagged_srgb_and_data_says_it_is_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, h) = (8, 5);
+        let plate_path = dir.path().join("plate.png");
+        write_plate_png(&plate_path, &plate(w, h, 1.0, 16)).unwrap();
+        let cutout_path = dir.path().join("cutout.png");
+        write_cutout_png(&cutout_path, &plate(w, h, 1.0, 8), &matte(w, h)).unwrap();
+        for path in [&plate_path, &cutout_path] {
+            let (types, texts) = chunks(path);
+            assert!(
+                types.contains(&"sRGB".into()),
+                "{}: {types:?}",
+                path.display()
+            );
+            assert!(texts.iter().all(|(k, _)| k != DATA_KEYWORD), "{texts:?}");
+            assert!(texts.contains(&("Software".into(), crate::SOFTWARE.into())));
+        }
+
+        let depth_path = dir.path().join("depth.png");
+        let depth = DepthMap {
+            width: w,
+            height: h,
+            values: vec![2.0; (w * h) as usize],
+            semantics: DepthSemantics::RelativeInverse,
+        };
+        let range = DepthRange {
+            near: 0.9,
+            far: 0.1,
+        };
+        write_depth_png(&depth_path, &depth, &range).unwrap();
+        let matte_path = dir.path().join("matte.png");
+        write_matte_png(&matte_path, &matte(w, h)).unwrap();
+        for (path, kind) in [(&depth_path, "depth"), (&matte_path, "matte")] {
+            let (types, texts) = chunks(path);
+            for colour in ["sRGB", "gAMA", "cHRM", "iCCP"] {
+                assert!(!types.contains(&colour.into()), "{kind}: {types:?}");
+            }
+            assert!(
+                texts.contains(&(DATA_KEYWORD.into(), kind.into())),
+                "{kind}: {texts:?}"
+            );
+            let description = &texts.iter().find(|(k, _)| k == "Description").unwrap().1;
+            assert!(description.contains("not a picture"), "{description}");
+        }
+        let description = chunks(&depth_path).1;
+        let description = &description
+            .iter()
+            .find(|(k, _)| k == "Description")
+            .unwrap()
+            .1;
+        assert!(
+            description.contains("relative_inverse")
+                && description.contains("65535 = 0.9 (near)")
+                && description.contains("0 = 0.1 (far)"),
+            "{description}"
+        );
     }
 
     #[test]

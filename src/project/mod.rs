@@ -195,6 +195,9 @@ pub struct ExportSettings {
     /// The EXR compression: `none`, `zip`, `zips`, `piz` or `rle`. Default `zip`; any other
     /// name is refused on load.
     pub exr_compression: ExrCompression,
+    /// Record source paths in the EXR headers as absolute paths. Default false: relative to the
+    /// folder holding each file, so exports sent elsewhere name none of the user's folders.
+    pub absolute_paths: bool,
 }
 
 impl Default for ExportSettings {
@@ -204,6 +207,7 @@ impl Default for ExportSettings {
             composite: true,
             animatic: false,
             exr_compression: ExrCompression::default(),
+            absolute_paths: false,
         }
     }
 }
