@@ -485,11 +485,13 @@ mod tests {
         write_cutout_png(&cutout_path, &plate(w, h, 1.0, 8), &matte(w, h)).unwrap();
         for path in [&plate_path, &cutout_path] {
             let (types, texts) = chunks(path);
-            assert!(
-                types.contains(&"sRGB".into()),
-                "{}: {types:?}",
-                path.display()
-            );
+            for colour in ["sRGB", "gAMA", "cHRM"] {
+                assert!(
+                    types.contains(&colour.into()),
+                    "{}: {types:?}",
+                    path.display()
+                );
+            }
             assert!(texts.iter().all(|(k, _)| k != DATA_KEYWORD), "{texts:?}");
             assert!(texts.contains(&("Software".into(), crate::SOFTWARE.into())));
         }
