@@ -850,12 +850,23 @@ const REDUCED_BLUR_MAX_FACTOR: u32 = 8;
 /// The scale a blur of `radius_px` is worked at: the largest power of two (up to 8) that leaves
 /// at least [`REDUCED_BLUR_MIN_PX`] of radius at the reduced size; 1 for small blurs.
 pub fn blur_factor(radius_px: f32) -> u32 {
+    blur_factor_min(radius_px, REDUCED_BLUR_MIN_PX)
+}
+
+/// [`blur_factor`] leaving at least `min_px` of radius at the reduced size.
+fn blur_factor_min(radius_px: f32, min_px: f32) -> u32 {
     let mut f = 1;
-    while f < REDUCED_BLUR_MAX_FACTOR && radius_px / (2 * f) as f32 >= REDUCED_BLUR_MIN_PX {
+    while f < REDUCED_BLUR_MAX_FACTOR && radius_px / (2 * f) as f32 >= min_px {
         f *= 2;
     }
     f
 }
+
+/// The least radius (reduced pixels) the cut-out's refining round is blurred at. Its sums are
+/// smooth estimates of the colours on each side of the edge, not a picture, so they are worked
+/// at half size from a radius of 2 px (the default refining radius), one full-size pass fewer per
+/// blur pass.
+const REFINE_BLUR_MIN_PX: f32 = 1.0;
 
 /// The radius to blur by at `factor`'s reduced size so that the box reduction, the Gaussian and
 /// the bilinear enlargement together have the variance of a Gaussian of `radius_px`: the box
@@ -893,8 +904,18 @@ pub fn plan_blur(b: &mut PlanBuilder, src: Slot, radius_px: f32) -> Slot {
 /// [`plan_blur`] without the enlargement: returns the blurred slot and the factor it is reduced
 /// by (1: `src`'s size), for ops that read it with `read_scaled` (one full-size pass fewer).
 pub fn plan_blur_scaled(b: &mut PlanBuilder, src: Slot, radius_px: f32) -> (Slot, u32) {
+    plan_blur_scaled_min(b, src, radius_px, REDUCED_BLUR_MIN_PX)
+}
+
+/// [`plan_blur_scaled`] leaving at least `min_px` of radius at the reduced size.
+fn plan_blur_scaled_min(
+    b: &mut PlanBuilder,
+    src: Slot,
+    radius_px: f32,
+    min_px: f32,
+) -> (Slot, u32) {
     let factor = if radius_px.is_finite() && b.may_reduce() {
-        blur_factor(radius_px)
+        blur_factor_min(radius_px, min_px)
     } else {
         1
     };
@@ -1012,8 +1033,13 @@ pub fn plan_cutout(b: &mut PlanBuilder, s: &CutoutSettings, plate: Slot, aux: Sl
             // Both ops always have two outputs; this keeps the plan valid regardless.
             _ => (plate, plate),
         };
-        let (fg, factor) = plan_blur_scaled(b, fg, radius);
-        let (bg, _) = plan_blur_scaled(b, bg, radius);
+        let min_px = if round == 0 {
+            REDUCED_BLUR_MIN_PX
+        } else {
+            REFINE_BLUR_MIN_PX
+        };
+        let (fg, factor) = plan_blur_scaled_min(b, fg, radius, min_px);
+        let (bg, _) = plan_blur_scaled_min(b, bg, radius, min_px);
         let params = CutoutParams::new(MATTE_CHANNEL, true).blurred_at(factor);
         let params = if round + 1 == rounds.len() {
             params.last_round()
