@@ -614,8 +614,10 @@ fn in_focus_tiles(p: &DofGatherParams, meta: &Image) -> (usize, Vec<bool>) {
                 let row = meta.row_clamped(y);
                 for px in &row[x0 as usize..(x0 + GATHER_TILE).min(w) as usize] {
                     // NaN counts as out of focus.
-                    if !(px[1] <= m) {
-                        m = if px[1].is_nan() { f32::INFINITY } else { px[1] };
+                    if px[1].is_nan() {
+                        m = f32::INFINITY;
+                    } else if px[1] > m {
+                        m = px[1];
                     }
                 }
             }
@@ -960,7 +962,6 @@ mod tests {
             focus_m: 2.0,
             f_stop: 1.4,
             max_blur_px: 12.0,
-            ..DofSettings::default()
         };
         let aux = aux_from(256, 192, |x, _| if x < 90 { 2.0 } else { 30.0 });
         let (pre, gather) = dof_params(&s, &lens(50.0), 256);
