@@ -61,6 +61,19 @@ impl Image {
             });
     }
 
+    /// Overwrites every row with `f(y, row)`, in parallel by rows (for ops that read their
+    /// inputs row by row through [`ScaledReader`]s).
+    pub fn fill_rows(&mut self, f: impl Fn(u32, &mut [[f32; 4]]) + Sync) {
+        let width = self.width as usize;
+        if width == 0 {
+            return;
+        }
+        self.pixels
+            .par_chunks_mut(width)
+            .enumerate()
+            .for_each(|(y, row)| f(y as u32, row));
+    }
+
     /// The pixel at `(x, y)`, with coordinates clamped to the edge (WGSL `load_clamped`).
     #[inline]
     pub fn load_clamped(&self, x: i32, y: i32) -> [f32; 4] {
@@ -100,6 +113,14 @@ impl Image {
         } else {
             self.load_clamped(x, y)
         }
+    }
+
+    /// Row `y` clamped to the image (the row `load_clamped` reads for any `x` at that `y`).
+    #[inline]
+    pub fn row_clamped(&self, y: i32) -> &[[f32; 4]] {
+        let w = self.width as usize;
+        let y = y.clamp(0, self.height as i32 - 1).max(0) as usize;
+        self.pixels.get(y * w..(y + 1) * w).unwrap_or(&[])
     }
 
     /// A plate as a premultiplied working image.
@@ -166,6 +187,96 @@ impl Image {
     /// The raw pixel data as bytes (for texture upload).
     pub fn as_bytes(&self) -> &[u8] {
         bytemuck::cast_slice(&self.pixels)
+    }
+}
+
+/// `read_scaled` row by row: reads the pixels of a `width`-wide full-size image from `image`,
+/// which may be that image reduced by `factor`, with each column's bilinear taps worked out once
+/// per op instead of once per pixel. Values are bit-identical to [`Image::read_scaled`].
+pub struct ScaledReader<'a> {
+    image: &'a Image,
+    factor: f32,
+    /// Per output column when reduced: the two source columns and the weight of the second.
+    columns: Vec<(u32, u32, f32)>,
+}
+
+/// One output row of a [`ScaledReader`].
+pub struct ScaledRow<'a> {
+    top: &'a [[f32; 4]],
+    bottom: &'a [[f32; 4]],
+    wy: f32,
+    /// The bilinear taps, or `None` for a same-size read (the pixel itself, clamped).
+    columns: Option<&'a [(u32, u32, f32)]>,
+}
+
+impl<'a> ScaledReader<'a> {
+    /// A reader of `image` for output rows `width` pixels wide.
+    pub fn new(image: &'a Image, width: u32, factor: f32) -> ScaledReader<'a> {
+        let last = image.width as i32 - 1;
+        let columns = if factor > 1.0 {
+            (0..width as i32)
+                .map(|x| {
+                    let qx = (x as f32 + 0.5) / factor - 0.5;
+                    let fx = qx.floor();
+                    let ix = fx as i32;
+                    (
+                        ix.clamp(0, last).max(0) as u32,
+                        (ix + 1).clamp(0, last).max(0) as u32,
+                        qx - fx,
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        ScaledReader {
+            image,
+            factor,
+            columns,
+        }
+    }
+
+    /// The taps of output row `y`.
+    pub fn row(&self, y: u32) -> ScaledRow<'_> {
+        if self.factor > 1.0 {
+            let qy = (y as f32 + 0.5) / self.factor - 0.5;
+            let fy = qy.floor();
+            let iy = fy as i32;
+            ScaledRow {
+                top: self.image.row_clamped(iy),
+                bottom: self.image.row_clamped(iy + 1),
+                wy: qy - fy,
+                columns: Some(&self.columns),
+            }
+        } else {
+            let row = self.image.row_clamped(y as i32);
+            ScaledRow {
+                top: row,
+                bottom: row,
+                wy: 0.0,
+                columns: None,
+            }
+        }
+    }
+}
+
+impl ScaledRow<'_> {
+    /// The value at output column `x` (transparent black for an empty image).
+    #[inline(always)]
+    pub fn at(&self, x: usize) -> [f32; 4] {
+        let get = |row: &[[f32; 4]], i: usize| row.get(i).copied().unwrap_or([0.0; 4]);
+        match self.columns {
+            None => get(self.top, x.min(self.top.len().saturating_sub(1))),
+            Some(columns) => {
+                let Some(&(i0, i1, wx)) = columns.get(x) else {
+                    return [0.0; 4];
+                };
+                let (i0, i1) = (i0 as usize, i1 as usize);
+                let t = mix4(get(self.top, i0), get(self.top, i1), wx);
+                let b = mix4(get(self.bottom, i0), get(self.bottom, i1), wx);
+                mix4(t, b, self.wy)
+            }
+        }
     }
 }
 

@@ -13,7 +13,7 @@
 use bytemuck::{Pod, Zeroable};
 use rayon::prelude::*;
 
-use crate::composite::image::{Image, luminance, mix, smoothstep};
+use crate::composite::image::{Image, ScaledReader, luminance, mix, smoothstep};
 use crate::composite::layers::{
     DofSettings, FogFalloff, FogSettings, GradeSettings, SceneSettings,
 };
@@ -248,17 +248,21 @@ fn fog_amount(p: &FogParams, d: f32) -> f32 {
 }
 
 fn fog_cpu(p: &FogParams, acc: &Image, aux: &Image, out: &mut Image) {
-    out.fill_with(|x, y| {
-        let c = acc.load_clamped(x as i32, y as i32);
-        let d = aux.load_clamped(x as i32, y as i32)[0];
-        let f = fog_amount(p, d);
-        let k = p.colour_density;
-        [
-            c[0] * (1.0 - f) + k[0] * f * c[3],
-            c[1] * (1.0 - f) + k[1] * f * c[3],
-            c[2] * (1.0 - f) + k[2] * f * c[3],
-            c[3],
-        ]
+    let acc = ScaledReader::new(acc, out.width, 1.0);
+    let aux = ScaledReader::new(aux, out.width, 1.0);
+    let k = p.colour_density;
+    out.fill_rows(|y, row| {
+        let (cr, ar) = (acc.row(y), aux.row(y));
+        for (x, px) in row.iter_mut().enumerate() {
+            let c = cr.at(x);
+            let f = fog_amount(p, ar.at(x)[0]);
+            *px = [
+                c[0] * (1.0 - f) + k[0] * f * c[3],
+                c[1] * (1.0 - f) + k[1] * f * c[3],
+                c[2] * (1.0 - f) + k[2] * f * c[3],
+                c[3],
+            ];
+        }
     });
 }
 
@@ -303,44 +307,88 @@ fn band_weight(p: &GradeParams, d: f32) -> f32 {
 /// Contrast around 18% grey for one channel; twin of `contrast_1` in `grade.wgsl`.
 fn contrast_1(c: f32, contrast: f32) -> f32 {
     if c > 0.0 {
-        0.18 * (c / 0.18).powf(contrast)
+        0.18 * pow_f32(c / 0.18, contrast)
     } else {
         c
     }
 }
 
+/// `x^y` for `x > 0`, as `2^(y·log2 x)` evaluated in f64 with short series, a few times faster
+/// than `powf` and within an f32 rounding of it (the relative error of the series is below
+/// 1e-8, under the f32 epsilon of 1.2e-7). WGSL's `pow` is `exp2(y·log2 x)` too. Subnormal,
+/// infinite and NaN inputs, and results out of the normal range, take `powf`.
+#[inline]
+fn pow_f32(x: f32, y: f32) -> f32 {
+    if !(x >= f32::MIN_POSITIVE && x.is_finite()) {
+        return x.powf(y);
+    }
+    // log2 x = e + log2 m, m in [√½, √2): ln m = 2·atanh(t), t = (m − 1)/(m + 1), |t| ≤ 0.172.
+    let bits = x.to_bits();
+    let mut e = ((bits >> 23) & 0xff) as i32 - 127;
+    let mut m = f64::from(f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000));
+    if m > std::f64::consts::SQRT_2 {
+        m *= 0.5;
+        e += 1;
+    }
+    let t = (m - 1.0) / (m + 1.0);
+    let t2 = t * t;
+    let ln_m = 2.0 * t * (1.0 + t2 * (1.0 / 3.0 + t2 * (0.2 + t2 * (1.0 / 7.0 + t2 / 9.0))));
+    let z = f64::from(y) * (f64::from(e) + ln_m * std::f64::consts::LOG2_E);
+    if !(-126.0..=127.0).contains(&z) {
+        return x.powf(y);
+    }
+    // 2^z = 2^n · e^(f·ln 2), n = round(z), |f·ln 2| ≤ 0.347: Taylor to the 8th power.
+    let n = z.round();
+    let u = (z - n) * std::f64::consts::LN_2;
+    let mut p = 1.0 / 40320.0;
+    for k in [5040.0, 720.0, 120.0, 24.0, 6.0, 2.0, 1.0, 1.0] {
+        p = p * u + 1.0 / k;
+    }
+    let scale = f64::from_bits(((n as i64 + 1023) as u64) << 52);
+    (p * scale) as f32
+}
+
 fn grade_cpu(p: &GradeParams, acc: &Image, aux: &Image, out: &mut Image) {
-    out.fill_with(|x, y| {
-        let c = acc.load_clamped(x as i32, y as i32);
-        let d = aux.load_clamped(x as i32, y as i32)[0];
-        let w = band_weight(p, d);
-        // Outside the band the picture passes through untouched (and the pixel costs nothing).
-        if w <= 0.0 {
-            return c;
+    let acc = ScaledReader::new(acc, out.width, 1.0);
+    let aux = ScaledReader::new(aux, out.width, 1.0);
+    out.fill_rows(|y, row| {
+        let (cr, ar) = (acc.row(y), aux.row(y));
+        for (x, px) in row.iter_mut().enumerate() {
+            *px = grade_pixel(p, cr.at(x), ar.at(x)[0]);
         }
-        let a = c[3];
-        // Un-premultiply (transparent pixels have no colour to grade).
-        let inv = if a > 0.0 { 1.0 / a } else { 0.0 };
-        let s = [c[0] * inv, c[1] * inv, c[2] * inv, 1.0];
-        let e = [
-            contrast_1(s[0] * p.exposure_gain, p.contrast),
-            contrast_1(s[1] * p.exposure_gain, p.contrast),
-            contrast_1(s[2] * p.exposure_gain, p.contrast),
-            1.0,
-        ];
-        let l = luminance(e);
-        let g = [
-            (l + (e[0] - l) * p.saturation) * p.gain[0],
-            (l + (e[1] - l) * p.saturation) * p.gain[1],
-            (l + (e[2] - l) * p.saturation) * p.gain[2],
-        ];
-        [
-            mix(s[0], g[0], w) * a,
-            mix(s[1], g[1], w) * a,
-            mix(s[2], g[2], w) * a,
-            a,
-        ]
     });
+}
+
+/// One pixel of the grade; twin of `grade.wgsl`'s body.
+#[inline]
+fn grade_pixel(p: &GradeParams, c: [f32; 4], d: f32) -> [f32; 4] {
+    let w = band_weight(p, d);
+    // Outside the band the picture passes through untouched (and the pixel costs nothing).
+    if w <= 0.0 {
+        return c;
+    }
+    let a = c[3];
+    // Un-premultiply (transparent pixels have no colour to grade).
+    let inv = if a > 0.0 { 1.0 / a } else { 0.0 };
+    let s = [c[0] * inv, c[1] * inv, c[2] * inv, 1.0];
+    let e = [
+        contrast_1(s[0] * p.exposure_gain, p.contrast),
+        contrast_1(s[1] * p.exposure_gain, p.contrast),
+        contrast_1(s[2] * p.exposure_gain, p.contrast),
+        1.0,
+    ];
+    let l = luminance(e);
+    let g = [
+        (l + (e[0] - l) * p.saturation) * p.gain[0],
+        (l + (e[1] - l) * p.saturation) * p.gain[1],
+        (l + (e[2] - l) * p.saturation) * p.gain[2],
+    ];
+    [
+        mix(s[0], g[0], w) * a,
+        mix(s[1], g[1], w) * a,
+        mix(s[2], g[2], w) * a,
+        a,
+    ]
 }
 
 // ---------------------------------------------------------------- depth of field
@@ -497,35 +545,42 @@ fn dof_prefilter_cpu(
     meta: &mut Image,
 ) {
     let spacing = (2 * p.half + 1) as f32;
-    let width = acc.width.max(1);
-    // Both outputs in one sweep (they share the CoC-similarity weights), parallel by pixel.
-    let both: Vec<([f32; 4], [f32; 4])> = (0..acc.pixels.len())
-        .into_par_iter()
-        .map(|i| {
-            let (x, y) = ((i as u32 % width) as i32, (i as u32 / width) as i32);
-            let d = aux.load_clamped(x, y)[0];
-            let sc = signed_coc(p, d);
-            let mut total = [0.0f32; 4];
-            let mut count = 0.0f32;
-            for dy in -p.half..=p.half {
-                for dx in -p.half..=p.half {
-                    let sj = signed_coc(p, aux.load_clamped(x + dx, y + dy)[0]);
-                    let w = (1.0 - (sj - sc).abs() / spacing).clamp(0.0, 1.0);
-                    let c = acc.load_clamped(x + dx, y + dy);
-                    total[0] += w * c[0];
-                    total[1] += w * c[1];
-                    total[2] += w * c[2];
-                    total[3] += w * c[3];
-                    count += w;
-                }
-            }
-            (total, [count, sc.abs(), sc, d])
-        })
-        .collect();
-    for ((s, m), (total, info)) in sum.pixels.iter_mut().zip(meta.pixels.iter_mut()).zip(both) {
-        *s = total;
-        *m = info;
+    let (w, h) = (acc.width as i32, acc.height as i32);
+    if w == 0 || h == 0 {
+        return;
     }
+    // Each pixel's signed CoC once (a pure function of its depth), not once per neighbour.
+    let coc: Vec<f32> = aux.pixels.par_iter().map(|a| signed_coc(p, a[0])).collect();
+    let at = |x: i32, y: i32| (y.clamp(0, h - 1) * w + x.clamp(0, w - 1)) as usize;
+    // Both outputs in one sweep (they share the CoC-similarity weights), parallel by row.
+    sum.pixels
+        .par_chunks_mut(w as usize)
+        .zip(meta.pixels.par_chunks_mut(w as usize))
+        .enumerate()
+        .for_each(|(y, (srow, mrow))| {
+            let y = y as i32;
+            for (x, (s, m)) in srow.iter_mut().zip(mrow.iter_mut()).enumerate() {
+                let x = x as i32;
+                let d = aux.pixels[at(x, y)][0];
+                let sc = coc[at(x, y)];
+                let mut total = [0.0f32; 4];
+                let mut count = 0.0f32;
+                for dy in -p.half..=p.half {
+                    for dx in -p.half..=p.half {
+                        let k = at(x + dx, y + dy);
+                        let wt = (1.0 - (coc[k] - sc).abs() / spacing).clamp(0.0, 1.0);
+                        let c = acc.pixels[k];
+                        total[0] += wt * c[0];
+                        total[1] += wt * c[1];
+                        total[2] += wt * c[2];
+                        total[3] += wt * c[3];
+                        count += wt;
+                    }
+                }
+                *s = total;
+                *m = [count, sc.abs(), sc, d];
+            }
+        });
 }
 
 /// The CoC a sample reaches the centre with: its own, or, when it is farther than the centre,
@@ -535,62 +590,139 @@ fn reach_coc(coc: f32, d: f32, coc_c: f32, d_c: f32) -> f32 {
     e.max(MIN_COC_PX)
 }
 
+/// The side of the gather's tiles (pixels) for [`in_focus_tiles`].
+const GATHER_TILE: i32 = 16;
+
+/// Which `GATHER_TILE`-square tiles of the gather are in focus throughout their reach: no pixel
+/// within a gather's reach of the tile has a CoC above [`MIN_COC_PX`]. There every sample's
+/// reach CoC is `MIN_COC_PX`, so every weight but the centre pixel's is exactly 0, the centre's
+/// is exactly 4 and the gather returns the centre pixel unchanged: those tiles skip the gather
+/// with no change to a single bit. `(tiles across, flags)`.
+fn in_focus_tiles(p: &DofGatherParams, meta: &Image) -> (usize, Vec<bool>) {
+    let (w, h) = (meta.width as i32, meta.height as i32);
+    let (tx, ty) = (
+        (w + GATHER_TILE - 1) / GATHER_TILE,
+        (h + GATHER_TILE - 1) / GATHER_TILE,
+    );
+    // The largest CoC in each tile.
+    let tile_max: Vec<f32> = (0..tx * ty)
+        .into_par_iter()
+        .map(|t| {
+            let (x0, y0) = ((t % tx) * GATHER_TILE, (t / tx) * GATHER_TILE);
+            let mut m = 0.0f32;
+            for y in y0..(y0 + GATHER_TILE).min(h) {
+                let row = meta.row_clamped(y);
+                for px in &row[x0 as usize..(x0 + GATHER_TILE).min(w) as usize] {
+                    // NaN counts as out of focus.
+                    if px[1].is_nan() {
+                        m = f32::INFINITY;
+                    } else if px[1] > m {
+                        m = px[1];
+                    }
+                }
+            }
+            m
+        })
+        .collect();
+    // A pixel's gather reads up to the reach of the lattice (and the centre cell) around it.
+    let spacing = (2 * p.half + 1) as f32;
+    let reach = (p.max_blur_px + spacing).ceil() as i32 + p.half + 1;
+    let r = (reach + GATHER_TILE - 1) / GATHER_TILE;
+    let flags = (0..tx * ty)
+        .map(|t| {
+            let (cx, cy) = (t % tx, t / tx);
+            (cy - r..=cy + r).all(|j| {
+                (cx - r..=cx + r).all(|i| {
+                    let (i, j) = (i.clamp(0, tx - 1), j.clamp(0, ty - 1));
+                    tile_max[(j * tx + i) as usize] <= MIN_COC_PX
+                })
+            })
+        })
+        .collect();
+    (tx as usize, flags)
+}
+
 fn dof_gather_cpu(p: &DofGatherParams, acc: &Image, sum: &Image, meta: &Image, out: &mut Image) {
     let spacing = (2 * p.half + 1) as f32;
     let reach2 = (p.max_blur_px + 0.5 * spacing) * (p.max_blur_px + 0.5 * spacing);
-    out.fill_with(|x, y| {
-        let (x, y) = (x as i32, y as i32);
-        let mc = meta.load_clamped(x, y);
-        let (coc_c, d_c) = (mc[1], mc[3]);
-        let mut total = [0.0f32; 4];
-        let mut weight = 0.0f32;
-        // The centre cell, at full resolution (the centre pixel always counts fully).
-        for dy in -p.half..=p.half {
-            for dx in -p.half..=p.half {
-                let m = meta.load_clamped(x + dx, y + dy);
-                let e = reach_coc(m[1], m[3], coc_c, d_c);
-                let r = ((dx * dx + dy * dy) as f32).sqrt();
-                let w = (e - r + 0.5).clamp(0.0, 1.0) / (e * e);
-                let c = acc.load_clamped(x + dx, y + dy);
-                total[0] += w * c[0];
-                total[1] += w * c[1];
-                total[2] += w * c[2];
-                total[3] += w * c[3];
-                weight += w;
+    let (tiles_across, in_focus) = in_focus_tiles(p, meta);
+    out.fill_rows(|y, row| {
+        let acc_row = acc.row_clamped(y as i32);
+        for (x, px) in row.iter_mut().enumerate() {
+            let tile =
+                (y as usize / GATHER_TILE as usize) * tiles_across + x / GATHER_TILE as usize;
+            if in_focus.get(tile).copied().unwrap_or(false) {
+                *px = acc_row.get(x).copied().unwrap_or([0.0; 4]);
+                continue;
             }
+            *px = gather_pixel(p, spacing, reach2, acc, sum, meta, x as i32, y as i32);
         }
-        // The other cells, from the prefiltered box sums.
-        for j in -p.cells..=p.cells {
-            for i in -p.cells..=p.cells {
-                let r2 = ((i * i + j * j) as f32) * spacing * spacing;
-                if (i == 0 && j == 0) || r2 >= reach2 {
-                    continue;
-                }
-                let (qx, qy) = (x + i * (2 * p.half + 1), y + j * (2 * p.half + 1));
-                let m = meta.load_clamped(qx, qy);
-                let e = reach_coc(m[1], m[3], coc_c, d_c);
-                let r = r2.sqrt();
-                let cover = ((e - r) / spacing + 0.5).clamp(0.0, 1.0);
-                if cover <= 0.0 {
-                    continue;
-                }
-                let w = cover / (e * e);
-                let c = sum.load_clamped(qx, qy);
-                total[0] += w * c[0];
-                total[1] += w * c[1];
-                total[2] += w * c[2];
-                total[3] += w * c[3];
-                weight += w * m[0];
-            }
-        }
-        let inv = 1.0 / weight;
-        [
-            total[0] * inv,
-            total[1] * inv,
-            total[2] * inv,
-            total[3] * inv,
-        ]
     });
+}
+
+/// One pixel of the gather; twin of `dof_gather.wgsl`'s body.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn gather_pixel(
+    p: &DofGatherParams,
+    spacing: f32,
+    reach2: f32,
+    acc: &Image,
+    sum: &Image,
+    meta: &Image,
+    x: i32,
+    y: i32,
+) -> [f32; 4] {
+    let mc = meta.load_clamped(x, y);
+    let (coc_c, d_c) = (mc[1], mc[3]);
+    let mut total = [0.0f32; 4];
+    let mut weight = 0.0f32;
+    // The centre cell, at full resolution (the centre pixel always counts fully).
+    for dy in -p.half..=p.half {
+        for dx in -p.half..=p.half {
+            let m = meta.load_clamped(x + dx, y + dy);
+            let e = reach_coc(m[1], m[3], coc_c, d_c);
+            let r = ((dx * dx + dy * dy) as f32).sqrt();
+            let w = (e - r + 0.5).clamp(0.0, 1.0) / (e * e);
+            let c = acc.load_clamped(x + dx, y + dy);
+            total[0] += w * c[0];
+            total[1] += w * c[1];
+            total[2] += w * c[2];
+            total[3] += w * c[3];
+            weight += w;
+        }
+    }
+    // The other cells, from the prefiltered box sums.
+    for j in -p.cells..=p.cells {
+        for i in -p.cells..=p.cells {
+            let r2 = ((i * i + j * j) as f32) * spacing * spacing;
+            if (i == 0 && j == 0) || r2 >= reach2 {
+                continue;
+            }
+            let (qx, qy) = (x + i * (2 * p.half + 1), y + j * (2 * p.half + 1));
+            let m = meta.load_clamped(qx, qy);
+            let e = reach_coc(m[1], m[3], coc_c, d_c);
+            let r = r2.sqrt();
+            let cover = ((e - r) / spacing + 0.5).clamp(0.0, 1.0);
+            if cover <= 0.0 {
+                continue;
+            }
+            let w = cover / (e * e);
+            let c = sum.load_clamped(qx, qy);
+            total[0] += w * c[0];
+            total[1] += w * c[1];
+            total[2] += w * c[2];
+            total[3] += w * c[3];
+            weight += w * m[0];
+        }
+    }
+    let inv = 1.0 / weight;
+    [
+        total[0] * inv,
+        total[1] * inv,
+        total[2] * inv,
+        total[3] * inv,
+    ]
 }
 
 /// The full-size CoC radius (pixels) for the combine pass (twin of `coc_px` in
@@ -609,45 +741,62 @@ fn dof_combine_cpu(
     out: &mut Image,
 ) {
     let f = p.factor;
-    out.fill_with(|x, y| {
-        let c = acc.load_clamped(x as i32, y as i32);
-        let d = aux.load_clamped(x as i32, y as i32)[0];
-        let t = (combine_coc(p, d) - 0.5).clamp(0.0, 1.0);
-        if t <= 0.0 {
-            return c;
-        }
-        // Depth-aware bilinear enlargement: each of the four reduced samples around the pixel
-        // weighs its bilinear weight times its depth's closeness to this pixel's.
-        let qx = (x as f32 + 0.5) / f - 0.5;
+    let acc = ScaledReader::new(acc, out.width, 1.0);
+    let aux = ScaledReader::new(aux, out.width, 1.0);
+    // The reduced image's columns and weights for each output column, worked out once.
+    let columns: Vec<(i32, f32)> = (0..out.width)
+        .map(|x| {
+            let qx = (x as f32 + 0.5) / f - 0.5;
+            let fx = qx.floor();
+            (fx as i32, qx - fx)
+        })
+        .collect();
+    out.fill_rows(|y, row| {
+        let (cr, ar) = (acc.row(y), aux.row(y));
         let qy = (y as f32 + 0.5) / f - 0.5;
-        let (fx, fy) = (qx.floor(), qy.floor());
-        let (wx, wy) = (qx - fx, qy - fy);
-        let (ix, iy) = (fx as i32, fy as i32);
-        let mut total = [0.0f32; 4];
-        let mut weight = 0.0f32;
-        let mut plain = [0.0f32; 4];
-        for (dx, dy, wb) in [
-            (0, 0, (1.0 - wx) * (1.0 - wy)),
-            (1, 0, wx * (1.0 - wy)),
-            (0, 1, (1.0 - wx) * wy),
-            (1, 1, wx * wy),
-        ] {
-            let s = small.load_clamped(ix + dx, iy + dy);
-            let ds = small_aux.load_clamped(ix + dx, iy + dy)[0];
-            let rel = (ds - d).abs() / d.max(1e-4);
-            let w = wb / (1e-3 + rel);
-            for k in 0..4 {
-                total[k] += w * s[k];
-                plain[k] += wb * s[k];
+        let fy = qy.floor();
+        let (iy, wy) = (fy as i32, qy - fy);
+        let rows = [small.row_clamped(iy), small.row_clamped(iy + 1)];
+        let aux_rows = [small_aux.row_clamped(iy), small_aux.row_clamped(iy + 1)];
+        let last = small.width as i32 - 1;
+        for (x, px) in row.iter_mut().enumerate() {
+            let c = cr.at(x);
+            let d = ar.at(x)[0];
+            let t = (combine_coc(p, d) - 0.5).clamp(0.0, 1.0);
+            if t <= 0.0 {
+                *px = c;
+                continue;
             }
-            weight += w;
+            // Depth-aware bilinear enlargement: each of the four reduced samples around the
+            // pixel weighs its bilinear weight times its depth's closeness to this pixel's.
+            let (ix, wx) = columns.get(x).copied().unwrap_or((0, 0.0));
+            let mut total = [0.0f32; 4];
+            let mut weight = 0.0f32;
+            let mut plain = [0.0f32; 4];
+            for (dx, dy, wb) in [
+                (0, 0, (1.0 - wx) * (1.0 - wy)),
+                (1, 0, wx * (1.0 - wy)),
+                (0, 1, (1.0 - wx) * wy),
+                (1, 1, wx * wy),
+            ] {
+                let sx = (ix + dx).clamp(0, last).max(0) as usize;
+                let s = rows[dy].get(sx).copied().unwrap_or([0.0; 4]);
+                let ds = aux_rows[dy].get(sx).map_or(0.0, |a| a[0]);
+                let rel = (ds - d).abs() / d.max(1e-4);
+                let w = wb / (1e-3 + rel);
+                for k in 0..4 {
+                    total[k] += w * s[k];
+                    plain[k] += wb * s[k];
+                }
+                weight += w;
+            }
+            let blurred = if weight > 1e-6 {
+                total.map(|v| v / weight)
+            } else {
+                plain
+            };
+            *px = crate::composite::image::mix4(c, blurred, t);
         }
-        let blurred = if weight > 1e-6 {
-            total.map(|v| v / weight)
-        } else {
-            plain
-        };
-        crate::composite::image::mix4(c, blurred, t)
     });
 }
 
@@ -803,6 +952,60 @@ mod tests {
     }
 
     // ------------------------------------------------------------ grade
+
+    #[test]
+    fn the_gathers_in_focus_tiles_are_exactly_what_the_full_gather_gives() {
+        // A real photo: the left third at the focus distance, the right two thirds far behind,
+        // so some tiles skip the gather, some gather, and some sit at the boundary.
+        let acc = photo("assets/sample_shot/astronaut.1001.png", 2, 0, 0, 256, 192);
+        let s = DofSettings {
+            focus_m: 2.0,
+            f_stop: 1.4,
+            max_blur_px: 12.0,
+        };
+        let aux = aux_from(256, 192, |x, _| if x < 90 { 2.0 } else { 30.0 });
+        let (pre, gather) = dof_params(&s, &lens(50.0), 256);
+        let (mut sum, mut meta) = (Image::new(256, 192), Image::new(256, 192));
+        dof_prefilter_cpu(&pre, &acc, &aux, &mut sum, &mut meta);
+        let mut out = Image::new(256, 192);
+        dof_gather_cpu(&gather, &acc, &sum, &meta, &mut out);
+        let (_, in_focus) = in_focus_tiles(&gather, &meta);
+        let skipped = in_focus.iter().filter(|f| **f).count();
+        assert!(
+            skipped > 0 && skipped < in_focus.len(),
+            "{skipped} of {}",
+            in_focus.len()
+        );
+        let spacing = (2 * gather.half + 1) as f32;
+        let reach2 = (gather.max_blur_px + 0.5 * spacing).powi(2);
+        for y in 0..192 {
+            for x in 0..256 {
+                let full = gather_pixel(&gather, spacing, reach2, &acc, &sum, &meta, x, y);
+                let got = out.pixels[(y * 256 + x) as usize];
+                assert_eq!(got.map(f32::to_bits), full.map(f32::to_bits), "at {x},{y}");
+            }
+        }
+    }
+
+    #[test]
+    fn fast_pow_is_within_an_f32_rounding_of_powf() {
+        let mut worst = 0.0f64;
+        for i in 0..200_000u32 {
+            // x over 1e-30..1e30 (log-spaced), y over 0.2..3.
+            let x = 10f32.powf(-30.0 + 60.0 * i as f32 / 200_000.0);
+            for y in [0.2f32, 0.5, 0.95, 1.0, 1.05, 1.3, 2.2, 3.0] {
+                let (fast, exact) = (pow_f32(x, y), f64::from(x).powf(f64::from(y)));
+                if exact.is_finite() && exact > 1e-37 && exact < 1e37 {
+                    worst = worst.max(((f64::from(fast) - exact) / exact).abs());
+                }
+            }
+        }
+        // An f32 rounding is at most 2^-24 ≈ 6e-8 relative.
+        assert!(worst < 1.2e-7, "worst relative error {worst:e}");
+        assert_eq!(pow_f32(0.0, 1.05), 0.0);
+        assert!(pow_f32(f32::NAN, 1.05).is_nan());
+        assert_eq!(pow_f32(f32::INFINITY, 1.05), f32::INFINITY);
+    }
 
     #[test]
     fn grade_changes_only_inside_the_band() {

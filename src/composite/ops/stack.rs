@@ -58,7 +58,7 @@
 use bytemuck::{Pod, Zeroable};
 use rayon::prelude::*;
 
-use crate::composite::image::Image;
+use crate::composite::image::{Image, ScaledReader};
 use crate::composite::layers::{BackgroundSettings, CutoutSettings};
 use crate::composite::plan::{PlanBuilder, Slot};
 
@@ -550,12 +550,15 @@ fn blend_pixel(mode: u32, s: [f32; 4], d: [f32; 4]) -> [f32; 4] {
 }
 
 fn blend_cpu(p: &BlendParams, dst: &Image, src: &Image, out: &mut Image) {
-    out.fill_with(|x, y| {
-        let (x, y) = (x as i32, y as i32);
-        let d = dst.load_clamped(x, y);
-        let s = src.load_clamped(x, y);
-        let b = blend_pixel(p.mode, s, d);
-        crate::composite::image::mix4(d, b, p.opacity)
+    let dst = ScaledReader::new(dst, out.width, 1.0);
+    let src = ScaledReader::new(src, out.width, 1.0);
+    out.fill_rows(|y, row| {
+        let (dr, sr) = (dst.row(y), src.row(y));
+        for (x, px) in row.iter_mut().enumerate() {
+            let d = dr.at(x);
+            let b = blend_pixel(p.mode, sr.at(x), d);
+            *px = crate::composite::image::mix4(d, b, p.opacity);
+        }
     });
 }
 
@@ -575,13 +578,14 @@ fn blur_cpu(p: &BlurParams, src: &Image, out: &mut Image) {
     }
     let weights: Vec<f32> = (0..=n).map(|i| p.weight(i)).collect();
     if p.axis == 0 {
-        // Along a row: taps gathered per pixel, clamped to the row's ends.
+        // Along a row: taps gathered per pixel; only the pixels near the row's ends clamp.
+        let reach = (n * step) as usize;
         out.pixels
             .par_chunks_mut(w)
             .zip(src.pixels.par_chunks(w))
             .for_each(|(row, srow)| {
                 let last = w as i32 - 1;
-                for (x, px) in row.iter_mut().enumerate() {
+                let clamped = |x: usize| {
                     let mut sum = [0.0f32; 4];
                     for i in -n..=n {
                         let xi = (x as i32 + i * step).clamp(0, last) as usize;
@@ -592,7 +596,27 @@ fn blur_cpu(p: &BlurParams, src: &Image, out: &mut Image) {
                         sum[2] += wt * c[2];
                         sum[3] += wt * c[3];
                     }
+                    sum
+                };
+                let (lo, hi) = (reach.min(w), w.saturating_sub(reach).max(reach.min(w)));
+                for (x, px) in row.iter_mut().enumerate().take(lo) {
+                    *px = clamped(x);
+                }
+                for (x, px) in row.iter_mut().enumerate().take(hi).skip(lo) {
+                    // Every tap inside the row: x − reach .. x + reach.
+                    let taps = &srow[x - reach..=x + reach];
+                    let mut sum = [0.0f32; 4];
+                    for (k, c) in taps.iter().step_by(step as usize).enumerate() {
+                        let wt = weights[(k as i32 - n).unsigned_abs() as usize];
+                        sum[0] += wt * c[0];
+                        sum[1] += wt * c[1];
+                        sum[2] += wt * c[2];
+                        sum[3] += wt * c[3];
+                    }
                     *px = sum;
+                }
+                for (x, px) in row.iter_mut().enumerate().skip(hi) {
+                    *px = clamped(x);
                 }
             });
     } else {
@@ -662,12 +686,6 @@ fn minmax_cpu(p: &MinMaxParams, src: &Image, out: &mut Image) {
     });
 }
 
-/// The matte's α at a pixel, clamped to 0..1.
-#[inline]
-fn matte_alpha(matte: &Image, channel: u32, x: i32, y: i32) -> f32 {
-    matte.load_clamped(x, y)[channel.min(3) as usize].clamp(0.0, 1.0)
-}
-
 fn cutout_prep_cpu(
     p: &CutoutPrepParams,
     plate: &Image,
@@ -675,18 +693,26 @@ fn cutout_prep_cpu(
     fg: &mut Image,
     bg: &mut Image,
 ) {
-    fg.fill_with(|x, y| {
-        let (x, y) = (x as i32, y as i32);
-        let a = matte_alpha(matte, p.channel, x, y);
-        let i = unpremultiply(plate.load_clamped(x, y));
-        [i[0] * a, i[1] * a, i[2] * a, a]
+    let w = fg.width;
+    let plate = ScaledReader::new(plate, w, 1.0);
+    let matte = ScaledReader::new(matte, w, 1.0);
+    let ch = p.channel.min(3) as usize;
+    fg.fill_rows(|y, row| {
+        let (pr, mr) = (plate.row(y), matte.row(y));
+        for (x, px) in row.iter_mut().enumerate() {
+            let a = mr.at(x)[ch].clamp(0.0, 1.0);
+            let i = unpremultiply(pr.at(x));
+            *px = [i[0] * a, i[1] * a, i[2] * a, a];
+        }
     });
-    bg.fill_with(|x, y| {
-        let (x, y) = (x as i32, y as i32);
-        let a = matte_alpha(matte, p.channel, x, y);
-        let i = unpremultiply(plate.load_clamped(x, y));
-        let b = 1.0 - a;
-        [i[0] * b, i[1] * b, i[2] * b, b]
+    bg.fill_rows(|y, row| {
+        let (pr, mr) = (plate.row(y), matte.row(y));
+        for (x, px) in row.iter_mut().enumerate() {
+            let a = mr.at(x)[ch].clamp(0.0, 1.0);
+            let i = unpremultiply(pr.at(x));
+            let b = 1.0 - a;
+            *px = [i[0] * b, i[1] * b, i[2] * b, b];
+        }
     });
 }
 
@@ -709,56 +735,78 @@ fn cutout_cpu(
     out: &mut Image,
     bg_out: &mut Image,
 ) {
-    out.fill_with(|x, y| {
-        let (x, y) = (x as i32, y as i32);
-        let alpha = matte_alpha(matte, p.channel, x, y);
-        let pc = plate.load_clamped(x, y);
-        let i = unpremultiply(pc);
-        let mut f = i;
-        if p.decontaminate != 0 {
-            let fb = weighted_mean(fg.read_scaled(x, y, p.blur_factor), i);
-            let bb = weighted_mean(bg.read_scaled(x, y, p.blur_factor), i);
-            f = std::array::from_fn(|c| {
-                (fb[c] + alpha * (i[c] - alpha * fb[c] - (1.0 - alpha) * bb[c])).max(0.0)
-            });
+    let w = out.width;
+    let plate = ScaledReader::new(plate, w, 1.0);
+    let matte = ScaledReader::new(matte, w, 1.0);
+    let fg = ScaledReader::new(fg, w, p.blur_factor);
+    let bg = ScaledReader::new(bg, w, p.blur_factor);
+    let ch = p.channel.min(3) as usize;
+    let decontaminate = p.decontaminate != 0;
+    out.fill_rows(|y, row| {
+        let (pr, mr) = (plate.row(y), matte.row(y));
+        let (fr, br) = (fg.row(y), bg.row(y));
+        for (x, px) in row.iter_mut().enumerate() {
+            let alpha = mr.at(x)[ch].clamp(0.0, 1.0);
+            let pc = pr.at(x);
+            let i = unpremultiply(pc);
+            let mut f = i;
+            if decontaminate {
+                let fb = weighted_mean(fr.at(x), i);
+                let bb = weighted_mean(br.at(x), i);
+                f = std::array::from_fn(|c| {
+                    (fb[c] + alpha * (i[c] - alpha * fb[c] - (1.0 - alpha) * bb[c])).max(0.0)
+                });
+            }
+            let a = alpha * pc[3];
+            *px = [f[0] * a, f[1] * a, f[2] * a, a];
         }
-        let a = alpha * pc[3];
-        [f[0] * a, f[1] * a, f[2] * a, a]
     });
     if p.background_out == 0 {
         return;
     }
-    bg_out.fill_with(|x, y| {
-        let (x, y) = (x as i32, y as i32);
-        let alpha = matte_alpha(matte, p.channel, x, y);
-        let i = unpremultiply(plate.load_clamped(x, y));
-        let mut b = i;
-        if p.decontaminate != 0 {
-            b = weighted_mean(bg.read_scaled(x, y, p.blur_factor), i);
+    bg_out.fill_rows(|y, row| {
+        let (pr, mr, br) = (plate.row(y), matte.row(y), bg.row(y));
+        for (x, px) in row.iter_mut().enumerate() {
+            let alpha = mr.at(x)[ch].clamp(0.0, 1.0);
+            let i = unpremultiply(pr.at(x));
+            let mut b = i;
+            if decontaminate {
+                b = weighted_mean(br.at(x), i);
+            }
+            let w = 1.0 - alpha;
+            *px = [b[0] * w, b[1] * w, b[2] * w, w];
         }
-        let w = 1.0 - alpha;
-        [b[0] * w, b[1] * w, b[2] * w, w]
     });
 }
 
 fn background_cpu(p: &BackgroundParams, src: &Image, out: &mut Image) {
-    out.fill_with(|x, y| {
-        if p.mode == 0 {
-            [p.colour[0], p.colour[1], p.colour[2], 1.0]
-        } else {
-            let c = unpremultiply(src.read_scaled(x as i32, y as i32, p.factor));
-            [c[0], c[1], c[2], 1.0]
+    if p.mode == 0 {
+        let c = [p.colour[0], p.colour[1], p.colour[2], 1.0];
+        out.pixels.fill(c);
+        return;
+    }
+    let src = ScaledReader::new(src, out.width, p.factor);
+    out.fill_rows(|y, row| {
+        let sr = src.row(y);
+        for (x, px) in row.iter_mut().enumerate() {
+            let c = unpremultiply(sr.at(x));
+            *px = [c[0], c[1], c[2], 1.0];
         }
     });
 }
 
 fn background_weight_cpu(p: &BackgroundWeightParams, plate: &Image, aux: &Image, out: &mut Image) {
     let channel = (p.channel as usize).min(3);
-    out.fill_with(|x, y| {
-        let i = unpremultiply(plate.load_clamped(x as i32, y as i32));
-        let alpha = aux.load_clamped(x as i32, y as i32)[channel].clamp(0.0, 1.0);
-        let w = (1.0 - alpha) + p.floor;
-        [i[0] * w, i[1] * w, i[2] * w, w]
+    let plate = ScaledReader::new(plate, out.width, 1.0);
+    let aux = ScaledReader::new(aux, out.width, 1.0);
+    out.fill_rows(|y, row| {
+        let (pr, ar) = (plate.row(y), aux.row(y));
+        for (x, px) in row.iter_mut().enumerate() {
+            let i = unpremultiply(pr.at(x));
+            let alpha = ar.at(x)[channel].clamp(0.0, 1.0);
+            let w = (1.0 - alpha) + p.floor;
+            *px = [i[0] * w, i[1] * w, i[2] * w, w];
+        }
     });
 }
 
@@ -802,12 +850,23 @@ const REDUCED_BLUR_MAX_FACTOR: u32 = 8;
 /// The scale a blur of `radius_px` is worked at: the largest power of two (up to 8) that leaves
 /// at least [`REDUCED_BLUR_MIN_PX`] of radius at the reduced size; 1 for small blurs.
 pub fn blur_factor(radius_px: f32) -> u32 {
+    blur_factor_min(radius_px, REDUCED_BLUR_MIN_PX)
+}
+
+/// [`blur_factor`] leaving at least `min_px` of radius at the reduced size.
+fn blur_factor_min(radius_px: f32, min_px: f32) -> u32 {
     let mut f = 1;
-    while f < REDUCED_BLUR_MAX_FACTOR && radius_px / (2 * f) as f32 >= REDUCED_BLUR_MIN_PX {
+    while f < REDUCED_BLUR_MAX_FACTOR && radius_px / (2 * f) as f32 >= min_px {
         f *= 2;
     }
     f
 }
+
+/// The least radius (reduced pixels) the cut-out's refining round is blurred at. Its sums are
+/// smooth estimates of the colours on each side of the edge, not a picture, so they are worked
+/// at half size from a radius of 2 px (the default refining radius), one full-size pass fewer per
+/// blur pass.
+const REFINE_BLUR_MIN_PX: f32 = 1.0;
 
 /// The radius to blur by at `factor`'s reduced size so that the box reduction, the Gaussian and
 /// the bilinear enlargement together have the variance of a Gaussian of `radius_px`: the box
@@ -845,8 +904,18 @@ pub fn plan_blur(b: &mut PlanBuilder, src: Slot, radius_px: f32) -> Slot {
 /// [`plan_blur`] without the enlargement: returns the blurred slot and the factor it is reduced
 /// by (1: `src`'s size), for ops that read it with `read_scaled` (one full-size pass fewer).
 pub fn plan_blur_scaled(b: &mut PlanBuilder, src: Slot, radius_px: f32) -> (Slot, u32) {
+    plan_blur_scaled_min(b, src, radius_px, REDUCED_BLUR_MIN_PX)
+}
+
+/// [`plan_blur_scaled`] leaving at least `min_px` of radius at the reduced size.
+fn plan_blur_scaled_min(
+    b: &mut PlanBuilder,
+    src: Slot,
+    radius_px: f32,
+    min_px: f32,
+) -> (Slot, u32) {
     let factor = if radius_px.is_finite() && b.may_reduce() {
-        blur_factor(radius_px)
+        blur_factor_min(radius_px, min_px)
     } else {
         1
     };
@@ -964,8 +1033,13 @@ pub fn plan_cutout(b: &mut PlanBuilder, s: &CutoutSettings, plate: Slot, aux: Sl
             // Both ops always have two outputs; this keeps the plan valid regardless.
             _ => (plate, plate),
         };
-        let (fg, factor) = plan_blur_scaled(b, fg, radius);
-        let (bg, _) = plan_blur_scaled(b, bg, radius);
+        let min_px = if round == 0 {
+            REDUCED_BLUR_MIN_PX
+        } else {
+            REFINE_BLUR_MIN_PX
+        };
+        let (fg, factor) = plan_blur_scaled_min(b, fg, radius, min_px);
+        let (bg, _) = plan_blur_scaled_min(b, bg, radius, min_px);
         let params = CutoutParams::new(MATTE_CHANNEL, true).blurred_at(factor);
         let params = if round + 1 == rounds.len() {
             params.last_round()
