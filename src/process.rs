@@ -168,6 +168,9 @@ pub struct ProcessOptions {
     pub absolute_paths: bool,
     /// The shot's frame rate, recorded as the EXRs' `framesPerSecond`; `None` leaves it out.
     pub fps: Option<f32>,
+    /// A shot-wide depth range locked beforehand ([`DepthLock`], e.g. by a farm's first job):
+    /// used as it is instead of sampling the shot, so no chunk computes its own.
+    pub depth_lock: Option<DepthLock>,
 }
 
 impl ProcessOptions {
@@ -186,6 +189,7 @@ impl ProcessOptions {
             depth_range_samples: 16,
             absolute_paths: false,
             fps: None,
+            depth_lock: None,
         }
     }
 }
@@ -304,6 +308,20 @@ pub enum ProcessError {
     /// Neither a depth nor a matte model was given.
     #[error("nothing to do: both the depth and the matte pass are off")]
     NoPasses,
+    /// A locked depth range cannot be read, or was locked for another model or shot.
+    #[error("the locked depth range {}: {reason}", path.display())]
+    DepthLock {
+        /// The lock file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The locked depth range was made for another depth model or shot.
+    #[error("the locked depth range does not fit this run: {reason}")]
+    DepthLockMismatch {
+        /// What differs.
+        reason: String,
+    },
 }
 
 /// A frame's outputs and the key of what made them, stored in `<out>/.mattebox/`.
@@ -433,10 +451,29 @@ pub fn process_shot(
     let mut inference_ns = 0u64;
     let mut model_runs = 0usize;
     if let Some(depth_model) = models.depth.as_mut() {
-        let (range, ns, runs) = sample_depth_range(shot, depth_model, &run, on_event);
-        run.depth_range = range;
-        inference_ns += ns;
-        model_runs += runs;
+        if let Some(lock) = &options.depth_lock {
+            lock.check(shot, depth_model, options.depth_range_samples)?;
+            run.depth_range = lock.depth_range;
+        } else {
+            let sampled = &run.sampled;
+            let sample = sample_depth(
+                shot,
+                depth_model,
+                options,
+                cancel,
+                on_event,
+                &mut |h, raw| {
+                    if let Ok(mut m) = sampled.lock() {
+                        m.insert(h, raw);
+                    }
+                },
+            );
+            run.depth_range = sample.range;
+            run.cache_hits
+                .fetch_add(sample.cache_hits, Ordering::Relaxed);
+            inference_ns += sample.inference_ns;
+            model_runs += sample.model_runs;
+        }
     }
     run.metadata_template.depth_range = run.depth_range;
     run.settings_key = settings_key(&run);
@@ -566,24 +603,42 @@ fn report_mixed_sizes(
     )));
 }
 
+/// What sampling the shot's depth found, and what it cost.
+struct DepthSample {
+    range: Option<DepthRange>,
+    inference_ns: u64,
+    model_runs: usize,
+    cache_hits: usize,
+}
+
 /// Runs (or fetches from the cache) the depth model on frames spread evenly over the whole
 /// shot, so every chunk of a shot (e.g. farm tasks with different --frames) gets the same range.
-fn sample_depth_range(
+/// `keep` receives each sampled frame's result by the frame's hash, for reuse.
+fn sample_depth(
     shot: &Shot,
     model: &mut Model,
-    run: &Run<'_>,
+    options: &ProcessOptions,
+    cancel: &AtomicBool,
     on_event: &mut dyn FnMut(Event),
-) -> (Option<DepthRange>, u64, usize) {
+    keep: &mut dyn FnMut(String, RawOutput),
+) -> DepthSample {
+    let depth_key = model.cache_key();
+    let semantics = model.entry.output.semantics.depth();
     let n = shot.frames.len();
-    let k = run.options.depth_range_samples.clamp(1, n.max(1));
+    let k = options.depth_range_samples.clamp(1, n.max(1));
     let mut picks: Vec<usize> = (0..k)
         .map(|i| if k == 1 { 0 } else { i * (n - 1) / (k - 1) })
         .collect();
     picks.dedup();
     let mut samples = Vec::new();
-    let (mut ns, mut runs) = (0u64, 0usize);
+    let mut out = DepthSample {
+        range: None,
+        inference_ns: 0,
+        model_runs: 0,
+        cache_hits: 0,
+    };
     for i in picks {
-        if run.cancel.load(Ordering::Relaxed) {
+        if cancel.load(Ordering::Relaxed) {
             break;
         }
         let Some(frame) = shot.frames.get(i) else {
@@ -592,29 +647,23 @@ fn sample_depth_range(
         let Ok(hash) = hash_file(&frame.path) else {
             continue;
         };
-        let key = run.depth_key.as_deref().map(|k| PassCache::key(&hash, k));
-        let cached = match (&run.options.cache, &key) {
-            (Some(c), Some(key)) => c.get(key),
-            _ => None,
-        };
+        let key = PassCache::key(&hash, &depth_key);
+        let cached = options.cache.as_ref().and_then(|c| c.get(&key));
         let raw = match cached {
             Some(raw) => {
-                run.cache_hits.fetch_add(1, Ordering::Relaxed);
+                out.cache_hits += 1;
                 raw
             }
             None => {
                 // A frame that fails here fails again, with its error, in the main pass.
-                let Ok(plate) = decode(&frame.path, &run.options.limits) else {
+                let Ok(plate) = decode(&frame.path, &options.limits) else {
                     continue;
                 };
                 let t = Instant::now();
                 let Ok(raw) = model.run(&plate) else { continue };
-                ns += elapsed_ns(t);
-                runs += 1;
-                if let Some(warning) = key
-                    .as_deref()
-                    .and_then(|key| store(run.options.cache.as_ref(), key, &raw))
-                {
+                out.inference_ns += elapsed_ns(t);
+                out.model_runs += 1;
+                if let Some(warning) = store(options.cache.as_ref(), &key, &raw) {
                     on_event(warning);
                 }
                 raw
@@ -623,14 +672,125 @@ fn sample_depth_range(
         // Subsample large maps so the sort stays cheap.
         let stride = (raw.values.len() / 65_536).max(1);
         samples.extend(raw.values.iter().step_by(stride));
-        if let Ok(mut m) = run.sampled.lock() {
-            m.insert(hash, raw);
+        keep(hash, raw);
+    }
+    out.range = semantics.and_then(|s| passes::depth_range_from_samples(&mut samples, s));
+    out
+}
+
+/// The shot-wide depth range a process job would lock for `shot` with this depth model and
+/// these options (the same frames sampled, through the same cache), for [`DepthLock`].
+pub fn sample_depth_range(
+    shot: &Shot,
+    model: &mut Model,
+    options: &ProcessOptions,
+    cancel: &AtomicBool,
+    on_event: &mut dyn FnMut(Event),
+) -> Option<DepthRange> {
+    sample_depth(shot, model, options, cancel, on_event, &mut |_, _| {}).range
+}
+
+/// The format version of [`DepthLock`] files.
+pub const DEPTH_LOCK_VERSION: u32 = 1;
+
+/// A shot-wide depth range computed once (by `mattebox farm lock-depth`) and given to every
+/// chunk of the shot (`--depth-range-lock FILE`), so none samples the shot itself. It records
+/// what it was computed from, and a run with another depth model or shot refuses it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DepthLock {
+    /// [`DEPTH_LOCK_VERSION`].
+    pub version: u32,
+    /// The software that computed it.
+    pub software: String,
+    /// The shot's source, as given.
+    pub source: PathBuf,
+    /// How many frames the shot had.
+    pub frames: usize,
+    /// How many frames were sampled at most (`ProcessOptions::depth_range_samples`).
+    pub samples: usize,
+    /// The depth model's manifest id.
+    pub depth_model: String,
+    /// The depth model's cache key (file hash and processing), which must match the run's.
+    pub depth_model_key: String,
+    /// The locked range; `None` when no sampled frame could be read.
+    pub depth_range: Option<DepthRange>,
+}
+
+impl DepthLock {
+    /// Samples `shot` with `model` as [`process_shot`] would, and records the result.
+    pub fn compute(
+        shot: &Shot,
+        model: &mut Model,
+        options: &ProcessOptions,
+        cancel: &AtomicBool,
+        on_event: &mut dyn FnMut(Event),
+    ) -> DepthLock {
+        DepthLock {
+            version: DEPTH_LOCK_VERSION,
+            software: crate::SOFTWARE.to_string(),
+            source: shot.source.clone(),
+            frames: shot.frames.len(),
+            samples: options.depth_range_samples,
+            depth_model: model.entry.id.clone(),
+            depth_model_key: model.cache_key(),
+            depth_range: sample_depth_range(shot, model, options, cancel, on_event),
         }
     }
-    let range = run
-        .depth_semantics
-        .and_then(|s| passes::depth_range_from_samples(&mut samples, s));
-    (range, ns, runs)
+
+    /// Reads a lock file.
+    pub fn read(path: &Path) -> Result<DepthLock, ProcessError> {
+        let fail = |reason: String| ProcessError::DepthLock {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let text =
+            std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+        let lock: DepthLock =
+            serde_json::from_str(&text).map_err(|e| fail(format!("not a depth lock: {e}")))?;
+        if lock.version > DEPTH_LOCK_VERSION {
+            return Err(fail(format!(
+                "written by a newer Mattebox (version {}, this build reads {DEPTH_LOCK_VERSION})",
+                lock.version
+            )));
+        }
+        Ok(lock)
+    }
+
+    /// Writes the lock file atomically.
+    pub fn write(&self, path: &Path) -> Result<(), ExportError> {
+        export::write_atomic(path, |w| {
+            serde_json::to_writer_pretty(&mut *w, self)
+                .map_err(|e| ExportError::write(path, e.into()))
+        })
+    }
+
+    /// Refuses a lock made for another depth model, sampling or number of frames.
+    fn check(&self, shot: &Shot, model: &Model, samples: usize) -> Result<(), ProcessError> {
+        let reason = if self.depth_model_key != model.cache_key() {
+            Some(format!(
+                "it was locked with depth model `{}`, this run uses `{}` (or another file or processing of it); lock it again",
+                self.depth_model, model.entry.id
+            ))
+        } else if self.frames != shot.frames.len() {
+            Some(format!(
+                "it was locked over {} frames, the shot {} has {}; lock it again",
+                self.frames,
+                shot.source.display(),
+                shot.frames.len()
+            ))
+        } else if self.samples != samples {
+            Some(format!(
+                "it sampled up to {} frames, this run samples {samples}",
+                self.samples
+            ))
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => Err(ProcessError::DepthLockMismatch { reason }),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Stores a model's output in the cache, if there is one; a failure is a warning to pass on,
@@ -1059,19 +1219,7 @@ fn write_shot_sidecar(
 ) -> PathBuf {
     let out_dir = &run.options.out_dir;
     let path = out_dir.join(export::SIDECAR_NAME);
-    let mut frames: Vec<SidecarFrame> = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(out_dir.join(STAMP_DIR)) {
-        for entry in rd.flatten() {
-            let p = entry.path();
-            if p.extension().is_some_and(|e| e == "json")
-                && let Ok(stamp) = std::fs::read_to_string(&p)
-                    .map_err(|_| ())
-                    .and_then(|t| serde_json::from_str::<FrameStamp>(&t).map_err(|_| ()))
-            {
-                frames.push(stamp.frame);
-            }
-        }
-    }
+    let mut frames = stamped_frames(out_dir);
     frames.retain(|f| !failed.iter().any(|x| x.source == f.source));
     for failure in failed {
         let frame = run.frames.iter().find(|f| f.path == failure.source);
@@ -1106,6 +1254,69 @@ fn write_shot_sidecar(
         on_event(Event::Warning(e.to_string()));
     }
     path
+}
+
+/// Every frame stamped in an output folder (`.mattebox/*.json`), in no particular order.
+fn stamped_frames(out_dir: &Path) -> Vec<SidecarFrame> {
+    let mut frames = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(out_dir.join(STAMP_DIR)) {
+        for entry in rd.flatten() {
+            let p = entry.path();
+            if p.extension().is_some_and(|e| e == "json")
+                && let Ok(stamp) = std::fs::read_to_string(&p)
+                    .map_err(|_| ())
+                    .and_then(|t| serde_json::from_str::<FrameStamp>(&t).map_err(|_| ()))
+            {
+                frames.push(stamp.frame);
+            }
+        }
+    }
+    frames
+}
+
+/// Rebuilds an output folder's `mattebox.json` from every stamp in it, as the end of a process
+/// job does, keeping the existing sidecar's header (models, range, settings) and its failed
+/// frames that have no stamp since. Chunks of one shot run at the same time each rebuild the
+/// sidecar as they end, so the last to end may miss another's frames: a farm's finalise job
+/// calls this once all chunks are done. Returns the sidecar's path and how many frames it lists
+/// as done.
+pub fn rebuild_sidecar(out_dir: &Path) -> Result<(PathBuf, usize), ExportError> {
+    let path = out_dir.join(export::SIDECAR_NAME);
+    let mut sidecar = export::read_sidecar(&path)?;
+    let mut frames = stamped_frames(out_dir);
+    for old in &sidecar.frames {
+        if matches!(old.status, FrameStatus::Failed { .. })
+            && !frames.iter().any(|f| f.source == old.source)
+        {
+            frames.push(old.clone());
+        }
+    }
+    frames.sort_by(|a, b| (a.frame, &a.source).cmp(&(b.frame, &b.source)));
+    let done = frames
+        .iter()
+        .filter(|f| f.status == FrameStatus::Done)
+        .count();
+    sidecar.frames = frames;
+    sidecar.created_unix_s = ShotSidecar::now_unix_s();
+    export::write_sidecar(&path, &sidecar)?;
+    Ok((path, done))
+}
+
+/// Where a process job stamps `frame` in `out_dir`.
+pub fn frame_stamp_path(out_dir: &Path, frame: &Frame) -> PathBuf {
+    stamp_path(out_dir, frame)
+}
+
+/// Whether a process job's stamp says its frame is done and every output it lists (relative to
+/// `out_dir`) exists. It does not compare the settings, which only a run with them can.
+pub fn stamp_is_done(stamp: &Path, out_dir: &Path) -> bool {
+    std::fs::read_to_string(stamp)
+        .ok()
+        .and_then(|t| serde_json::from_str::<FrameStamp>(&t).ok())
+        .is_some_and(|s| {
+            s.frame.status == FrameStatus::Done
+                && s.frame.outputs.iter().all(|o| out_dir.join(o).is_file())
+        })
 }
 
 #[cfg(test)]

@@ -147,6 +147,11 @@ pub struct RenderOptions {
     /// `export.absolute_paths` asks for it too); by default they are relative to the folder
     /// holding each file.
     pub absolute_paths: bool,
+    /// The shot-wide depth range locked beforehand (a farm's first job), for the pass job.
+    pub depth_lock: Option<crate::process::DepthLock>,
+    /// Encode the animatic movie at the end (a farm chunk leaves it to the finalise job, which
+    /// sees every frame).
+    pub movie: bool,
 }
 
 impl RenderOptions {
@@ -170,6 +175,8 @@ impl RenderOptions {
             allow_inside_input: false,
             scale_divisor: 1,
             absolute_paths: false,
+            depth_lock: None,
+            movie: true,
         }
     }
 }
@@ -460,6 +467,7 @@ pub fn render_project(
     let absolute_paths = options.absolute_paths || project.export.absolute_paths;
     popts.absolute_paths = absolute_paths;
     popts.fps = Some(project.shot.fps);
+    popts.depth_lock = options.depth_lock.clone();
     let passes = process_shot(&shot, models, &popts, cancel, &mut |e| {
         on_event(Phase::Passes, e)
     })?;
@@ -493,37 +501,7 @@ pub fn render_project(
 
     // 2. Which frames to write.
     let moving = !project.camera.is_static();
-    let frames: Vec<OutputFrame> = if selected.frames.len() == 1 && moving {
-        let src = &selected.frames[0];
-        let n = project.camera.still_duration_frames.max(1);
-        (0..n)
-            .map(|i| OutputFrame {
-                source_index: 0,
-                time: i as f32,
-                name: Frame {
-                    path: src.path.clone(),
-                    name: if src.name.is_empty() {
-                        "frame".into()
-                    } else {
-                        src.name.clone()
-                    },
-                    number: Some(i + 1),
-                    padding: 4,
-                },
-            })
-            .collect()
-    } else {
-        selected
-            .frames
-            .iter()
-            .enumerate()
-            .map(|(i, f)| OutputFrame {
-                source_index: i,
-                time: f.number.map_or(i as f32, |n| n as f32),
-                name: f.clone(),
-            })
-            .collect()
-    };
+    let frames = output_frames(project, &selected);
     for dir in [STAMP_DIR, "composite", "animatic"] {
         let path = options.out_dir.join(dir);
         std::fs::create_dir_all(&path).map_err(|error| RenderError::Output { path, error })?;
@@ -599,10 +577,7 @@ pub fn render_project(
         let pose = moving.then(|| project.camera.pose_at(out.time));
         let key = frame_key(&settings_key, source_frame, pose.as_ref());
         let outputs = output_paths(&out.name, options);
-        let stamp_path = options
-            .out_dir
-            .join(STAMP_DIR)
-            .join(out.name.output_name(Some("render"), "json"));
+        let stamp_path = render_stamp_path(&options.out_dir, &out.name);
         if !options.force && stamp_is_current(&stamp_path, &key, &options.out_dir) {
             summary.skipped += 1;
             on_event(Phase::Frames, Event::FrameSkipped { label });
@@ -660,6 +635,7 @@ pub fn render_project(
     summary.failed.extend(failed_sources);
 
     if options.what.animatic
+        && options.movie
         && !summary.cancelled
         && summary.failed.is_empty()
         && !frames.is_empty()
@@ -677,6 +653,68 @@ pub fn render_project(
     }
     summary.wall_s = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// The frames a render of `selected` (the project's shot, or the part of it asked for) writes:
+/// one per source frame, or for a still with a camera move `still_duration_frames` frames of it.
+fn output_frames(project: &Project, selected: &Shot) -> Vec<OutputFrame> {
+    let moving = !project.camera.is_static();
+    if selected.frames.len() == 1 && moving {
+        let src = &selected.frames[0];
+        let n = project.camera.still_duration_frames.max(1);
+        (0..n)
+            .map(|i| OutputFrame {
+                source_index: 0,
+                time: i as f32,
+                name: Frame {
+                    path: src.path.clone(),
+                    name: if src.name.is_empty() {
+                        "frame".into()
+                    } else {
+                        src.name.clone()
+                    },
+                    number: Some(i + 1),
+                    padding: 4,
+                },
+            })
+            .collect()
+    } else {
+        selected
+            .frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| OutputFrame {
+                source_index: i,
+                time: f.number.map_or(i as f32, |n| n as f32),
+                name: f.clone(),
+            })
+            .collect()
+    }
+}
+
+/// The names of the frames a render of `selected` writes (see `output_frames`), in order: what
+/// `Frame::output_name` turns into `composite/`, `animatic/` and stamp file names.
+pub fn output_names(project: &Project, selected: &Shot) -> Vec<Frame> {
+    output_frames(project, selected)
+        .into_iter()
+        .map(|f| f.name)
+        .collect()
+}
+
+/// Where a render stamps the output frame `name` in `out_dir`.
+pub fn render_stamp_path(out_dir: &Path, name: &Frame) -> PathBuf {
+    out_dir
+        .join(STAMP_DIR)
+        .join(name.output_name(Some("render"), "json"))
+}
+
+/// Whether a render stamp exists and every output it lists (relative to `out_dir`) exists. The
+/// settings are not compared: only a run with them can.
+pub fn render_stamp_is_done(stamp: &Path, out_dir: &Path) -> bool {
+    std::fs::read_to_string(stamp)
+        .ok()
+        .and_then(|t| serde_json::from_str::<RenderStamp>(&t).ok())
+        .is_some_and(|s| s.outputs.iter().all(|p| out_dir.join(p).is_file()))
 }
 
 /// Reports a frame's failure and records it; the other frames go on.
@@ -1012,6 +1050,18 @@ const MOVIE_COLOUR_ARGS: [&str; 12] = [
 /// BT.709: [`MOVIE_COLOUR_ARGS`]), written to a temporary name and renamed. `Ok(None)` when
 /// ffmpeg is not installed.
 fn make_movie(out_dir: &Path, frames: &[OutputFrame], fps: f32) -> Result<Option<PathBuf>, String> {
+    let names: Vec<Frame> = frames.iter().map(|f| f.name.clone()).collect();
+    make_animatic_movie(out_dir, &names, fps)
+}
+
+/// Encodes `out_dir/animatic/`'s PNG frames, named after `frames` (see [`output_names`]), to
+/// `animatic/<name>.mp4` at `fps`, as a render with the animatic does at its end. `Ok(None)`
+/// when ffmpeg is not installed or there are no frames.
+pub fn make_animatic_movie(
+    out_dir: &Path,
+    frames: &[Frame],
+    fps: f32,
+) -> Result<Option<PathBuf>, String> {
     let Some(first) = frames.first() else {
         return Ok(None);
     };
@@ -1028,7 +1078,7 @@ fn make_movie(out_dir: &Path, frames: &[OutputFrame], fps: f32) -> Result<Option
     let list = dir.join(".frames.txt");
     let mut text = String::new();
     for f in frames {
-        let name = f.name.output_name(None, "png");
+        let name = f.output_name(None, "png");
         text.push_str(&format!(
             "file '{}'\nduration {}\n",
             name.replace('\'', "'\\''"),
@@ -1036,10 +1086,10 @@ fn make_movie(out_dir: &Path, frames: &[OutputFrame], fps: f32) -> Result<Option
         ));
     }
     std::fs::write(&list, text).map_err(|e| format!("{}: {e}", list.display()))?;
-    let stem = if first.name.name.is_empty() {
+    let stem = if first.name.is_empty() {
         "animatic".to_string()
     } else {
-        first.name.name.clone()
+        first.name.clone()
     };
     let movie = dir.join(format!("{stem}.mp4"));
     let tmp = dir.join(format!(".{stem}.tmp.mp4"));
