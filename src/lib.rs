@@ -8,6 +8,7 @@
 pub mod app;
 pub mod composite;
 pub mod export;
+pub mod farm;
 pub mod infer;
 pub mod passes;
 pub mod process;
