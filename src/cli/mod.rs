@@ -1,6 +1,7 @@
-//! The headless commands: `process`, `render`, `models`, `info`. Errors are reported once, here, at the
+//! The headless commands: `process`, `render`, `models`, `info`, `farm`. Errors are reported once, here, at the
 //! binary's edge (anyhow); exit codes: 0 all good, 1 some frames failed, 2 the job could not run.
 
+mod farm;
 mod info;
 mod models;
 mod process;
@@ -33,6 +34,9 @@ enum Command {
     Models(models::ModelsCommand),
     /// Show an EXR's layers, channels, sizes and metadata.
     Info(info::InfoArgs),
+    /// Render on a farm: submit a shot as a job array, follow it, resubmit what failed.
+    #[command(subcommand)]
+    Farm(farm::FarmCommand),
 }
 
 /// Where models and ONNX Runtime come from; shared by the commands that load models.
@@ -86,9 +90,21 @@ struct JobArgs {
     /// holding each file, so files sent elsewhere name none of your folders).
     #[arg(long)]
     absolute_paths: bool,
+    /// Use the shot-wide depth range locked in FILE (by `mattebox farm lock-depth`) instead of
+    /// sampling the shot: what every chunk of a farm job is given.
+    #[arg(long, value_name = "FILE")]
+    depth_range_lock: Option<PathBuf>,
 }
 
 impl JobArgs {
+    fn depth_lock(&self) -> anyhow::Result<Option<mattebox::process::DepthLock>> {
+        self.depth_range_lock
+            .as_deref()
+            .map(mattebox::process::DepthLock::read)
+            .transpose()
+            .map_err(Into::into)
+    }
+
     fn cache(&self) -> Option<mattebox::passes::cache::PassCache> {
         (!self.no_cache).then(|| {
             mattebox::passes::cache::PassCache::new(
@@ -140,6 +156,7 @@ pub fn main() -> ExitCode {
         Some(Command::Render(args)) => render::run(args),
         Some(Command::Models(cmd)) => models::run(cmd),
         Some(Command::Info(args)) => info::run(args),
+        Some(Command::Farm(cmd)) => farm::run(cmd),
         None => {
             #[cfg(feature = "gui")]
             {

@@ -93,6 +93,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
     options.limits = args.job.limits();
     options.absolute_paths = args.job.absolute_paths;
     options.fps = args.fps;
+    options.depth_lock = args.job.depth_lock()?;
 
     let cancel = AtomicBool::new(false);
     let mut on_event = |event: Event| reporter.event(event);

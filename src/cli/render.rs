@@ -47,6 +47,9 @@ pub struct RenderArgs {
     /// Render at half the plate's width and height (pixel settings scaled to match).
     #[arg(long)]
     half: bool,
+    /// Write the animatic's PNG frames but no MP4 (a farm chunk: the finalise job makes it).
+    #[arg(long)]
+    no_movie: bool,
     #[command(flatten)]
     job: JobArgs,
     #[command(flatten)]
@@ -118,6 +121,8 @@ pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
     options.allow_inside_input = args.job.allow_inside_input;
     options.limits = args.job.limits();
     options.absolute_paths = args.job.absolute_paths;
+    options.depth_lock = args.job.depth_lock()?;
+    options.movie = !args.no_movie;
 
     let cancel = AtomicBool::new(false);
     let mut reporter = reporter;
