@@ -84,6 +84,7 @@ APT_PACKAGES=(
     mesa-vulkan-drivers libvulkan1    # wgpu on llvmpipe / lavapipe
     xvfb xauth xdotool imagemagick    # GUI smoke tests
     ffmpeg                            # the animatic MP4 (optional at run time)
+    slurm-wlm munge                   # tests/farm.rs: a one-node Slurm cluster for `mattebox farm`
     ca-certificates curl unzip
 )
 PYTHON="${PYTHON:-python3}"
