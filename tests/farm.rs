@@ -249,7 +249,7 @@ fn assert_same_exr(farm: &Path, single: &Path) {
         assert_eq!(na, nb, "{}", farm.display());
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert!(
-            bits(va) == bits(vb),
+            bits(va.as_slice()) == bits(vb.as_slice()),
             "{}: channel {na} differs from {}",
             farm.display(),
             single.display()

@@ -72,7 +72,8 @@ start() {
     trap 'echo "cluster.sh: start failed; logs in $dir" >&2; stop' ERR
     mkdir -p "$dir/munge" "$dir/state" "$dir/spool" "$dir/log"
     chown munge:munge "$dir/munge"
-    chmod 700 "$dir/munge"
+    # munged insists that every user can reach its socket; the key itself is 0400.
+    chmod 755 "$dir/munge"
     local key="$dir/munge/munge.key" socket="$dir/munge/munge.socket.2"
     dd if=/dev/urandom of="$key" bs=1024 count=1 status=none
     chown munge:munge "$key"
