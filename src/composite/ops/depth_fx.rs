@@ -764,7 +764,7 @@ fn gather_clamped(
 }
 
 /// The gather's sums over precomputed taps; `meta`, `acc` and `sum` read a pixel at an offset
-/// from the centre. The same formulas, in the same order, as the per-tap reference in the tests (bit-identical).
+/// from the centre; the formulas and their order are `dof_gather.wgsl`'s.
 #[inline(always)]
 fn gather_with(
     taps: &GatherTaps,
@@ -802,72 +802,6 @@ fn gather_with(
         total[2] += w * c[2];
         total[3] += w * c[3];
         weight += w * m[0];
-    }
-    let inv = 1.0 / weight;
-    [
-        total[0] * inv,
-        total[1] * inv,
-        total[2] * inv,
-        total[3] * inv,
-    ]
-}
-
-/// One pixel of the gather, tap by tap as `dof_gather.wgsl` writes it: the reference the
-/// precomputed-tap gather is tested against.
-#[cfg(test)]
-#[allow(clippy::too_many_arguments)]
-fn gather_pixel(
-    p: &DofGatherParams,
-    spacing: f32,
-    reach2: f32,
-    acc: &Image,
-    sum: &Image,
-    meta: &Image,
-    x: i32,
-    y: i32,
-) -> [f32; 4] {
-    let mc = meta.load_clamped(x, y);
-    let (coc_c, d_c) = (mc[1], mc[3]);
-    let mut total = [0.0f32; 4];
-    let mut weight = 0.0f32;
-    // The centre cell, at full resolution (the centre pixel always counts fully).
-    for dy in -p.half..=p.half {
-        for dx in -p.half..=p.half {
-            let m = meta.load_clamped(x + dx, y + dy);
-            let e = reach_coc(m[1], m[3], coc_c, d_c);
-            let r = ((dx * dx + dy * dy) as f32).sqrt();
-            let w = (e - r + 0.5).clamp(0.0, 1.0) / (e * e);
-            let c = acc.load_clamped(x + dx, y + dy);
-            total[0] += w * c[0];
-            total[1] += w * c[1];
-            total[2] += w * c[2];
-            total[3] += w * c[3];
-            weight += w;
-        }
-    }
-    // The other cells, from the prefiltered box sums.
-    for j in -p.cells..=p.cells {
-        for i in -p.cells..=p.cells {
-            let r2 = ((i * i + j * j) as f32) * spacing * spacing;
-            if (i == 0 && j == 0) || r2 >= reach2 {
-                continue;
-            }
-            let (qx, qy) = (x + i * (2 * p.half + 1), y + j * (2 * p.half + 1));
-            let m = meta.load_clamped(qx, qy);
-            let e = reach_coc(m[1], m[3], coc_c, d_c);
-            let r = r2.sqrt();
-            let cover = ((e - r) / spacing + 0.5).clamp(0.0, 1.0);
-            if cover <= 0.0 {
-                continue;
-            }
-            let w = cover / (e * e);
-            let c = sum.load_clamped(qx, qy);
-            total[0] += w * c[0];
-            total[1] += w * c[1];
-            total[2] += w * c[2];
-            total[3] += w * c[3];
-            weight += w * m[0];
-        }
     }
     let inv = 1.0 / weight;
     [
@@ -1129,11 +1063,14 @@ mod tests {
             "{skipped} of {}",
             in_focus.len()
         );
+        // Every pixel gathered tap by tap with clamped reads: what the skipped tiles and the
+        // by-index reads away from the edges must reproduce to the bit.
         let spacing = (2 * gather.half + 1) as f32;
         let reach2 = (gather.max_blur_px + 0.5 * spacing).powi(2);
+        let taps = GatherTaps::new(&gather, spacing, reach2);
         for y in 0..192 {
             for x in 0..256 {
-                let full = gather_pixel(&gather, spacing, reach2, &acc, &sum, &meta, x, y);
+                let full = gather_clamped(&taps, spacing, &acc, &sum, &meta, x, y);
                 let got = out.pixels[(y * 256 + x) as usize];
                 assert_eq!(got.map(f32::to_bits), full.map(f32::to_bits), "at {x},{y}");
             }
