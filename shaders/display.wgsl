@@ -32,6 +32,10 @@ struct Display {
     zebra: u32,
     pad0: u32,
     pad1: u32,
+    // The working space to linear Rec.709, applied before the transform (identity when the
+    // working space is linear Rec.709; ACEScg's matrix otherwise). The CPU twin is
+    // `DisplaySettings::codes`.
+    to_rec709: mat3x3<f32>,
 }
 
 @group(0) @binding(0) var<uniform> display: Display;
@@ -185,12 +189,15 @@ fn shade(view: u32, p: vec2<f32>, screen: vec2<f32>) -> vec3<f32> {
         return to_screen(vec3<f32>(a.g));
     }
     let c = colour_of(v, p);
+    // The picture in linear Rec.709, whatever the working space (a linear map, so it commutes
+    // with the premultiplication).
+    let rgb = display.to_rec709 * c.rgb;
     var out: vec3<f32>;
-    var shown = c.rgb;
+    var shown = rgb;
     if (display.channel == 0u) {
         // Premultiplied over a checkerboard (in display space, as viewers show transparency).
         let under = from_display(checker(screen));
-        out = to_screen(c.rgb) + under * (1.0 - clamp(c.a, 0.0, 1.0));
+        out = to_screen(rgb) + under * (1.0 - clamp(c.a, 0.0, 1.0));
     } else {
         var g = 0.0;
         switch display.channel {
@@ -198,7 +205,7 @@ fn shade(view: u32, p: vec2<f32>, screen: vec2<f32>) -> vec3<f32> {
             case 2u: { g = c.g; }
             case 3u: { g = c.b; }
             case 4u: { g = c.a; }
-            default: { g = dot(c.rgb, vec3<f32>(0.2126, 0.7152, 0.0722)); }
+            default: { g = dot(rgb, vec3<f32>(0.2126, 0.7152, 0.0722)); }
         }
         shown = vec3<f32>(g);
         out = to_screen(shown);

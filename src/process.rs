@@ -28,12 +28,12 @@ use crate::export::{
     self, ExportError, ExrCompression, FrameMetadata, FrameStatus, PassStamp, ShotSidecar,
     SidecarFrame,
 };
-use crate::infer::{InferError, Model, RawOutput, model::preprocess};
+use crate::infer::{InferError, Model, RawOutput, model::preprocess_in};
 use crate::passes::cache::{PassCache, hash_file};
 use crate::passes::upsample::guide_from_luminance;
 use crate::passes::{self, DepthRange, DepthSemantics};
-use crate::shot::decode::{DecodeLimits, decode};
-use crate::shot::{Frame, FrameRange, Plate, Shot};
+use crate::shot::decode::DecodeLimits;
+use crate::shot::{Frame, FrameRange, Plate, PlateColour, Shot, load_plate};
 
 /// The name of the matte the matte model writes (`matte_fg.A` in EXRs).
 pub const MATTE_NAME: &str = "fg";
@@ -171,6 +171,9 @@ pub struct ProcessOptions {
     /// A shot-wide depth range locked beforehand ([`DepthLock`], e.g. by a farm's first job):
     /// used as it is instead of sampling the shot, so no chunk computes its own.
     pub depth_lock: Option<DepthLock>,
+    /// The shot's input colour space and the working space the plates are converted to
+    /// (default: by file type, linear Rec.709).
+    pub colour: PlateColour,
 }
 
 impl ProcessOptions {
@@ -190,6 +193,7 @@ impl ProcessOptions {
             absolute_paths: false,
             fps: None,
             depth_lock: None,
+            colour: PlateColour::default(),
         }
     }
 }
@@ -420,8 +424,8 @@ pub fn process_shot(
         frames,
         options,
         settings_key: String::new(),
-        depth_key: models.depth.as_ref().map(Model::cache_key),
-        matte_key: models.matte.as_ref().map(Model::cache_key),
+        depth_key: models.depth.as_ref().map(|m| model_key(m, &options.colour)),
+        matte_key: models.matte.as_ref().map(|m| model_key(m, &options.colour)),
         depth_entry: models.depth.as_ref().map(|m| m.entry.clone()),
         matte_entry: models.matte.as_ref().map(|m| m.entry.clone()),
         depth_semantics: models.depth_semantics(),
@@ -440,6 +444,8 @@ pub fn process_shot(
                 .unwrap_or_default(),
             fps: options.fps,
             scene_depth: None,
+            working_space: options.colour.working,
+            input_space: None,
         },
         sampled: Mutex::new(HashMap::new()),
         cancel,
@@ -452,7 +458,7 @@ pub fn process_shot(
     let mut model_runs = 0usize;
     if let Some(depth_model) = models.depth.as_mut() {
         if let Some(lock) = &options.depth_lock {
-            lock.check(shot, depth_model, options.depth_range_samples)?;
+            lock.check(shot, depth_model, options)?;
             run.depth_range = lock.depth_range;
         } else {
             let sampled = &run.sampled;
@@ -622,7 +628,7 @@ fn sample_depth(
     on_event: &mut dyn FnMut(Event),
     keep: &mut dyn FnMut(String, RawOutput),
 ) -> DepthSample {
-    let depth_key = model.cache_key();
+    let depth_key = model_key(model, &options.colour);
     let semantics = model.entry.output.semantics.depth();
     let n = shot.frames.len();
     let k = options.depth_range_samples.clamp(1, n.max(1));
@@ -656,11 +662,13 @@ fn sample_depth(
             }
             None => {
                 // A frame that fails here fails again, with its error, in the main pass.
-                let Ok(plate) = decode(&frame.path, &options.limits) else {
+                let Ok(plate) = load_plate(&frame.path, &options.limits, &options.colour) else {
                     continue;
                 };
                 let t = Instant::now();
-                let Ok(raw) = model.run(&plate) else { continue };
+                let Ok(raw) = model.run_in(&plate, options.colour.working) else {
+                    continue;
+                };
                 out.inference_ns += elapsed_ns(t);
                 out.model_runs += 1;
                 if let Some(warning) = store(options.cache.as_ref(), &key, &raw) {
@@ -732,7 +740,7 @@ impl DepthLock {
             frames: shot.frames.len(),
             samples: options.depth_range_samples,
             depth_model: model.entry.id.clone(),
-            depth_model_key: model.cache_key(),
+            depth_model_key: model_key(model, &options.colour),
             depth_range: sample_depth_range(shot, model, options, cancel, on_event),
         }
     }
@@ -765,10 +773,16 @@ impl DepthLock {
     }
 
     /// Refuses a lock made for another depth model, sampling or number of frames.
-    fn check(&self, shot: &Shot, model: &Model, samples: usize) -> Result<(), ProcessError> {
-        let reason = if self.depth_model_key != model.cache_key() {
+    fn check(
+        &self,
+        shot: &Shot,
+        model: &Model,
+        options: &ProcessOptions,
+    ) -> Result<(), ProcessError> {
+        let samples = options.depth_range_samples;
+        let reason = if self.depth_model_key != model_key(model, &options.colour) {
             Some(format!(
-                "it was locked with depth model `{}`, this run uses `{}` (or another file or processing of it); lock it again",
+                "it was locked with depth model `{}`, this run uses `{}` (or another file, processing or input colour space); lock it again",
                 self.depth_model, model.entry.id
             ))
         } else if self.frames != shot.frames.len() {
@@ -804,8 +818,22 @@ fn store(cache: Option<&PassCache>, key: &str, raw: &RawOutput) -> Option<Event>
     )))
 }
 
+/// The pass cache's key for a model's results: the model's own key, and the input colour space
+/// when the shot names one (it changes what the model sees; the working space does not, as the
+/// model's input goes back to sRGB-encoded Rec.709).
+fn model_key(model: &Model, colour: &PlateColour) -> String {
+    match colour.input {
+        None => model.cache_key(),
+        Some(space) => format!("{} colour={space}", model.cache_key()),
+    }
+}
+
 fn settings_key(run: &Run<'_>) -> String {
     let mut h = blake3::Hasher::new();
+    // The default colour adds nothing, so frames stamped before colour management stay current.
+    if !run.options.colour.is_default() {
+        h.update(format!("{:?}", run.options.colour).as_bytes());
+    }
     h.update(crate::SOFTWARE.as_bytes());
     h.update(format!("{:?}{:?}", run.depth_key, run.matte_key).as_bytes());
     h.update(format!("{:?}{:?}", run.options.formats, run.options.exr_compression).as_bytes());
@@ -877,7 +905,8 @@ fn decode_frame(run: &Run<'_>, index: usize) -> Result<Option<Decoded>, String> 
     if is_current(run, frame, &hash) {
         return Ok(None);
     }
-    let plate = decode(&frame.path, &run.options.limits).map_err(|e| e.to_string())?;
+    let plate = load_plate(&frame.path, &run.options.limits, &run.options.colour)
+        .map_err(|e| e.to_string())?;
     let lookup = |key: &Option<String>| -> Option<RawOutput> {
         let cache = run.options.cache.as_ref()?;
         cache.get(&PassCache::key(&hash, key.as_deref()?))
@@ -902,13 +931,15 @@ fn decode_frame(run: &Run<'_>, index: usize) -> Result<Option<Decoded>, String> 
                 have: bool|
      -> Result<Option<Vec<f32>>, String> {
         match (entry, have) {
-            (Some(e), false) => preprocess(e, &plate).map(Some).map_err(|reason| {
-                format!(
-                    "cannot resize {} for model `{}`: {reason}",
-                    frame.path.display(),
-                    e.id
-                )
-            }),
+            (Some(e), false) => preprocess_in(e, &plate, run.options.colour.working)
+                .map(Some)
+                .map_err(|reason| {
+                    format!(
+                        "cannot resize {} for model `{}`: {reason}",
+                        frame.path.display(),
+                        e.id
+                    )
+                }),
             _ => Ok(None),
         }
     };
@@ -944,7 +975,9 @@ fn export_frame(run: &Run<'_>, item: Inferred) -> Result<f64, String> {
     let t = Instant::now();
     let frame = run.frames[item.index];
     let plate = &item.plate;
-    let guide = guide_from_luminance(&plate.luminance());
+    let guide = guide_from_luminance(
+        &plate.luminance_weighted(run.options.colour.working.luminance_weights()),
+    );
     let (w, h) = (plate.width, plate.height);
     let depth = match (&item.depth, run.depth_semantics) {
         (Some(raw), Some(sem)) => {
@@ -964,6 +997,7 @@ fn export_frame(run: &Run<'_>, item: Inferred) -> Result<f64, String> {
     let mut meta = run.metadata_template.clone();
     meta.source = export::recorded_source(&frame.path, out_dir, run.options.absolute_paths);
     meta.frame = frame.number;
+    meta.input_space = Some(run.options.colour.input_for(plate.source_bits));
     if run.options.formats.exr {
         let path = out_dir.join(frame.output_name(None, "exr"));
         export::write_layered_exr(
@@ -981,7 +1015,9 @@ fn export_frame(run: &Run<'_>, item: Inferred) -> Result<f64, String> {
         std::fs::create_dir_all(&png_dir)
             .map_err(|e| format!("cannot create {}: {e}", png_dir.display()))?;
         let png = |suffix| png_dir.join(frame.output_name(Some(suffix), "png"));
-        export::write_plate_png(&png("plate"), plate).map_err(e2s)?;
+        // The PNGs are sRGB-encoded Rec.709, whatever the working space.
+        let shown = run.options.colour.working.plate_to_rec709(plate);
+        export::write_plate_png(&png("plate"), &shown).map_err(e2s)?;
         if let Some(d) = &depth {
             let range = run.depth_range.unwrap_or_else(|| {
                 let mut v = d.values.clone();
@@ -994,7 +1030,7 @@ fn export_frame(run: &Run<'_>, item: Inferred) -> Result<f64, String> {
         }
         if let Some(m) = &matte {
             export::write_matte_png(&png("matte"), m).map_err(e2s)?;
-            export::write_cutout_png(&png("cutout"), plate, m).map_err(e2s)?;
+            export::write_cutout_png(&png("cutout"), &shown, m).map_err(e2s)?;
         }
     }
     let stamp = FrameStamp {

@@ -43,8 +43,8 @@ use crate::process::{
     Event, FrameFailure, PassModels, ProcessError, ProcessOptions, STAMP_DIR, Summary, process_shot,
 };
 use crate::project::Project;
-use crate::shot::decode::{DecodeLimits, decode};
-use crate::shot::{Frame, FrameRange, Plate, Shot, ShotError};
+use crate::shot::decode::DecodeLimits;
+use crate::shot::{Frame, FrameRange, Plate, PlateColour, Shot, ShotError, load_plate};
 
 /// Which renderer draws the frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -414,10 +414,16 @@ fn load_backgrounds(
             if out.iter().any(|(p, _)| *p == full) {
                 continue;
             }
-            let plate = decode(&full, limits).map_err(|e| RenderError::BackgroundImage {
-                path: full.clone(),
-                message: e.to_string(),
-            })?;
+            // A background picture is in its file's usual space (sRGB, or linear for float).
+            let colour = PlateColour {
+                input: None,
+                working: project.colour.working_space,
+            };
+            let plate =
+                load_plate(&full, limits, &colour).map_err(|e| RenderError::BackgroundImage {
+                    path: full.clone(),
+                    message: e.to_string(),
+                })?;
             out.push((full, Image::from_plate(&plate)));
         }
     }
@@ -468,6 +474,7 @@ pub fn render_project(
     popts.absolute_paths = absolute_paths;
     popts.fps = Some(project.shot.fps);
     popts.depth_lock = options.depth_lock.clone();
+    popts.colour = project.plate_colour();
     let passes = process_shot(&shot, models, &popts, cancel, &mut |e| {
         on_event(Phase::Passes, e)
     })?;
@@ -497,6 +504,8 @@ pub fn render_project(
             far_m: scene.far_m,
             curve: scene.depth_curve,
         }),
+        working_space: project.colour.working_space,
+        input_space: None,
     };
 
     // 2. Which frames to write.
@@ -596,6 +605,7 @@ pub fn render_project(
             summary.render_s += t0.elapsed().as_secs_f64();
             let meta = FrameMetadata {
                 frame: out.name.number.or(source_frame.number),
+                input_space: Some(project.plate_colour().input_for(source_frame.plate_bits)),
                 ..meta_template.clone()
             };
             write_outputs(
@@ -773,7 +783,8 @@ fn load_source(
     let plate_hash = hash_file(&src.path).map_err(|e| format!("{}: {e}", src.path.display()))?;
     let pass_hash = hash_file(pass_exr).map_err(|e| format!("{}: {e}", pass_exr.display()))?;
     lap("hash");
-    let plate = decode(&src.path, &options.limits).map_err(|e| e.to_string())?;
+    let plate = load_plate(&src.path, &options.limits, &project.plate_colour())
+        .map_err(|e| e.to_string())?;
     lap("decode");
     let (plate_img, mut aux) =
         frame_inputs(&plate, pass_exr, semantics, range, &project.scene, warn)
@@ -969,10 +980,16 @@ fn write_outputs(
                     options.exr_compression,
                 )
             }
-            "png" => write_plate_png(&path, &to_plate(&rendered.rgba, source.plate_bits)),
+            // The PNGs are sRGB-encoded Rec.709, whatever the working space.
+            "png" => write_plate_png(
+                &path,
+                &meta
+                    .working_space
+                    .into_rec709(to_plate(&rendered.rgba, source.plate_bits)),
+            ),
             _ => {
                 // The animatic: opaque over black, 8-bit sRGB.
-                let mut plate = to_plate(&rendered.rgba, 8);
+                let mut plate = meta.working_space.into_rec709(to_plate(&rendered.rgba, 8));
                 for px in plate.rgba.chunks_exact_mut(4) {
                     let a = px[3];
                     px[0] *= a;
@@ -1005,7 +1022,13 @@ fn settings_key(project: &Project, options: &RenderOptions, absolute_paths: bool
         "matte_strokes": project.matte_strokes,
         "scale_divisor": options.scale_divisor.max(1),
     });
-    value.to_string()
+    // The default colour adds nothing, so frames stamped before colour management stay current.
+    let colour = project.plate_colour();
+    if colour.is_default() {
+        value.to_string()
+    } else {
+        format!("{value} {colour:?}")
+    }
 }
 
 fn frame_key(settings: &str, source: &SourceFrame, pose: Option<&CameraPose>) -> String {

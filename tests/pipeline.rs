@@ -335,3 +335,107 @@ fn the_cli_processes_the_sample_shot_and_prints_where_it_went() {
     );
     assert_eq!(lines.last().unwrap()["event"], "finished");
 }
+
+/// One channel of a single-part EXR, as f32.
+fn exr_channel(path: &Path, name: &str) -> Vec<f32> {
+    let image = read_first_flat_layer_from_file(path).unwrap();
+    let channel = image
+        .layer_data
+        .channel_data
+        .list
+        .iter()
+        .find(|c| c.name.to_string() == name)
+        .unwrap_or_else(|| panic!("{}: no channel {name}", path.display()));
+    channel.sample_data.values_as_f32().collect()
+}
+
+#[test]
+fn an_acescg_working_space_converts_the_plate_and_leaves_the_models_and_previews_as_they_were() {
+    use mattebox::shot::colour::{Primaries, conversion_matrix};
+    use mattebox::shot::{PlateColour, WorkingSpace};
+    let tmp = tempfile::tempdir().unwrap();
+    let shot = tmp.path().join("shot");
+    copy_sample_frames(&shot, 1);
+    let both = |o: &mut ProcessOptions| {
+        o.formats = Formats {
+            exr: true,
+            png: true,
+        };
+    };
+    let linear = tmp.path().join("linear");
+    run(&shot, &linear, &tmp.path().join("cache-linear"), both);
+    let acescg = tmp.path().join("acescg");
+    // Its own cache, so the models really run on the ACEScg plate.
+    let (summary, _) = run(&shot, &acescg, &tmp.path().join("cache-acescg"), |o| {
+        both(o);
+        o.colour = PlateColour {
+            input: None,
+            working: WorkingSpace::AcesCg,
+        };
+    });
+    assert_eq!((summary.done, summary.failed.len()), (1, 0), "{summary:?}");
+
+    let name = "astronaut.1001.exr";
+    let (a, b) = (linear.join(name), acescg.join(name));
+    // The plate: the linear one through ACEScg's matrix (half precision).
+    let m = conversion_matrix(Primaries::Rec709, Primaries::Ap1);
+    let rgb = |p: &Path| ["R", "G", "B"].map(|c| exr_channel(p, c));
+    let (rec709, ap1) = (rgb(&a), rgb(&b));
+    for i in (0..rec709[0].len()).step_by(97) {
+        let want = m * glam::Vec3::new(rec709[0][i], rec709[1][i], rec709[2][i]);
+        for c in 0..3 {
+            let got = ap1[c][i];
+            assert!(
+                (got - want[c]).abs() <= 2e-3 * want[c].abs().max(0.05),
+                "pixel {i} channel {c}: {got} vs {}",
+                want[c]
+            );
+        }
+    }
+    // The header says so.
+    let image = read_first_flat_layer_from_file(&b).unwrap();
+    let chroma = image.attributes.chromaticities.unwrap();
+    assert_eq!((chroma.red.0, chroma.white.1), (0.713, 0.33767));
+    let texts: Vec<(String, String)> = image
+        .layer_data
+        .attributes
+        .other
+        .iter()
+        .filter_map(|(k, v)| match v {
+            AttributeValue::Text(t) => Some((k.to_string(), t.to_string())),
+            _ => None,
+        })
+        .collect();
+    for (key, value) in [
+        ("mattebox/colour/workingSpace", "acescg"),
+        ("mattebox/colour/workingSpaceOcio", "ACEScg"),
+        ("mattebox/colour/inputSpace", "srgb"),
+    ] {
+        assert!(
+            texts.iter().any(|(k, v)| k == key && v == value),
+            "{key} = {value} missing: {texts:?}"
+        );
+    }
+    // The models saw the same picture: the same depth and matte.
+    for channel in ["depth.Z", "matte_fg.A"] {
+        let (x, y) = (exr_channel(&a, channel), exr_channel(&b, channel));
+        let worst = x
+            .iter()
+            .zip(&y)
+            .map(|(p, q)| (p - q).abs() / p.abs().max(1.0))
+            .fold(0f32, f32::max);
+        assert!(worst < 2e-3, "{channel}: {worst}");
+    }
+    // The PNG previews are sRGB-encoded Rec.709 either way.
+    for pass in ["plate", "cutout"] {
+        let png = |dir: &Path| {
+            image::open(dir.join(format!("png/astronaut.{pass}.1001.png")))
+                .unwrap()
+                .to_rgba16()
+                .into_raw()
+        };
+        let (x, y) = (png(&linear), png(&acescg));
+        let worst = x.iter().zip(&y).map(|(p, q)| p.abs_diff(*q)).max().unwrap();
+        assert!(worst <= 257, "{pass}: {worst} 16-bit codes apart");
+    }
+}

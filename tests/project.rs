@@ -14,10 +14,10 @@ use mattebox::composite::refine::{BrushMode, MatteStroke};
 use mattebox::export::ExrCompression;
 use mattebox::process::Formats;
 use mattebox::project::{
-    CURRENT_VERSION, Edit, EditError, ExportSettings, History, PassSettings, Project, ProjectError,
-    ShotRef,
+    CURRENT_VERSION, ColourSettings, Edit, EditError, ExportSettings, History, PassSettings,
+    Project, ProjectError, ShotRef,
 };
-use mattebox::shot::{FrameRange, Shot};
+use mattebox::shot::{ColourSpace, FrameRange, Shot, WorkingSpace};
 use serde_json::{Value, json};
 
 const SAMPLE_RANGE: FrameRange = FrameRange {
@@ -313,6 +313,8 @@ fn random_edit(rng: &mut Rng, project: &Project) -> Edit {
             first: Some(1000 + rng.below(20) as u32),
             last: Some(1000 + rng.below(20) as u32),
             fps: rng.value(1.0, 120.0),
+            colour_space: [None, Some(ColourSpace::AcesCg), Some(ColourSpace::Rec709)]
+                [rng.below(3)],
         }),
         1 => Edit::SetPasses(PassSettings {
             depth_model: ["fastdepth", "midas-v21-small", ""][rng.below(3)].into(),
@@ -754,6 +756,99 @@ fn a_newer_version_is_refused_with_its_number() {
     );
     assert!(message.contains("shot.mattebox.json"), "{message}");
     assert_eq!(CURRENT_VERSION, 1);
+}
+
+#[test]
+fn colour_settings_load_by_name_or_alias_and_default_for_older_files() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file from before colour management: auto input, linear Rec.709 working space.
+    let mut document = template_json();
+    document["shot"]
+        .as_object_mut()
+        .unwrap()
+        .remove("colour_space");
+    document.as_object_mut().unwrap().remove("colour");
+    let (project, warnings) = load_json(dir.path(), &document).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(project.shot.colour_space, None);
+    assert_eq!(project.colour.working_space, WorkingSpace::Linear);
+    assert!(project.plate_colour().is_default());
+
+    // OpenColorIO's names, any case; saved back under Mattebox's names.
+    document["shot"]["colour_space"] = json!("Utility - Rec.709 - Camera");
+    document["colour"] = json!({ "working_space": "ACEScg" });
+    let (project, _) = load_json(dir.path(), &document).unwrap();
+    assert_eq!(project.shot.colour_space, Some(ColourSpace::Rec709));
+    assert_eq!(project.colour.working_space, WorkingSpace::AcesCg);
+    let path = dir.path().join("saved.mattebox.json");
+    project.save(&path).unwrap();
+    let saved: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(saved["shot"]["colour_space"], json!("rec709"));
+    assert_eq!(saved["colour"]["working_space"], json!("acescg"));
+    assert_eq!(Project::load(&path).unwrap().0, project);
+    document["shot"]["colour_space"] = json!("AUTO");
+    assert_eq!(
+        load_json(dir.path(), &document)
+            .unwrap()
+            .0
+            .shot
+            .colour_space,
+        None
+    );
+
+    // An unknown name is refused, naming the file, the place and the accepted names.
+    document["shot"]["colour_space"] = json!("p3-d65");
+    let error = load_json(dir.path(), &document).unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, ProjectError::Invalid { .. }), "{error:?}");
+    assert!(message.contains("shot.mattebox.json:"), "{message}");
+    assert!(message.contains("\"p3-d65\""), "{message}");
+    assert!(
+        message.contains("acescg") && message.contains("linear-rec2020"),
+        "{message}"
+    );
+    document["shot"]["colour_space"] = json!("srgb");
+    document["colour"]["working_space"] = json!("rec2020");
+    let message = load_json(dir.path(), &document).unwrap_err().to_string();
+    assert!(
+        message.contains("unknown working space \"rec2020\""),
+        "{message}"
+    );
+    // A misspelt field in the colour settings is refused like any other.
+    document["colour"] = json!({ "working_spaec": "acescg" });
+    let message = load_json(dir.path(), &document).unwrap_err().to_string();
+    assert!(message.contains("working_spaec"), "{message}");
+}
+
+#[test]
+fn colour_edits_undo_exactly() {
+    let mut project = sample_template();
+    let before = project.clone();
+    let undo_working = project
+        .apply(Edit::SetColour(ColourSettings {
+            working_space: WorkingSpace::AcesCg,
+        }))
+        .unwrap();
+    let undo_input = project
+        .apply(Edit::SetShot(ShotRef {
+            colour_space: Some(ColourSpace::LinearRec2020),
+            ..project.shot.clone()
+        }))
+        .unwrap();
+    assert_eq!(project.plate_colour().working, WorkingSpace::AcesCg);
+    assert_eq!(
+        project.plate_colour().input,
+        Some(ColourSpace::LinearRec2020)
+    );
+    project.apply(undo_input).unwrap();
+    project.apply(undo_working).unwrap();
+    assert_eq!(project, before);
+    // Edits are serde values too.
+    let edit = Edit::SetColour(ColourSettings {
+        working_space: WorkingSpace::AcesCg,
+    });
+    let text = serde_json::to_string(&edit).unwrap();
+    assert_eq!(text, r#"{"edit":"set_colour","working_space":"acescg"}"#);
 }
 
 #[test]

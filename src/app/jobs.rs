@@ -22,8 +22,8 @@ use crate::passes::{DepthRange, DepthSemantics};
 use crate::process::{Event, PassModels, ProcessOptions, process_shot};
 use crate::project::Project;
 use crate::render::{RenderOptions, RendererChoice, What, frame_inputs, render_project};
-use crate::shot::decode::{DecodeLimits, decode};
-use crate::shot::{Frame, FrameRange, Shot};
+use crate::shot::decode::DecodeLimits;
+use crate::shot::{Frame, FrameRange, PlateColour, Shot, load_plate};
 
 /// A message from a job.
 #[derive(Debug, Clone)]
@@ -189,6 +189,7 @@ fn spawn_job(
 /// Starts the depth and matte passes for `range` (None: the whole shot) of the project's shot.
 pub fn start_passes(project: &Project, shot: &Shot, range: Option<FrameRange>) -> Job {
     let shot = shot.clone();
+    let colour = project.plate_colour();
     spawn_job(
         JobKind::Passes,
         "mattebox passes",
@@ -202,6 +203,7 @@ pub fn start_passes(project: &Project, shot: &Shot, range: Option<FrameRange>) -
                 png: false,
             };
             options.cache = Some(PassCache::new(default_cache_dir()));
+            options.colour = colour;
             let summary = process_shot(&shot, models, &options, cancel, &mut |e| forward(tx, e))
                 .map_err(|e| e.to_string())?;
             Ok(format!(
@@ -505,6 +507,7 @@ impl LoadRequest {
             "prepare": project.camera.prepare,
             "moving": !project.camera.is_static(),
             "strokes": project.matte_strokes,
+            "colour": format!("{:?}", project.plate_colour()),
             "backgrounds": project.layers.iter().filter_map(|l| match &l.kind {
                 LayerKind::Background(BackgroundSettings::Image { path }) => Some(base_dir.join(path)),
                 _ => None,
@@ -518,7 +521,8 @@ impl LoadRequest {
 /// Loads one frame for the viewer (the loader thread, and the RAM preview's render-ahead).
 pub fn load(request: &LoadRequest) -> LoadedFrame {
     let mut error = None;
-    let plate = match decode(&request.source, &DecodeLimits::default()) {
+    let colour = request.project.plate_colour();
+    let plate = match load_plate(&request.source, &DecodeLimits::default(), &colour) {
         Ok(p) => p,
         Err(e) => {
             return LoadedFrame {
@@ -595,7 +599,12 @@ pub fn load(request: &LoadRequest) -> LoadedFrame {
             if images.iter().any(|(p, _): &(PathBuf, Image)| *p == full) {
                 continue;
             }
-            match decode(&full, &DecodeLimits::default())
+            // A background picture is in its file's usual space (sRGB, or linear for float).
+            let background = PlateColour {
+                input: None,
+                working: colour.working,
+            };
+            match load_plate(&full, &DecodeLimits::default(), &background)
                 .map_err(|e| e.to_string())
                 .and_then(|p| Image::from_plate(&p).cover(plate_img.width, plate_img.height))
             {

@@ -201,6 +201,13 @@ impl DisplaySettings {
         (self.transform.encode(g) * 255.0).round().clamp(0.0, 255.0) as u8
     }
 
+    /// The 8-bit codes the screen shows for a colour `rgb` of the working space `working`: in
+    /// linear Rec.709 first (as `display.wgsl` does with its matrix), then [`Self::code`] per
+    /// channel.
+    pub fn codes(&self, rgb: [f32; 3], working: crate::shot::WorkingSpace) -> [u8; 3] {
+        working.rgb_to_rec709(rgb).map(|v| self.code(v))
+    }
+
     /// The channel keys: `key` picks `channel`, or returns to RGB if it is shown already.
     pub fn toggle_channel(&mut self, channel: Channel) {
         self.channel = if self.channel == channel {

@@ -12,7 +12,7 @@ use crate::composite::camera::{CameraKey, Ease};
 use crate::composite::layers::*;
 use crate::composite::refine::{BrushMode, MatteStroke};
 use crate::process::Formats;
-use crate::project::Edit;
+use crate::project::{ColourSettings, Edit, ShotRef};
 use crate::render::{RendererChoice, What};
 
 use super::jobs::{ExportRequest, THUMB_WIDTH};
@@ -169,6 +169,8 @@ fn menu_bar(app: &mut MatteboxApp, ui: &mut Ui) {
             {
                 app.act(Action::Redo);
             }
+            ui.separator();
+            colour_menus(app, ui);
         });
         ui.menu_button("View", |ui| {
             ui.label(RichText::new("Proxy").strong());
@@ -269,6 +271,58 @@ fn menu_bar(app: &mut MatteboxApp, ui: &mut Ui) {
             ui.label(doc.title());
         }
     });
+}
+
+/// Edit ▸ Input colour space (the shot's) and Edit ▸ Working space (the project's), as image
+/// editors keep colour settings under Edit; each change is an undoable edit.
+fn colour_menus(app: &mut MatteboxApp, ui: &mut Ui) {
+    use crate::shot::{ColourSpace, WorkingSpace};
+    let Some((shot, colour)) = app
+        .state
+        .doc
+        .as_ref()
+        .map(|d| (d.project.shot.clone(), d.project.colour))
+    else {
+        ui.add_enabled(false, egui::Button::new("Input colour space"));
+        ui.add_enabled(false, egui::Button::new("Working space"));
+        return;
+    };
+    let mut input = shot.colour_space;
+    ui.menu_button("Input colour space", |ui| {
+        ui.radio_value(&mut input, None, "auto").on_hover_text(
+            "sRGB for 8- and 16-bit files, linear for float files (EXR, float TIFF)",
+        );
+        for space in ColourSpace::ALL {
+            ui.radio_value(&mut input, Some(space), space.label())
+                .on_hover_text(format!(
+                    "{} (OpenColorIO: {}); also {}",
+                    space.name(),
+                    space.ocio_name(),
+                    space.aliases().join(", ")
+                ));
+        }
+    });
+    let mut working = colour.working_space;
+    ui.menu_button("Working space", |ui| {
+        for w in WorkingSpace::ALL {
+            ui.radio_value(&mut working, w, w.label()).on_hover_text(
+                "the space the plates are converted to, the compositor works in and the EXRs \
+                 are written in; the viewer, PNGs and models get sRGB-encoded Rec.709 whatever \
+                 it is",
+            );
+        }
+    });
+    if input != shot.colour_space {
+        app.edit(Edit::SetShot(ShotRef {
+            colour_space: input,
+            ..shot
+        }));
+    }
+    if working != colour.working_space {
+        app.edit(Edit::SetColour(ColourSettings {
+            working_space: working,
+        }));
+    }
 }
 
 /// Every keyboard shortcut, as the Help window lists them (the keyboard handler in `mod.rs`
@@ -1349,7 +1403,14 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
         has_aux: u32::from(geo.has_aux),
         ..DisplayUniform::default()
     }
-    .with_settings(&app.state.display);
+    .with_settings(&app.state.display)
+    .with_working(
+        app.state
+            .doc
+            .as_ref()
+            .map(|d| d.project.colour.working_space)
+            .unwrap_or_default(),
+    );
     ui.painter().add(egui_wgpu::Callback::new_paint_callback(
         available,
         ViewerPaint {
@@ -1423,6 +1484,11 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
                 cached.as_ref().map(|(_, c)| c.as_ref()),
                 frame.as_deref(),
                 &app.state.display,
+                app.state
+                    .doc
+                    .as_ref()
+                    .map(|d| d.project.colour.working_space)
+                    .unwrap_or_default(),
             );
         }
     }
@@ -1558,6 +1624,7 @@ fn probe_text(
     cached: Option<&crate::composite::frame_cache::CachedFrame>,
     frame: Option<&super::jobs::LoadedFrame>,
     display: &super::state::DisplaySettings,
+    working: crate::shot::WorkingSpace,
 ) -> String {
     let loaded = |img: &crate::composite::image::Image| {
         img.pixels
@@ -1589,16 +1656,10 @@ fn probe_text(
         y as f32 / geo.scale
     );
     if let Some(c) = colour {
-        let code = |v: f32| display.code(v);
+        let [r, g, b] = display.codes([c[0], c[1], c[2]], working);
         text.push_str(&format!(
-            "  rgba {:.4} {:.4} {:.4} {:.3}  display {} {} {}",
-            c[0],
-            c[1],
-            c[2],
-            c[3],
-            code(c[0]),
-            code(c[1]),
-            code(c[2])
+            "  rgba {:.4} {:.4} {:.4} {:.3}  display {r} {g} {b}",
+            c[0], c[1], c[2], c[3],
         ));
     }
     if geo.scale < 1.0 {

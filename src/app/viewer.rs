@@ -69,6 +69,9 @@ pub struct DisplayUniform {
     pub zebra: u32,
     /// Padding to the uniform's 16-byte size.
     pub pad: [u32; 2],
+    /// The working space to linear Rec.709, applied before the display transform: the columns
+    /// of a 3x3 matrix, each padded to a `vec4` (identity for a linear Rec.709 working space).
+    pub to_rec709: [[f32; 4]; 3],
 }
 
 impl DisplayUniform {
@@ -80,6 +83,16 @@ impl DisplayUniform {
         self.channel = d.channel.code();
         self.overlay = d.matte_overlay;
         self.zebra = u32::from(d.zebra);
+        self
+    }
+
+    /// The working space's part of the uniform: its matrix to linear Rec.709.
+    pub fn with_working(mut self, working: crate::shot::WorkingSpace) -> DisplayUniform {
+        let m = working.to_rec709().unwrap_or(glam::Mat3::IDENTITY);
+        self.to_rec709 = [0, 1, 2].map(|c| {
+            let col = m.col(c);
+            [col.x, col.y, col.z, 0.0]
+        });
         self
     }
 }
@@ -350,6 +363,11 @@ impl Default for DisplayUniform {
             overlay: 0.0,
             zebra: 0,
             pad: [0; 2],
+            to_rec709: [
+                [1.0, 0.0, 0.0, 0.0],
+                [0.0, 1.0, 0.0, 0.0],
+                [0.0, 0.0, 1.0, 0.0],
+            ],
         }
     }
 }

@@ -17,8 +17,10 @@ use mattebox::farm::{
 use mattebox::process::{DepthLock, Formats, PassModels, ProcessOptions};
 use mattebox::project::Project;
 use mattebox::render::{RendererChoice, What};
+use mattebox::shot::colour::PlateColour;
 use mattebox::shot::{FrameRange, Shot};
 
+use super::process::ColourArgs;
 use super::progress::Reporter;
 use super::{JobArgs, RuntimeArgs};
 
@@ -107,6 +109,8 @@ pub struct SubmitArgs {
     #[arg(long)]
     half: bool,
     #[command(flatten)]
+    colour: ColourArgs,
+    #[command(flatten)]
     job: JobArgs,
     #[command(flatten)]
     runtime: RuntimeArgs,
@@ -170,6 +174,8 @@ pub struct LockDepthArgs {
     /// Refuse images with more pixels than this.
     #[arg(long, value_name = "N")]
     max_pixels: Option<u64>,
+    #[command(flatten)]
+    colour: ColourArgs,
     #[command(flatten)]
     runtime: RuntimeArgs,
 }
@@ -366,6 +372,15 @@ fn build_plan(args: &SubmitArgs) -> anyhow::Result<(FarmPlan, Vec<String>)> {
         None => input.clone(),
     };
     let shot = Shot::open(&source)?;
+    // The shot's colour, spelt out for every step (a shot's passes get no project to read it
+    // from), so the lock, the chunks and a single-machine run all convert plates alike.
+    let colour = args.colour.apply(
+        project
+            .as_ref()
+            .map(Project::plate_colour)
+            .unwrap_or_default(),
+    );
+    let colour_flags = colour_args(&colour);
     let range = args
         .frames
         .or(project.as_ref().and_then(|p| p.shot.range()));
@@ -434,6 +449,7 @@ fn build_plan(args: &SubmitArgs) -> anyhow::Result<(FarmPlan, Vec<String>)> {
                     a.extend([flag.into(), v]);
                 }
             }
+            a.extend(colour_flags.iter().cloned());
             if project
                 .as_ref()
                 .is_some_and(|p| p.export.absolute_paths && !args.job.absolute_paths)
@@ -506,6 +522,7 @@ fn build_plan(args: &SubmitArgs) -> anyhow::Result<(FarmPlan, Vec<String>)> {
             if args.half {
                 a.push("--half".into());
             }
+            a.extend(colour_flags.iter().cloned());
             if what_render.animatic {
                 a.push("--no-movie".into());
             }
@@ -537,6 +554,7 @@ fn build_plan(args: &SubmitArgs) -> anyhow::Result<(FarmPlan, Vec<String>)> {
                 "--depth".into(),
                 depth_model,
             ];
+            a.extend(colour_flags.iter().cloned());
             a.extend(runtime);
             a.extend(cache_args(&args.job)?);
             Some(LockStep {
@@ -795,6 +813,16 @@ fn resubmit(args: ResubmitArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--colorspace` and `--working-space` as the tasks' command lines spell them.
+fn colour_args(colour: &PlateColour) -> Vec<String> {
+    vec![
+        "--colorspace".into(),
+        colour.input.map_or("auto", |c| c.name()).into(),
+        "--working-space".into(),
+        colour.working.name().into(),
+    ]
+}
+
 fn lock_depth(args: LockDepthArgs) -> anyhow::Result<ExitCode> {
     let shot = Shot::open(&args.input)?;
     let manifest = args.runtime.manifest()?;
@@ -814,6 +842,7 @@ fn lock_depth(args: LockDepthArgs) -> anyhow::Result<ExitCode> {
     if let Some(max) = args.max_pixels {
         options.limits.max_pixels = max;
     }
+    options.colour = args.colour.apply(PlateColour::default());
     let reporter = Reporter::new(false);
     let cancel = AtomicBool::new(false);
     let lock = DepthLock::compute(&shot, &mut model, &options, &cancel, &mut |e| {

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use mattebox::export::ExrCompression;
 use mattebox::process::{Event, Formats, PassModels, ProcessOptions, process_shot};
-use mattebox::shot::{FrameRange, Shot};
+use mattebox::shot::{ColourSpace, FrameRange, PlateColour, Shot, WorkingSpace};
 
 use super::progress::Reporter;
 use super::{JobArgs, RuntimeArgs};
@@ -40,6 +40,8 @@ pub struct ProcessArgs {
     /// The shot's frame rate, recorded in the EXRs (framesPerSecond): 24, 25, 23.976, ...
     #[arg(long, value_name = "FPS", value_parser = parse_fps)]
     fps: Option<f32>,
+    #[command(flatten)]
+    colour: ColourArgs,
     #[command(flatten)]
     job: JobArgs,
     #[command(flatten)]
@@ -94,6 +96,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
     options.absolute_paths = args.job.absolute_paths;
     options.fps = args.fps;
     options.depth_lock = args.job.depth_lock()?;
+    options.colour = args.colour.apply(PlateColour::default());
 
     let cancel = AtomicBool::new(false);
     let mut on_event = |event: Event| reporter.event(event);
@@ -139,6 +142,46 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The colour arguments of `process` and `render`.
+#[derive(Debug, Args)]
+pub struct ColourArgs {
+    /// The shot's input colour space: auto (srgb for 8/16-bit files, linear for float), srgb,
+    /// rec709 (the BT.709 camera curve), rec1886 (gamma 2.4 Rec.709), linear (Rec.709
+    /// primaries), acescg, aces2065-1, linear-rec2020 or raw (data: no conversion).
+    /// OpenColorIO's, Nuke's and oiiotool's names are accepted too, in any case: ACEScg,
+    /// "sRGB - Texture", "Linear Rec.709 (sRGB)", "Camera Rec.709", ... (see the README).
+    /// `render`: default the project's.
+    #[arg(long, value_name = "SPACE", value_parser = parse_colorspace)]
+    pub colorspace: Option<InputChoice>,
+    /// The working space: linear (linear Rec.709/sRGB primaries, the default) or acescg.
+    /// `render`: default the project's.
+    #[arg(long, value_name = "SPACE")]
+    pub working_space: Option<WorkingSpace>,
+}
+
+impl ColourArgs {
+    /// `colour` with the arguments given put in.
+    pub fn apply(&self, mut colour: PlateColour) -> PlateColour {
+        if let Some(InputChoice(input)) = self.colorspace {
+            colour.input = input;
+        }
+        if let Some(working) = self.working_space {
+            colour.working = working;
+        }
+        colour
+    }
+}
+
+/// `--colorspace`: a colour space, or `None` for auto.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputChoice(pub Option<ColourSpace>);
+
+fn parse_colorspace(s: &str) -> Result<InputChoice, String> {
+    ColourSpace::parse_choice(s)
+        .map(InputChoice)
+        .map_err(|e| e.to_string())
 }
 
 fn parse_fps(s: &str) -> Result<f32, String> {

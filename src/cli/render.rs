@@ -14,6 +14,7 @@ use mattebox::project::Project;
 use mattebox::render::{Phase, RenderOptions, RendererChoice, What, render_project};
 use mattebox::shot::FrameRange;
 
+use super::process::ColourArgs;
 use super::progress::Reporter;
 use super::{JobArgs, RuntimeArgs};
 
@@ -51,6 +52,8 @@ pub struct RenderArgs {
     #[arg(long)]
     no_movie: bool,
     #[command(flatten)]
+    colour: ColourArgs,
+    #[command(flatten)]
     job: JobArgs,
     #[command(flatten)]
     runtime: RuntimeArgs,
@@ -63,7 +66,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
         .project
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let (project, project_path) = if is_project {
+    let (mut project, project_path) = if is_project {
         let (project, warnings) = Project::load(&args.project)?;
         for w in warnings {
             reporter.info(format!("warning: {}: {w}", args.project.display()));
@@ -84,6 +87,10 @@ pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
             cwd.join("untitled.mattebox.json"),
         )
     };
+    // --colorspace and --working-space override the project's.
+    let colour = args.colour.apply(project.plate_colour());
+    project.shot.colour_space = colour.input;
+    project.colour.working_space = colour.working;
     let manifest = args.runtime.manifest()?;
     let rt = args.runtime.runtime()?;
     let mut models = PassModels::load(

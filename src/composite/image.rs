@@ -47,18 +47,11 @@ impl Image {
 
     /// Overwrites every pixel with `f(x, y)`, in parallel by rows.
     pub fn fill_with(&mut self, f: impl Fn(u32, u32) -> [f32; 4] + Sync) {
-        let width = self.width as usize;
-        if width == 0 {
-            return;
-        }
-        self.pixels
-            .par_chunks_mut(width)
-            .enumerate()
-            .for_each(|(y, row)| {
-                for (x, px) in row.iter_mut().enumerate() {
-                    *px = f(x as u32, y as u32);
-                }
-            });
+        self.fill_rows(|y, row| {
+            for (x, px) in row.iter_mut().enumerate() {
+                *px = f(x as u32, y);
+            }
+        });
     }
 
     /// Overwrites every row with `f(y, row)`, in parallel by rows (for ops that read their

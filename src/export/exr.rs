@@ -19,11 +19,14 @@
 //! `matte_fg.alpha`. `oiiotool --info -v` lists the names as they are. Files from older
 //! Mattebox versions (`Z`, `matte.<name>.A`) are still read: [`super::read`].
 //!
-//! The header carries OpenEXR's standard `chromaticities` (the working space: Rec.709/sRGB
-//! primaries, D65 white) and `framesPerSecond` (the shot's rate), and text attributes under
-//! `mattebox/` that say which software, source file, frame, execution provider and models (id,
-//! SHA-256, licence) made the frame, and what the depth values mean (for a composite: scene
-//! metres, with the mapping from the model's values).
+//! The header carries OpenEXR's standard `chromaticities` (the working space's primaries and
+//! white: Rec.709/sRGB with D65 by default, AP1 with the ACES white for ACEScg) and
+//! `framesPerSecond` (the shot's rate), and text attributes under `mattebox/` that say which
+//! software, source file, frame, execution provider and models (id, SHA-256, licence) made the
+//! frame, what the depth values mean (for a composite: scene metres, with the mapping from the
+//! model's values), and the colour: `mattebox/colour/workingSpace` (`linear` or `acescg`),
+//! `mattebox/colour/workingSpaceOcio` (OpenColorIO's name for it) and
+//! `mattebox/colour/inputSpace` (the space the source file was read as).
 //!
 //! The `exr` crate writes the header, offset table and chunks. For ZIP and ZIPS the blocks are
 //! deflated by Mattebox's own `export::zip` at a faster setting than the crate's; the files
@@ -51,12 +54,13 @@ use super::{
     ExportError, FrameMetadata, SceneDepth, atomic::write_atomic, check_len, check_size, zip,
 };
 use crate::passes::{DepthMap, Matte};
-use crate::shot::Plate;
+use crate::shot::{Plate, WorkingSpace};
 
 /// The version of the files' layout (channel names and metadata). It is part of every stamp's
 /// key, so a rerun rewrites the frames an older layout wrote. 2: `depth.Z`, `matte_<name>.A`,
-/// `chromaticities`, `framesPerSecond`, relative source paths.
-pub const LAYOUT_VERSION: u32 = 2;
+/// `chromaticities`, `framesPerSecond`, relative source paths. 3: the working space's
+/// `chromaticities` and `mattebox/colour/...`.
+pub const LAYOUT_VERSION: u32 = 3;
 
 /// The depth channel: layer `depth`, channel `Z`.
 pub const DEPTH_CHANNEL: &str = "depth.Z";
@@ -80,14 +84,16 @@ pub fn matte_name_of_channel(channel: &str) -> Option<&str> {
     (!name.is_empty() && !name.contains('.')).then_some(name)
 }
 
-/// The working space's primaries and white point, as OpenEXR's `chromaticities` attribute:
-/// Rec.709/sRGB with a D65 white.
-const REC709_CHROMATICITIES: Chromaticities = Chromaticities {
-    red: Vec2(0.64, 0.33),
-    green: Vec2(0.30, 0.60),
-    blue: Vec2(0.15, 0.06),
-    white: Vec2(0.3127, 0.3290),
-};
+/// The working space's primaries and white point, as OpenEXR's `chromaticities` attribute.
+fn chromaticities(working: WorkingSpace) -> Chromaticities {
+    let [r, g, b, w] = working.chromaticities();
+    Chromaticities {
+        red: Vec2(r[0], r[1]),
+        green: Vec2(g[0], g[1]),
+        blue: Vec2(b[0], b[1]),
+        white: Vec2(w[0], w[1]),
+    }
+}
 
 /// Longest matte name accepted, so that every header attribute name stays within OpenEXR's
 /// 255-byte limit.
@@ -302,7 +308,7 @@ fn layered_image(
         AnyChannels::sort(channels.into()),
     );
     let mut image = Image::from_layer(layer);
-    image.attributes.chromaticities = Some(REC709_CHROMATICITIES);
+    image.attributes.chromaticities = Some(chromaticities(meta.working_space));
     image
 }
 
@@ -425,6 +431,20 @@ fn header_attributes(
     ];
     if let Some(frame) = meta.frame {
         out.push(("mattebox/frame".to_string(), frame.to_string()));
+    }
+    out.push((
+        "mattebox/colour/workingSpace".to_string(),
+        meta.working_space.name().to_string(),
+    ));
+    out.push((
+        "mattebox/colour/workingSpaceOcio".to_string(),
+        meta.working_space.ocio_name().to_string(),
+    ));
+    if let Some(input) = meta.input_space {
+        out.push((
+            "mattebox/colour/inputSpace".to_string(),
+            input.name().to_string(),
+        ));
     }
     if let Some(depth) = depth {
         let key = |field: &str| format!("mattebox/depth/{field}");
@@ -634,6 +654,8 @@ mod tests {
             mattes: vec![stamp("fg", "birefnet-lite")],
             fps: Some(24.0),
             scene_depth: None,
+            working_space: WorkingSpace::Linear,
+            input_space: Some(crate::shot::ColourSpace::Linear),
         }
     }
 
@@ -733,14 +755,23 @@ mod tests {
             ("mattebox/matte/fg/model", "birefnet-lite"),
             ("mattebox/matte/fg/modelSha256", &sha),
             ("mattebox/matte/fg/licence", "Apache-2.0"),
+            ("mattebox/colour/workingSpace", "linear"),
+            ("mattebox/colour/workingSpaceOcio", "Linear Rec.709 (sRGB)"),
+            ("mattebox/colour/inputSpace", "linear"),
         ];
         for (name, value) in expect {
             assert_eq!(attribute(attrs, name).as_deref(), Some(value), "{name}");
         }
         assert_eq!(attrs.frames_per_second, Some((24, 1)));
+        let rec709 = Chromaticities {
+            red: Vec2(0.64, 0.33),
+            green: Vec2(0.30, 0.60),
+            blue: Vec2(0.15, 0.06),
+            white: Vec2(0.3127, 0.3290),
+        };
         assert_eq!(
             image.attributes.chromaticities,
-            Some(REC709_CHROMATICITIES),
+            Some(rec709),
             "the working space: Rec.709 primaries, D65 white"
         );
         assert_eq!(
@@ -873,6 +904,47 @@ mod tests {
             attribute(&image.layer_data.attributes, "mattebox/source").as_deref(),
             Some("/shots/東京/plate.exr")
         );
+    }
+
+    #[test]
+    fn an_acescg_working_space_is_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("acescg.exr");
+        let meta = FrameMetadata {
+            working_space: WorkingSpace::AcesCg,
+            input_space: Some(crate::shot::ColourSpace::Srgb),
+            ..metadata()
+        };
+        write_layered_exr(
+            &path,
+            &gradient_plate(8, 8, 1.0),
+            None,
+            &[],
+            &meta,
+            ExrCompression::Zip,
+        )
+        .unwrap();
+        let image = ::exr::prelude::read_first_flat_layer_from_file(&path).unwrap();
+        let attrs = &image.layer_data.attributes;
+        assert_eq!(
+            attribute(attrs, "mattebox/colour/workingSpace").as_deref(),
+            Some("acescg")
+        );
+        assert_eq!(
+            attribute(attrs, "mattebox/colour/workingSpaceOcio").as_deref(),
+            Some("ACEScg")
+        );
+        assert_eq!(
+            attribute(attrs, "mattebox/colour/inputSpace").as_deref(),
+            Some("srgb")
+        );
+        let ap1 = Chromaticities {
+            red: Vec2(0.713, 0.293),
+            green: Vec2(0.165, 0.830),
+            blue: Vec2(0.128, 0.044),
+            white: Vec2(0.32168, 0.33767),
+        };
+        assert_eq!(image.attributes.chromaticities, Some(ap1));
     }
 
     #[test]

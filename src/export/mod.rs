@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::passes::{DepthRange, DepthSemantics};
+use crate::shot::{ColourSpace, WorkingSpace};
 
 pub use self::atomic::write_atomic;
 pub use self::exr::{
@@ -75,6 +76,14 @@ pub struct FrameMetadata {
     /// model's raw values, as [`FrameMetadata::depth`] says.
     #[serde(default)]
     pub scene_depth: Option<SceneDepth>,
+    /// The working space the colour channels are in: written as OpenEXR's `chromaticities` and
+    /// as `mattebox/colour/workingSpace`.
+    #[serde(default)]
+    pub working_space: WorkingSpace,
+    /// The colour space the source file was read as (`mattebox/colour/inputSpace`); `None`
+    /// leaves it out.
+    #[serde(default)]
+    pub input_space: Option<ColourSpace>,
 }
 
 /// How a composite's depth became scene metres: the project's scene settings at render time.

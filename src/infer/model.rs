@@ -14,6 +14,7 @@ use super::InferError;
 use super::manifest::{ChannelOrder, Layout, ModelEntry, Post, Scale, sha256_hex};
 use super::runtime::{Provider, Runtime};
 use crate::shot::Plate;
+use crate::shot::WorkingSpace;
 use crate::shot::colour::linear_to_srgb;
 
 /// A model's output at the model's own resolution, after post-processing.
@@ -293,13 +294,23 @@ impl Model {
         })
     }
 
-    /// Pre-processes `plate` and runs the model on it.
+    /// Pre-processes `plate` (linear Rec.709) and runs the model on it.
     pub fn run(&mut self, plate: &Plate) -> Result<RawOutput, InferError> {
-        let input = preprocess(&self.entry, plate).map_err(|reason| InferError::Ort {
-            path: self.path.clone(),
-            during: "resizing the plate for the model",
-            reason,
-        })?;
+        self.run_in(plate, WorkingSpace::Linear)
+    }
+
+    /// Pre-processes `plate`, in the working space `working`, and runs the model on it.
+    pub fn run_in(
+        &mut self,
+        plate: &Plate,
+        working: WorkingSpace,
+    ) -> Result<RawOutput, InferError> {
+        let input =
+            preprocess_in(&self.entry, plate, working).map_err(|reason| InferError::Ort {
+                path: self.path.clone(),
+                during: "resizing the plate for the model",
+                reason,
+            })?;
         self.run_tensor(&input)
     }
 }
@@ -307,9 +318,21 @@ impl Model {
 /// Bumped when pre- or post-processing changes, so cached results are not reused across it.
 const PREPROCESS_VERSION: &str = "pre-1";
 
-/// Resizes the linear plate to the model's input size (Lanczos, in linear light), encodes it to
-/// sRGB (the models were trained on sRGB photos), scales and normalises it, and lays it out.
+/// Resizes the linear Rec.709 plate to the model's input size (Lanczos, in linear light),
+/// encodes it to sRGB (the models were trained on sRGB photos), scales and normalises it, and
+/// lays it out. [`preprocess_in`] for a plate in another working space.
 pub fn preprocess(entry: &ModelEntry, plate: &Plate) -> Result<Vec<f32>, String> {
+    preprocess_in(entry, plate, WorkingSpace::Linear)
+}
+
+/// [`preprocess`] for a plate in the working space `working`: after the resize its colours go
+/// back to linear Rec.709 before the sRGB encode, so a model gets what it was trained on
+/// whatever the working space.
+pub fn preprocess_in(
+    entry: &ModelEntry,
+    plate: &Plate,
+    working: WorkingSpace,
+) -> Result<Vec<f32>, String> {
     let (w, h) = (entry.input.width, entry.input.height);
     let resize =
         |src: &[f32], sw: u32, sh: u32, dw: u32, dh: u32, filter| -> Result<Vec<f32>, String> {
@@ -361,14 +384,15 @@ pub fn preprocess(entry: &ModelEntry, plate: &Plate) -> Result<Vec<f32>, String>
         )?
     };
     let n = w as usize * h as usize;
+    let to_rec709 = working.to_rec709();
     let mut rgb: Vec<[f32; 3]> = small
         .chunks_exact(4)
         .map(|p| {
-            [
-                linear_to_srgb(p[0]),
-                linear_to_srgb(p[1]),
-                linear_to_srgb(p[2]),
-            ]
+            let linear = match to_rec709 {
+                None => [p[0], p[1], p[2]],
+                Some(m) => (m * glam::Vec3::new(p[0], p[1], p[2])).to_array(),
+            };
+            linear.map(linear_to_srgb)
         })
         .collect();
     let scale = match entry.normalise.scale {
@@ -422,6 +446,46 @@ fn postprocess(values: &mut [f32], post: Post) {
             } else {
                 values.iter_mut().for_each(|v| *v = 0.0);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shot::colour::{Primaries, conversion_matrix};
+
+    fn flat_plate(rgb: [f32; 3]) -> Plate {
+        Plate {
+            width: 64,
+            height: 48,
+            rgba: [rgb[0], rgb[1], rgb[2], 1.0].repeat(64 * 48),
+            source_bits: 32,
+        }
+    }
+
+    #[test]
+    fn a_model_gets_the_same_input_whatever_the_working_space() {
+        let entries = super::super::Manifest::parse(
+            include_str!("../../models/manifest.toml"),
+            Path::new("models/manifest.toml"),
+        )
+        .unwrap();
+        assert!(!entries.is_empty());
+        let rec709 = [0.18f32, 0.45, 0.07];
+        let acescg =
+            conversion_matrix(Primaries::Rec709, Primaries::Ap1) * glam::Vec3::from_array(rec709);
+        for entry in &entries {
+            let want = preprocess(entry, &flat_plate(rec709)).unwrap();
+            let got =
+                preprocess_in(entry, &flat_plate(acescg.to_array()), WorkingSpace::AcesCg).unwrap();
+            assert_eq!(want.len(), got.len());
+            let worst = want
+                .iter()
+                .zip(&got)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(worst < 1e-4, "{}: {worst}", entry.id);
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::composite::layers::{BlendMode, Layer, SceneSettings};
 use crate::composite::refine::MatteStroke;
 
 use super::clamp::{self, Clamp};
-use super::{ExportSettings, PassSettings, Project, ShotRef};
+use super::{ColourSettings, ExportSettings, PassSettings, Project, ShotRef};
 
 /// One change to a project. Out-of-range values are clamped as on load (see the module's
 /// table); an index that does not exist is an [`EditError`] and changes nothing.
@@ -102,6 +102,9 @@ pub enum Edit {
     SetCamera(CameraMove),
     /// Replaces the export settings.
     SetExport(ExportSettings),
+    /// Replaces the colour settings (the working space). The shot's input colour space is part
+    /// of the shot: [`Edit::SetShot`].
+    SetColour(ColourSettings),
     /// Appends a matte stroke (painted after, so over, every stroke before it). Its values are
     /// clamped as on load; a stroke with no (finite) points is an [`EditError::EmptyStroke`].
     /// Undone by [`Edit::RemoveStroke`] of the last index.
@@ -301,6 +304,7 @@ impl Project {
                 Edit::SetCamera(mem::replace(&mut self.camera, camera))
             }
             Edit::SetExport(export) => Edit::SetExport(mem::replace(&mut self.export, export)),
+            Edit::SetColour(colour) => Edit::SetColour(mem::replace(&mut self.colour, colour)),
             Edit::AddStroke(stroke) => {
                 let index = self.matte_strokes.len();
                 let stroke = checked_stroke(stroke, index, w)?;

@@ -79,7 +79,7 @@ use crate::composite::layers::{
 use crate::composite::refine::MatteStroke;
 use crate::export::{ExportError, ExrCompression};
 use crate::process::Formats;
-use crate::shot::FrameRange;
+use crate::shot::{ColourSpace, FrameRange, PlateColour, WorkingSpace};
 
 pub use self::clamp::Clamp;
 pub use self::edit::{DEFAULT_UNDO_DEPTH, Edit, EditError, History};
@@ -108,6 +108,9 @@ pub struct Project {
     /// What an export writes.
     #[serde(default)]
     pub export: ExportSettings,
+    /// Colour management: the working space.
+    #[serde(default)]
+    pub colour: ColourSettings,
     /// The artist's matte refinement strokes, painted over the AI matte in order when a
     /// frame's inputs are built (`composite::refine::apply_strokes`); the pass files are never
     /// changed. Each applies to one frame (by the sequence's number) or, with `frame: null`, to
@@ -134,6 +137,13 @@ pub struct ShotRef {
     /// Frames per second, for playback and the animatic. Clamped to 1..=1000; default 24.
     #[serde(default = "default_fps")]
     pub fps: f32,
+    /// The colour space the shot's files are in, by name (`srgb`, `rec709`, `rec1886`,
+    /// `linear`, `acescg`, `aces2065-1`, `linear-rec2020`, `raw`, or an OpenColorIO / Nuke /
+    /// oiiotool alias such as `ACEScg` or `sRGB - Texture`, any case), or `auto`: sRGB for 8-
+    /// and 16-bit files, linear for float files. Default `auto`; an unknown name is refused on
+    /// load.
+    #[serde(default, with = "crate::shot::colour::auto_or_space")]
+    pub colour_space: Option<ColourSpace>,
 }
 
 fn default_fps() -> f32 {
@@ -148,6 +158,7 @@ impl ShotRef {
             first: None,
             last: None,
             fps: default_fps(),
+            colour_space: None,
         }
     }
 
@@ -178,6 +189,16 @@ impl Default for PassSettings {
             matte_model: "u2netp".into(),
         }
     }
+}
+
+/// Colour management (see `shot::colour`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ColourSettings {
+    /// The space the plates are converted to and the compositor works in, which the EXRs are
+    /// written in: `linear` (linear Rec.709/sRGB primaries, the default) or `acescg`. Model
+    /// inputs and previews are converted back to sRGB-encoded Rec.709 whatever it is.
+    pub working_space: WorkingSpace,
 }
 
 /// What an export writes.
@@ -392,6 +413,7 @@ impl Project {
             layers,
             camera,
             export: ExportSettings::default(),
+            colour: ColourSettings::default(),
             matte_strokes: Vec::new(),
         }
     }
@@ -403,6 +425,14 @@ impl Project {
             path.to_path_buf()
         } else {
             base.join(path)
+        }
+    }
+
+    /// How the shot's plates enter the pipeline: its input colour space and the working space.
+    pub fn plate_colour(&self) -> PlateColour {
+        PlateColour {
+            input: self.shot.colour_space,
+            working: self.colour.working_space,
         }
     }
 

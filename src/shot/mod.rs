@@ -4,7 +4,8 @@
 //! `plates/run.####.png` or `plates/run.%04d.exr`) into a list of [`Frame`]s from directory
 //! listings alone: no image data or header is read, so a shot of thousands of frames opens at
 //! once. [`decode::decode`] turns one frame into a linear-light [`Plate`]; [`colour`] holds the
-//! sRGB curves.
+//! colour spaces and the sRGB curves, and [`load_plate`] is how a plate enters the pipeline:
+//! decoded, then converted from the shot's input colour space to the working space.
 //!
 //! Frame numbers are the source's own, often starting at 1001; they are never renumbered.
 
@@ -13,6 +14,7 @@ pub mod decode;
 mod plate;
 pub mod sequence;
 
+pub use colour::{ColourSpace, PlateColour, WorkingSpace};
 pub use plate::Plate;
 
 use std::fmt;
@@ -23,6 +25,19 @@ use std::str::FromStr;
 
 use decode::DecodeLimits;
 use sequence::FileName;
+
+/// Decodes `path` ([`decode::decode`]) and converts it from the shot's input colour space to
+/// the working space ([`PlateColour::apply`]): the one way plates enter the pipeline (the
+/// process and render jobs, the app's frame loader).
+pub fn load_plate(
+    path: &Path,
+    limits: &DecodeLimits,
+    colour: &PlateColour,
+) -> Result<Plate, ShotError> {
+    let mut plate = decode::decode(path, limits)?;
+    colour.apply(&mut plate);
+    Ok(plate)
+}
 
 /// The extensions of the image files a shot is made of, in lower case.
 pub const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "tif", "tiff", "exr"];

@@ -23,9 +23,15 @@ impl Plate {
 
     /// Rec. 709 luminance of every pixel, in linear light; the guide image for edge-aware upsampling.
     pub fn luminance(&self) -> Vec<f32> {
+        self.luminance_weighted([0.2126, 0.7152, 0.0722])
+    }
+
+    /// The luminance of every pixel with these weights of R, G and B (for a plate in another
+    /// working space: `WorkingSpace::luminance_weights`).
+    pub fn luminance_weighted(&self, [r, g, b]: [f32; 3]) -> Vec<f32> {
         self.rgba
             .chunks_exact(4)
-            .map(|p| 0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2])
+            .map(|p| r * p[0] + g * p[1] + b * p[2])
             .collect()
     }
 }

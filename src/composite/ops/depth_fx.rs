@@ -642,10 +642,56 @@ fn in_focus_tiles(p: &DofGatherParams, meta: &Image) -> (usize, Vec<bool>) {
     (tx as usize, flags)
 }
 
+/// The gather's taps, worked out once per op in the shader's order: the centre cell's offsets
+/// with their distances, and the lattice cells within reach with theirs.
+struct GatherTaps {
+    centre: Vec<(i32, i32, f32)>,
+    cells: Vec<(i32, i32, f32)>,
+    /// The farthest any tap reaches along an axis.
+    reach: i32,
+}
+
+impl GatherTaps {
+    fn new(p: &DofGatherParams, spacing: f32, reach2: f32) -> GatherTaps {
+        let mut centre = Vec::new();
+        for dy in -p.half..=p.half {
+            for dx in -p.half..=p.half {
+                centre.push((dx, dy, ((dx * dx + dy * dy) as f32).sqrt()));
+            }
+        }
+        let mut cells = Vec::new();
+        for j in -p.cells..=p.cells {
+            for i in -p.cells..=p.cells {
+                let r2 = ((i * i + j * j) as f32) * spacing * spacing;
+                if (i == 0 && j == 0) || r2 >= reach2 {
+                    continue;
+                }
+                cells.push((i * (2 * p.half + 1), j * (2 * p.half + 1), r2.sqrt()));
+            }
+        }
+        let reach = cells
+            .iter()
+            .chain(&centre)
+            .map(|&(x, y, _)| x.abs().max(y.abs()))
+            .max()
+            .unwrap_or(0);
+        GatherTaps {
+            centre,
+            cells,
+            reach,
+        }
+    }
+}
+
 fn dof_gather_cpu(p: &DofGatherParams, acc: &Image, sum: &Image, meta: &Image, out: &mut Image) {
     let spacing = (2 * p.half + 1) as f32;
     let reach2 = (p.max_blur_px + 0.5 * spacing) * (p.max_blur_px + 0.5 * spacing);
     let (tiles_across, in_focus) = in_focus_tiles(p, meta);
+    let taps = GatherTaps::new(p, spacing, reach2);
+    let (w, h) = (meta.width as i32, meta.height as i32);
+    let same_size = [acc, sum]
+        .iter()
+        .all(|im| (im.width, im.height) == (meta.width, meta.height));
     out.fill_rows(|y, row| {
         let acc_row = acc.row_clamped(y as i32);
         for (x, px) in row.iter_mut().enumerate() {
@@ -655,66 +701,107 @@ fn dof_gather_cpu(p: &DofGatherParams, acc: &Image, sum: &Image, meta: &Image, o
                 *px = acc_row.get(x).copied().unwrap_or([0.0; 4]);
                 continue;
             }
-            *px = gather_pixel(p, spacing, reach2, acc, sum, meta, x as i32, y as i32);
+            let (x, y) = (x as i32, y as i32);
+            let r = taps.reach;
+            // Away from the edges every tap is inside the image: read by index, no clamping.
+            let inside = same_size && x >= r && y >= r && x + r < w && y + r < h;
+            *px = if inside {
+                gather_inside(&taps, spacing, acc, sum, meta, x, y)
+            } else {
+                gather_clamped(&taps, spacing, acc, sum, meta, x, y)
+            };
         }
     });
 }
 
-/// One pixel of the gather; twin of `dof_gather.wgsl`'s body.
-#[allow(clippy::too_many_arguments)]
+/// The gather at a pixel whose taps all fall inside the image (same formulas and order as
+/// [`gather_clamped`], reading pixels by index).
 #[inline]
-fn gather_pixel(
-    p: &DofGatherParams,
+fn gather_inside(
+    taps: &GatherTaps,
     spacing: f32,
-    reach2: f32,
     acc: &Image,
     sum: &Image,
     meta: &Image,
     x: i32,
     y: i32,
 ) -> [f32; 4] {
-    let mc = meta.load_clamped(x, y);
+    let w = meta.width as i32;
+    let base = y * w + x;
+    let at = |img: &Image, dx: i32, dy: i32| {
+        img.pixels
+            .get((base + dy * w + dx) as usize)
+            .copied()
+            .unwrap_or([0.0; 4])
+    };
+    gather_with(
+        taps,
+        spacing,
+        |dx, dy| at(meta, dx, dy),
+        |dx, dy| at(acc, dx, dy),
+        |dx, dy| at(sum, dx, dy),
+    )
+}
+
+/// The gather at any pixel, with every read clamped to the image (`load_clamped`).
+#[inline]
+fn gather_clamped(
+    taps: &GatherTaps,
+    spacing: f32,
+    acc: &Image,
+    sum: &Image,
+    meta: &Image,
+    x: i32,
+    y: i32,
+) -> [f32; 4] {
+    gather_with(
+        taps,
+        spacing,
+        |dx, dy| meta.load_clamped(x + dx, y + dy),
+        |dx, dy| acc.load_clamped(x + dx, y + dy),
+        |dx, dy| sum.load_clamped(x + dx, y + dy),
+    )
+}
+
+/// The gather's sums over precomputed taps; `meta`, `acc` and `sum` read a pixel at an offset
+/// from the centre; the formulas and their order are `dof_gather.wgsl`'s.
+#[inline(always)]
+fn gather_with(
+    taps: &GatherTaps,
+    spacing: f32,
+    meta: impl Fn(i32, i32) -> [f32; 4],
+    acc: impl Fn(i32, i32) -> [f32; 4],
+    sum: impl Fn(i32, i32) -> [f32; 4],
+) -> [f32; 4] {
+    let mc = meta(0, 0);
     let (coc_c, d_c) = (mc[1], mc[3]);
     let mut total = [0.0f32; 4];
     let mut weight = 0.0f32;
-    // The centre cell, at full resolution (the centre pixel always counts fully).
-    for dy in -p.half..=p.half {
-        for dx in -p.half..=p.half {
-            let m = meta.load_clamped(x + dx, y + dy);
-            let e = reach_coc(m[1], m[3], coc_c, d_c);
-            let r = ((dx * dx + dy * dy) as f32).sqrt();
-            let w = (e - r + 0.5).clamp(0.0, 1.0) / (e * e);
-            let c = acc.load_clamped(x + dx, y + dy);
-            total[0] += w * c[0];
-            total[1] += w * c[1];
-            total[2] += w * c[2];
-            total[3] += w * c[3];
-            weight += w;
-        }
+    for &(dx, dy, r) in &taps.centre {
+        let m = meta(dx, dy);
+        let e = reach_coc(m[1], m[3], coc_c, d_c);
+        let w = (e - r + 0.5).clamp(0.0, 1.0) / (e * e);
+        let c = acc(dx, dy);
+        total[0] += w * c[0];
+        total[1] += w * c[1];
+        total[2] += w * c[2];
+        total[3] += w * c[3];
+        weight += w;
     }
-    // The other cells, from the prefiltered box sums.
-    for j in -p.cells..=p.cells {
-        for i in -p.cells..=p.cells {
-            let r2 = ((i * i + j * j) as f32) * spacing * spacing;
-            if (i == 0 && j == 0) || r2 >= reach2 {
-                continue;
-            }
-            let (qx, qy) = (x + i * (2 * p.half + 1), y + j * (2 * p.half + 1));
-            let m = meta.load_clamped(qx, qy);
-            let e = reach_coc(m[1], m[3], coc_c, d_c);
-            let r = r2.sqrt();
-            let cover = ((e - r) / spacing + 0.5).clamp(0.0, 1.0);
-            if cover <= 0.0 {
-                continue;
-            }
-            let w = cover / (e * e);
-            let c = sum.load_clamped(qx, qy);
-            total[0] += w * c[0];
-            total[1] += w * c[1];
-            total[2] += w * c[2];
-            total[3] += w * c[3];
-            weight += w * m[0];
+    for &(ox, oy, r) in &taps.cells {
+        let m = meta(ox, oy);
+        let e = reach_coc(m[1], m[3], coc_c, d_c);
+        let cover = ((e - r) / spacing + 0.5).clamp(0.0, 1.0);
+        if cover <= 0.0 {
+            continue;
         }
+        let w = cover / (e * e);
+        let c = sum(ox, oy);
+        total[0] += w * c[0];
+        total[1] += w * c[1];
+        total[2] += w * c[2];
+        total[3] += w * c[3];
+        weight += w * m[0];
     }
     let inv = 1.0 / weight;
     [
@@ -976,11 +1063,14 @@ mod tests {
             "{skipped} of {}",
             in_focus.len()
         );
+        // Every pixel gathered tap by tap with clamped reads: what the skipped tiles and the
+        // by-index reads away from the edges must reproduce to the bit.
         let spacing = (2 * gather.half + 1) as f32;
         let reach2 = (gather.max_blur_px + 0.5 * spacing).powi(2);
+        let taps = GatherTaps::new(&gather, spacing, reach2);
         for y in 0..192 {
             for x in 0..256 {
-                let full = gather_pixel(&gather, spacing, reach2, &acc, &sum, &meta, x, y);
+                let full = gather_clamped(&taps, spacing, &acc, &sum, &meta, x, y);
                 let got = out.pixels[(y * 256 + x) as usize];
                 assert_eq!(got.map(f32::to_bits), full.map(f32::to_bits), "at {x},{y}");
             }
