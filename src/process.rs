@@ -28,7 +28,8 @@ use crate::export::{
     self, ExportError, ExrCompression, FrameMetadata, FrameStatus, PassStamp, ShotSidecar,
     SidecarFrame,
 };
-use crate::infer::{InferError, Model, RawOutput, model::preprocess_in};
+use crate::infer::model::{ModelInput, preprocess_in};
+use crate::infer::{InferError, Model, RawOutput};
 use crate::passes::cache::{PassCache, hash_file};
 use crate::passes::upsample::guide_from_luminance;
 use crate::passes::{self, DepthRange, DepthSemantics};
@@ -342,8 +343,8 @@ struct Decoded {
     plate: Plate,
     depth: Option<RawOutput>,
     matte: Option<RawOutput>,
-    depth_input: Option<Vec<f32>>,
-    matte_input: Option<Vec<f32>>,
+    depth_input: Option<ModelInput>,
+    matte_input: Option<ModelInput>,
 }
 
 struct Inferred {
@@ -929,7 +930,7 @@ fn decode_frame(run: &Run<'_>, index: usize) -> Result<Option<Decoded>, String> 
     let depth = sampled.or(depth_hit);
     let prep = |entry: &Option<crate::infer::ModelEntry>,
                 have: bool|
-     -> Result<Option<Vec<f32>>, String> {
+     -> Result<Option<ModelInput>, String> {
         match (entry, have) {
             (Some(e), false) => preprocess_in(e, &plate, run.options.colour.working)
                 .map(Some)
@@ -959,7 +960,7 @@ fn decode_frame(run: &Run<'_>, index: usize) -> Result<Option<Decoded>, String> 
     }))
 }
 
-fn infer_frame(model: &mut Model, input: &[f32], frame: &Frame) -> Result<RawOutput, String> {
+fn infer_frame(model: &mut Model, input: &ModelInput, frame: &Frame) -> Result<RawOutput, String> {
     model.run_tensor(input).map_err(|e| match e {
         InferError::Ort { reason, .. } => format!(
             "model `{}` failed on {}: {reason}",
@@ -1128,7 +1129,7 @@ fn pipeline(
                 for d in decoded_rx.iter() {
                     let frame = run.frames[d.index];
                     let mut run_one = |model: Option<&mut Model>,
-                                       input: &Option<Vec<f32>>,
+                                       input: &Option<ModelInput>,
                                        key: &Option<String>| {
                         match (model, input) {
                             (Some(model), Some(input)) => {

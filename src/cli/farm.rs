@@ -62,18 +62,8 @@ pub struct SubmitArgs {
     /// Only these frames, by the sequence's own numbers (else the project's range, else all).
     #[arg(long, value_name = "A-B")]
     frames: Option<FrameRange>,
-    /// The partition (queue) every job goes to.
-    #[arg(long, value_name = "P")]
-    partition: Option<String>,
-    /// The time limit per task, as Slurm reads it: 30, 2:00:00, 1-0.
-    #[arg(long, value_name = "LIMIT")]
-    time: Option<String>,
-    /// Memory per task, as Slurm reads it: 8G.
-    #[arg(long, value_name = "SIZE")]
-    mem: Option<String>,
-    /// CPU cores per task.
-    #[arg(long, value_name = "N")]
-    cpus_per_task: Option<u32>,
+    #[command(flatten)]
+    resources: ResourceArgs,
     /// Print the scripts and the commands, and submit nothing.
     #[arg(long)]
     dry_run: bool,
@@ -119,6 +109,23 @@ pub struct SubmitArgs {
     extra: Vec<String>,
 }
 
+/// What each task asks the farm for (`farm submit`, and `farm resubmit` where it changes).
+#[derive(Debug, Args)]
+pub struct ResourceArgs {
+    /// The partition (queue) the jobs go to.
+    #[arg(long, value_name = "P")]
+    partition: Option<String>,
+    /// The time limit per task, as Slurm reads it: 30, 2:00:00, 1-0.
+    #[arg(long, value_name = "LIMIT")]
+    time: Option<String>,
+    /// Memory per task, as Slurm reads it: 8G.
+    #[arg(long, value_name = "SIZE")]
+    mem: Option<String>,
+    /// CPU cores per task.
+    #[arg(long, value_name = "N")]
+    cpus_per_task: Option<u32>,
+}
+
 /// Arguments of `mattebox farm status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -137,18 +144,10 @@ pub struct ResubmitArgs {
     /// Print the scripts and the commands, and submit nothing.
     #[arg(long)]
     dry_run: bool,
-    /// A new partition for the resubmitted tasks.
-    #[arg(long, value_name = "P")]
-    partition: Option<String>,
-    /// A new time limit per task (after a TIMEOUT).
-    #[arg(long, value_name = "LIMIT")]
-    time: Option<String>,
-    /// New memory per task (after OUT_OF_MEMORY).
-    #[arg(long, value_name = "SIZE")]
-    mem: Option<String>,
-    /// New CPU cores per task.
-    #[arg(long, value_name = "N")]
-    cpus_per_task: Option<u32>,
+    /// What the resubmitted tasks ask for, where it changes (a longer --time after a TIMEOUT,
+    /// more --mem after OUT_OF_MEMORY); the rest as submitted.
+    #[command(flatten)]
+    resources: ResourceArgs,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -584,10 +583,10 @@ fn build_plan(args: &SubmitArgs) -> anyhow::Result<(FarmPlan, Vec<String>)> {
         task_args,
         chunks,
         resources: Resources {
-            partition: args.partition.clone(),
-            time: args.time.clone(),
-            mem: args.mem.clone(),
-            cpus_per_task: args.cpus_per_task,
+            partition: args.resources.partition.clone(),
+            time: args.resources.time.clone(),
+            mem: args.resources.mem.clone(),
+            cpus_per_task: args.resources.cpus_per_task,
         },
         finalise_log: log_dir.join(format!("{name}.finalise.log")),
         submissions: Vec::new(),
@@ -741,10 +740,11 @@ fn resubmit(args: ResubmitArgs) -> anyhow::Result<ExitCode> {
     let mut plan = FarmPlan::load(&absolute(&args.out)?)?;
     let engine = farm::engine_named(&plan.engine)?;
     let r = &mut plan.resources;
-    r.partition = args.partition.clone().or(r.partition.take());
-    r.time = args.time.clone().or(r.time.take());
-    r.mem = args.mem.clone().or(r.mem.take());
-    r.cpus_per_task = args.cpus_per_task.or(r.cpus_per_task);
+    let new = &args.resources;
+    r.partition = new.partition.clone().or(r.partition.take());
+    r.time = new.time.clone().or(r.time.take());
+    r.mem = new.mem.clone().or(r.mem.take());
+    r.cpus_per_task = new.cpus_per_task.or(r.cpus_per_task);
     let done = farm::resubmit(&mut plan, engine.as_ref(), args.dry_run)?;
     let ranges = |chunks: &[usize]| {
         chunks

@@ -74,6 +74,70 @@ pub struct InputSpec {
     /// Channel order.
     #[serde(default)]
     pub channels: ChannelOrder,
+    /// The filter the plate is resized with (default bilinear, as Pillow's and torchvision's
+    /// reference pipelines do).
+    #[serde(default)]
+    pub resize: ResizeFilter,
+    /// The encoding the resize works on: `srgb` (the sRGB-encoded picture, as the reference
+    /// pipelines resize their 8-bit photos; the default) or `linear` (linear light).
+    #[serde(default)]
+    pub resize_space: ResizeSpace,
+    /// How the plate's aspect ratio is treated: `stretch` to width x height (the default),
+    /// `pad` (fitted inside width x height and padded, the output cropped back) or `keep`
+    /// (a size of the plate's shape, at least width x height, each side a multiple of
+    /// `multiple_of`: for dynamic-shape graphs such as Depth Anything V2's).
+    #[serde(default)]
+    pub aspect: Aspect,
+    /// With `aspect = "keep"`: each side a multiple of this (14 for Depth Anything V2's ViT
+    /// patches, 32 for MiDaS); 1 otherwise.
+    #[serde(default = "one")]
+    pub multiple_of: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The resize filter of a model's input (the fast_image_resize convolutions, which follow
+/// Pillow's: antialiased when reducing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ResizeFilter {
+    /// Nearest neighbour.
+    Nearest,
+    /// Box (area average).
+    Box,
+    /// Bilinear (Pillow's `BILINEAR`).
+    #[default]
+    Bilinear,
+    /// Bicubic, Catmull-Rom (Pillow's `BICUBIC`).
+    Bicubic,
+    /// Lanczos, 3 lobes (Pillow's `LANCZOS`, rembg's choice).
+    Lanczos3,
+}
+
+/// What a model's input is resized in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ResizeSpace {
+    /// The sRGB-encoded values (what resizing an 8-bit photo does).
+    #[default]
+    Srgb,
+    /// Linear light, encoded to sRGB afterwards.
+    Linear,
+}
+
+/// How a model's input keeps the plate's aspect ratio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Aspect {
+    /// Resized to width x height whatever the plate's shape.
+    #[default]
+    Stretch,
+    /// Fitted inside width x height, centred, the rest black; the output is cropped back.
+    Pad,
+    /// The plate's shape, each side at least the entry's and a multiple of `multiple_of`.
+    Keep,
 }
 
 /// How pixel values are scaled before the mean/std step.
@@ -220,6 +284,17 @@ impl ModelEntry {
                 "input size {}x{} is out of range (1..8192)",
                 self.input.width, self.input.height
             )));
+        }
+        if self.input.multiple_of == 0 || self.input.multiple_of > 512 {
+            return Err(bad(format!(
+                "input.multiple_of {} is out of range (1..512)",
+                self.input.multiple_of
+            )));
+        }
+        if self.input.multiple_of > 1 && self.input.aspect != Aspect::Keep {
+            return Err(bad(
+                "input.multiple_of applies to aspect = \"keep\" only (a fixed width x height is given)".into(),
+            ));
         }
         if self
             .normalise

@@ -11,7 +11,10 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::value::{TensorRef, ValueType};
 
 use super::InferError;
-use super::manifest::{ChannelOrder, Layout, ModelEntry, Post, Scale, sha256_hex};
+use super::manifest::{
+    Aspect, ChannelOrder, InputSpec, Layout, ModelEntry, Post, ResizeFilter, ResizeSpace, Scale,
+    sha256_hex,
+};
 use super::runtime::{Provider, Runtime};
 use crate::shot::Plate;
 use crate::shot::WorkingSpace;
@@ -193,9 +196,14 @@ impl Model {
                     names(self.session.inputs())
                 ))
             })?;
+        // A size that follows the plate's shape is checked as dynamic (-1) height and width.
+        let (eh, ew) = match e.input.aspect {
+            Aspect::Keep => (-1, -1),
+            Aspect::Stretch | Aspect::Pad => (e.input.height as i64, e.input.width as i64),
+        };
         let expected: [i64; 4] = match e.input.layout {
-            Layout::Nchw => [1, 3, e.input.height as i64, e.input.width as i64],
-            Layout::Nhwc => [1, e.input.height as i64, e.input.width as i64, 3],
+            Layout::Nchw => [1, 3, eh, ew],
+            Layout::Nhwc => [1, eh, ew, 3],
         };
         match input.dtype() {
             ValueType::Tensor { shape, .. } => {
@@ -205,6 +213,12 @@ impl Model {
                         .iter()
                         .zip(expected.iter())
                         .all(|(d, x)| *d < 0 || d == x);
+                if dims.len() == 4 && !fits && e.input.aspect == Aspect::Keep {
+                    return Err(bad(format!(
+                        "input `{}` has the fixed shape {:?}, but aspect = \"keep\" feeds each plate at a size of its own shape: use a graph exported with dynamic height and width, or set aspect = \"stretch\" or \"pad\" in a manifest entry of this id",
+                        self.input_name, dims
+                    )));
+                }
                 if !fits {
                     return Err(bad(format!(
                         "input `{}` has shape {:?}, but the manifest says {:?}",
@@ -246,12 +260,14 @@ impl Model {
         h.finalize().to_hex().to_string()
     }
 
-    /// Runs the model on an input tensor made by [`preprocess`].
-    pub fn run_tensor(&mut self, input: &[f32]) -> Result<RawOutput, InferError> {
+    /// Runs the model on an input tensor made by [`preprocess`]; a padded input's output is
+    /// cropped back to the picture.
+    pub fn run_tensor(&mut self, input: &ModelInput) -> Result<RawOutput, InferError> {
         let e = &self.entry;
+        let (w, h) = (input.width as usize, input.height as usize);
         let shape: [usize; 4] = match e.input.layout {
-            Layout::Nchw => [1, 3, e.input.height as usize, e.input.width as usize],
-            Layout::Nhwc => [1, e.input.height as usize, e.input.width as usize, 3],
+            Layout::Nchw => [1, 3, h, w],
+            Layout::Nhwc => [1, h, w, 3],
         };
         let path = self.path.clone();
         let ort_err = |during: &'static str, reason: String| InferError::Ort {
@@ -259,7 +275,7 @@ impl Model {
             during,
             reason,
         };
-        let tensor = TensorRef::from_array_view((shape, input))
+        let tensor = TensorRef::from_array_view((shape, input.tensor.as_slice()))
             .map_err(|err| ort_err("building the input tensor", err.to_string()))?;
         let input_name = self.input_name.clone();
         let output_name = self.output_name.clone();
@@ -285,13 +301,14 @@ impl Model {
             ));
         }
         let (height, width) = (dims[0] as u32, dims[1] as u32);
-        let mut values = data.to_vec();
-        postprocess(&mut values, post);
-        Ok(RawOutput {
+        let raw = input.crop_output(RawOutput {
             width,
             height,
-            values,
-        })
+            values: data.to_vec(),
+        });
+        let mut raw = raw;
+        postprocess(&mut raw.values, post);
+        Ok(raw)
     }
 
     /// Pre-processes `plate` (linear Rec.709) and runs the model on it.
@@ -316,91 +333,186 @@ impl Model {
 }
 
 /// Bumped when pre- or post-processing changes, so cached results are not reused across it.
-const PREPROCESS_VERSION: &str = "pre-1";
+const PREPROCESS_VERSION: &str = "pre-2";
 
-/// Resizes the linear Rec.709 plate to the model's input size (Lanczos, in linear light),
-/// encodes it to sRGB (the models were trained on sRGB photos), scales and normalises it, and
-/// lays it out. [`preprocess_in`] for a plate in another working space.
-pub fn preprocess(entry: &ModelEntry, plate: &Plate) -> Result<Vec<f32>, String> {
+/// A model's input tensor, and where the picture sits in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInput {
+    /// The tensor, in the entry's layout and channel order.
+    pub tensor: Vec<f32>,
+    /// The tensor's width in pixels.
+    pub width: u32,
+    /// The tensor's height in pixels.
+    pub height: u32,
+    /// The picture's rectangle in the tensor, `[x, y, width, height]`: all of it except when
+    /// padded (`aspect = "pad"`).
+    pub content: [u32; 4],
+}
+
+impl ModelInput {
+    /// The output of the picture only: a padded input's output cropped to the picture's
+    /// rectangle, scaled to the output's size.
+    fn crop_output(&self, raw: RawOutput) -> RawOutput {
+        let [x, y, cw, ch] = self.content;
+        if (x, y, cw, ch) == (0, 0, self.width, self.height) {
+            return raw;
+        }
+        let sx = raw.width as f64 / self.width as f64;
+        let sy = raw.height as f64 / self.height as f64;
+        let x0 = ((x as f64 * sx).round() as u32).min(raw.width.saturating_sub(1));
+        let y0 = ((y as f64 * sy).round() as u32).min(raw.height.saturating_sub(1));
+        let w = ((cw as f64 * sx).round() as u32).clamp(1, raw.width - x0);
+        let h = ((ch as f64 * sy).round() as u32).clamp(1, raw.height - y0);
+        let mut values = Vec::with_capacity(w as usize * h as usize);
+        for row in raw
+            .values
+            .chunks_exact(raw.width as usize)
+            .skip(y0 as usize)
+            .take(h as usize)
+        {
+            values.extend_from_slice(&row[x0 as usize..(x0 + w) as usize]);
+        }
+        RawOutput {
+            width: w,
+            height: h,
+            values,
+        }
+    }
+}
+
+/// The input size for a `pw` x `ph` plate and the picture's rectangle in it, as
+/// [`InputSpec::aspect`] says. `keep` follows Depth Anything V2's and MiDaS's `Resize`
+/// (`keep_aspect_ratio`, `resize_method="lower_bound"`, `ensure_multiple_of`): one scale for
+/// both sides, so that each is at least the entry's, each rounded to the nearest multiple
+/// (up when rounding would take it below).
+pub fn input_geometry(spec: &InputSpec, pw: u32, ph: u32) -> (u32, u32, [u32; 4]) {
+    let (w, h) = (spec.width, spec.height);
+    let (pw, ph) = (pw.max(1) as f64, ph.max(1) as f64);
+    match spec.aspect {
+        Aspect::Stretch => (w, h, [0, 0, w, h]),
+        Aspect::Pad => {
+            let scale = (w as f64 / pw).min(h as f64 / ph);
+            let cw = ((pw * scale).round() as u32).clamp(1, w);
+            let ch = ((ph * scale).round() as u32).clamp(1, h);
+            (w, h, [(w - cw) / 2, (h - ch) / 2, cw, ch])
+        }
+        Aspect::Keep => {
+            let scale = (w as f64 / pw).max(h as f64 / ph);
+            let m = spec.multiple_of.max(1) as f64;
+            let side = |x: f64, min: u32| {
+                let y = (x / m).round() * m;
+                let y = if y < min as f64 {
+                    (x / m).ceil() * m
+                } else {
+                    y
+                };
+                (y as u32).clamp(1, 8192)
+            };
+            let (kw, kh) = (side(pw * scale, w), side(ph * scale, h));
+            (kw, kh, [0, 0, kw, kh])
+        }
+    }
+}
+
+fn fir_resize(
+    src: &[f32],
+    (sw, sh): (u32, u32),
+    (dw, dh): (u32, u32),
+    filter: ResizeFilter,
+) -> Result<Vec<f32>, String> {
+    let mut out = vec![0f32; dw as usize * dh as usize * 4];
+    let src = fir::images::ImageRef::new(sw, sh, bytemuck::cast_slice(src), fir::PixelType::F32x4)
+        .map_err(|e| e.to_string())?;
+    let mut dst = fir::images::Image::from_slice_u8(
+        dw,
+        dh,
+        bytemuck::cast_slice_mut(&mut out),
+        fir::PixelType::F32x4,
+    )
+    .map_err(|e| e.to_string())?;
+    let alg = match filter {
+        ResizeFilter::Nearest => fir::ResizeAlg::Nearest,
+        ResizeFilter::Box => fir::ResizeAlg::Convolution(fir::FilterType::Box),
+        ResizeFilter::Bilinear => fir::ResizeAlg::Convolution(fir::FilterType::Bilinear),
+        ResizeFilter::Bicubic => fir::ResizeAlg::Convolution(fir::FilterType::CatmullRom),
+        ResizeFilter::Lanczos3 => fir::ResizeAlg::Convolution(fir::FilterType::Lanczos3),
+    };
+    let options = fir::ResizeOptions::new().resize_alg(alg).use_alpha(false);
+    fir::Resizer::new()
+        .resize(&src, &mut dst, &options)
+        .map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Prepares the linear Rec.709 plate as the model was trained on: resized (the entry's filter,
+/// in sRGB-encoded values or in linear light, its aspect rule), sRGB-encoded, scaled and
+/// normalised, laid out. [`preprocess_in`] for a plate in another working space.
+pub fn preprocess(entry: &ModelEntry, plate: &Plate) -> Result<ModelInput, String> {
     preprocess_in(entry, plate, WorkingSpace::Linear)
 }
 
-/// [`preprocess`] for a plate in the working space `working`: after the resize its colours go
-/// back to linear Rec.709 before the sRGB encode, so a model gets what it was trained on
-/// whatever the working space.
+/// [`preprocess`] for a plate in the working space `working`: its colours go to linear
+/// Rec.709 before the sRGB encode, so a model gets what it was trained on whatever the working
+/// space.
 pub fn preprocess_in(
     entry: &ModelEntry,
     plate: &Plate,
     working: WorkingSpace,
-) -> Result<Vec<f32>, String> {
-    let (w, h) = (entry.input.width, entry.input.height);
-    let resize =
-        |src: &[f32], sw: u32, sh: u32, dw: u32, dh: u32, filter| -> Result<Vec<f32>, String> {
-            let mut out = vec![0f32; dw as usize * dh as usize * 4];
-            let src = fir::images::ImageRef::new(
-                sw,
-                sh,
-                bytemuck::cast_slice(src),
-                fir::PixelType::F32x4,
-            )
-            .map_err(|e| e.to_string())?;
-            let mut dst = fir::images::Image::from_slice_u8(
-                dw,
-                dh,
-                bytemuck::cast_slice_mut(&mut out),
-                fir::PixelType::F32x4,
-            )
-            .map_err(|e| e.to_string())?;
-            let options = fir::ResizeOptions::new()
-                .resize_alg(fir::ResizeAlg::Convolution(filter))
-                .use_alpha(false);
-            fir::Resizer::new()
-                .resize(&src, &mut dst, &options)
-                .map_err(|e| e.to_string())?;
-            Ok(out)
+) -> Result<ModelInput, String> {
+    let (w, h, content) = input_geometry(&entry.input, plate.width, plate.height);
+    let [x0, y0, cw, ch] = content;
+    let to_rec709 = working.to_rec709();
+    let encode = |p: &[f32]| -> [f32; 3] {
+        let linear = match to_rec709 {
+            None => [p[0], p[1], p[2]],
+            Some(m) => (m * glam::Vec3::new(p[0], p[1], p[2])).to_array(),
         };
-    // A plate far larger than the model's input is first box-averaged by a whole factor (cheap,
-    // alias-free), so the Lanczos pass works on a few times the model's size, not on 4K.
-    let k = (plate.width / (2 * w)).min(plate.height / (2 * h));
-    let small = if k >= 2 {
-        let (bw, bh) = (plate.width / k, plate.height / k);
-        let reduced = resize(
+        linear.map(linear_to_srgb)
+    };
+    let encode_all = |src: &[f32]| -> Vec<f32> {
+        use rayon::prelude::*;
+        let mut out = vec![0f32; src.len()];
+        out.par_chunks_mut(4 * 1024)
+            .zip(src.par_chunks(4 * 1024))
+            .for_each(|(o, s)| {
+                for (o, s) in o.chunks_exact_mut(4).zip(s.chunks_exact(4)) {
+                    let [r, g, b] = encode(s);
+                    o.copy_from_slice(&[r, g, b, 1.0]);
+                }
+            });
+        out
+    };
+    let size = (plate.width, plate.height);
+    let small = match entry.input.resize_space {
+        // As the reference pipelines resize their 8-bit photos: the encoded picture.
+        ResizeSpace::Srgb => {
+            fir_resize(&encode_all(&plate.rgba), size, (cw, ch), entry.input.resize)?
+        }
+        ResizeSpace::Linear => encode_all(&fir_resize(
             &plate.rgba,
-            plate.width,
-            plate.height,
-            bw,
-            bh,
-            fir::FilterType::Box,
-        )?;
-        resize(&reduced, bw, bh, w, h, fir::FilterType::Lanczos3)?
-    } else {
-        resize(
-            &plate.rgba,
-            plate.width,
-            plate.height,
-            w,
-            h,
-            fir::FilterType::Lanczos3,
-        )?
+            size,
+            (cw, ch),
+            entry.input.resize,
+        )?),
     };
     let n = w as usize * h as usize;
-    let to_rec709 = working.to_rec709();
-    let mut rgb: Vec<[f32; 3]> = small
-        .chunks_exact(4)
-        .map(|p| {
-            let linear = match to_rec709 {
-                None => [p[0], p[1], p[2]],
-                Some(m) => (m * glam::Vec3::new(p[0], p[1], p[2])).to_array(),
-            };
-            linear.map(linear_to_srgb)
-        })
-        .collect();
+    // Padding is black, before the scaling and the mean/std, as a letterboxed photo's is.
+    let mut rgb: Vec<[f32; 3]> = vec![[0.0; 3]; n];
+    for (y, row) in small.chunks_exact(4 * cw as usize).enumerate() {
+        let start = (y0 as usize + y) * w as usize + x0 as usize;
+        for (o, p) in rgb[start..start + cw as usize]
+            .iter_mut()
+            .zip(row.chunks_exact(4))
+        {
+            *o = [p[0], p[1], p[2]];
+        }
+    }
     let scale = match entry.normalise.scale {
         Scale::Unit => 1.0,
         Scale::Max => {
-            let max = rgb
-                .iter()
-                .flat_map(|p| p.iter().copied())
+            let max = small
+                .chunks_exact(4)
+                .flat_map(|p| p[..3].iter().copied())
                 .fold(0f32, f32::max);
             1.0 / max.max(1e-6)
         }
@@ -414,7 +526,7 @@ pub fn preprocess_in(
             p.swap(0, 2);
         }
     }
-    Ok(match entry.input.layout {
+    let tensor = match entry.input.layout {
         Layout::Nhwc => rgb.into_iter().flatten().collect(),
         Layout::Nchw => {
             let mut out = vec![0f32; n * 3];
@@ -425,6 +537,12 @@ pub fn preprocess_in(
             }
             out
         }
+    };
+    Ok(ModelInput {
+        tensor,
+        width: w,
+        height: h,
+        content,
     })
 }
 
@@ -476,9 +594,10 @@ mod tests {
         let acescg =
             conversion_matrix(Primaries::Rec709, Primaries::Ap1) * glam::Vec3::from_array(rec709);
         for entry in &entries {
-            let want = preprocess(entry, &flat_plate(rec709)).unwrap();
-            let got =
-                preprocess_in(entry, &flat_plate(acescg.to_array()), WorkingSpace::AcesCg).unwrap();
+            let want = preprocess(entry, &flat_plate(rec709)).unwrap().tensor;
+            let got = preprocess_in(entry, &flat_plate(acescg.to_array()), WorkingSpace::AcesCg)
+                .unwrap()
+                .tensor;
             assert_eq!(want.len(), got.len());
             let worst = want
                 .iter()

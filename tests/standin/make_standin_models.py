@@ -2,8 +2,11 @@
 
     python tests/standin/make_standin_models.py OUTDIR
 
-- depth_anything_v2_vits.onnx: input `pixel_values` [1,3,518,518] -> `predicted_depth` [1,518,518]
-  (Depth Anything V2 Small's ONNX export signature; relative inverse depth);
+- depth_anything_v2_vits.onnx: input `pixel_values` [1,3,height,width] -> `predicted_depth`
+  [1,height,width], dynamic height and width (Depth Anything V2 Small's dynamic ONNX export
+  signature; relative inverse depth);
+- depth_anything_v2_fixed.onnx: the same at a fixed [1,3,518,518], to test that aspect = "keep"
+  refuses a fixed-shape graph;
 - midas_v21_small_256.onnx: input `0` [1,3,256,256] -> `797` [1,256,256] (MiDaS v2.1 small's
   `midas_v21_small_256.onnx` release export; relative inverse depth);
 - bad_shape.onnx: a matte-like graph whose input is [1,3,100,100], to test that a manifest saying
@@ -19,9 +22,11 @@ import onnx
 from onnx import TensorProto, helper
 
 
-def mean_graph(name: str, input_name: str, output_name: str, size: int, keep_channel: bool) -> onnx.ModelProto:
-    inp = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, [1, 3, size, size])
-    out_shape = [1, 1, size, size] if keep_channel else [1, size, size]
+def mean_graph(name: str, input_name: str, output_name: str, size, keep_channel: bool) -> onnx.ModelProto:
+    """`size` is a number, or None for dynamic height and width."""
+    h, w = ("height", "width") if size is None else (size, size)
+    inp = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, [1, 3, h, w])
+    out_shape = [1, 1, h, w] if keep_channel else [1, h, w]
     out = helper.make_tensor_value_info(output_name, TensorProto.FLOAT, out_shape)
     axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
     mean = helper.make_node("ReduceMean", [input_name, "axes"], ["mean"], keepdims=1 if keep_channel else 0)
@@ -36,8 +41,10 @@ def mean_graph(name: str, input_name: str, output_name: str, size: int, keep_cha
 def main() -> None:
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
-    onnx.save(mean_graph("depth_anything_v2_small_standin", "pixel_values", "predicted_depth", 518, False),
+    onnx.save(mean_graph("depth_anything_v2_small_standin", "pixel_values", "predicted_depth", None, False),
               out / "depth_anything_v2_vits.onnx")
+    onnx.save(mean_graph("depth_anything_v2_fixed_standin", "pixel_values", "predicted_depth", 518, False),
+              out / "depth_anything_v2_fixed.onnx")
     onnx.save(mean_graph("midas_v21_small_standin", "0", "797", 256, False), out / "midas_v21_small_256.onnx")
     onnx.save(mean_graph("bad_shape_standin", "input.1", "1959", 100, True), out / "bad_shape.onnx")
 
