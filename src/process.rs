@@ -723,6 +723,10 @@ pub struct DepthLock {
     pub depth_model_key: String,
     /// The locked range; `None` when no sampled frame could be read.
     pub depth_range: Option<DepthRange>,
+    /// The shot's input colour space as it was sampled (`auto` or a space's name); part of
+    /// `depth_model_key` too, kept here to say what differs.
+    #[serde(default)]
+    pub input_colour_space: Option<String>,
 }
 
 impl DepthLock {
@@ -743,6 +747,7 @@ impl DepthLock {
             depth_model: model.entry.id.clone(),
             depth_model_key: model_key(model, &options.colour),
             depth_range: sample_depth_range(shot, model, options, cancel, on_event),
+            input_colour_space: Some(colour_name(&options.colour)),
         }
     }
 
@@ -781,7 +786,17 @@ impl DepthLock {
         options: &ProcessOptions,
     ) -> Result<(), ProcessError> {
         let samples = options.depth_range_samples;
-        let reason = if self.depth_model_key != model_key(model, &options.colour) {
+        let colour = colour_name(&options.colour);
+        let reason = if self
+            .input_colour_space
+            .as_ref()
+            .is_some_and(|locked| *locked != colour)
+        {
+            Some(format!(
+                "it was sampled with the input colour space `{}`, this run reads the plates as `{colour}`; lock it again with the same --colorspace",
+                self.input_colour_space.as_deref().unwrap_or("auto")
+            ))
+        } else if self.depth_model_key != model_key(model, &options.colour) {
             Some(format!(
                 "it was locked with depth model `{}`, this run uses `{}` (or another file, processing or input colour space); lock it again",
                 self.depth_model, model.entry.id
@@ -817,6 +832,11 @@ fn store(cache: Option<&PassCache>, key: &str, raw: &RawOutput) -> Option<Event>
         "cannot write the pass cache in {}: {e}",
         cache.dir().display()
     )))
+}
+
+/// The input colour space as a lock records it: a space's name, or `auto`.
+fn colour_name(colour: &PlateColour) -> String {
+    colour.input.map_or("auto", |c| c.name()).to_string()
 }
 
 /// The pass cache's key for a model's results: the model's own key, and the input colour space

@@ -656,6 +656,7 @@ fn a_dry_run_shows_the_job_array_and_missing_tools_are_named() {
         "--dependency=afterok:$ARRAY",
         "farm lock-depth",
         "--depth-range-lock",
+        "--colorspace auto --working-space linear",
         "farm finalise",
     ] {
         assert!(text.contains(want), "{want:?} missing from:\n{text}");
@@ -686,4 +687,60 @@ fn a_dry_run_shows_the_job_array_and_missing_tools_are_named() {
     let text = show("farm status (no job)", &o);
     assert!(!o.status.success());
     assert!(text.contains("holds no farm job"), "{text}");
+}
+
+#[test]
+fn a_depth_lock_is_refused_by_a_run_in_another_colour_space() {
+    // The lock is keyed like the pass cache: model and input colour space. A chunk that would
+    // convert the plates otherwise than the lock's sampling did must not use its range.
+    let tmp = tempfile::tempdir().unwrap();
+    let shot = make_shot(&tmp.path().join("shot"));
+    let lock = tmp.path().join("lock.json");
+    let cache = tmp.path().join("cache");
+    let o = common::bin()
+        .args(["farm", "lock-depth"])
+        .arg(&shot)
+        .arg("--lock")
+        .arg(&lock)
+        .args(["--colorspace", "rec709", "--cache-dir"])
+        .arg(&cache)
+        .output()
+        .unwrap();
+    ok("farm lock-depth --colorspace rec709", o);
+    let process = |colour: &str| {
+        common::bin()
+            .arg("process")
+            .arg(&shot)
+            .arg("--out")
+            .arg(tmp.path().join(format!("out-{colour}")))
+            .args([
+                "--frames",
+                "1001-1001",
+                "--matte",
+                "none",
+                "--colorspace",
+                colour,
+            ])
+            .arg("--depth-range-lock")
+            .arg(&lock)
+            .arg("--cache-dir")
+            .arg(&cache)
+            .output()
+            .unwrap()
+    };
+    let o = process("srgb");
+    let text = show("process --colorspace srgb with a rec709 lock", &o);
+    assert!(!o.status.success(), "{text}");
+    assert!(
+        text.contains("the locked depth range does not fit this run")
+            && text.contains("input colour space `rec709`")
+            && text.contains("as `srgb`"),
+        "{text}"
+    );
+    assert!(!tmp.path().join("out-srgb/astro.1001.exr").exists());
+    ok(
+        "process --colorspace rec709 with its lock",
+        process("rec709"),
+    );
+    assert!(tmp.path().join("out-rec709/astro.1001.exr").exists());
 }
