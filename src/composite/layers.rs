@@ -85,7 +85,7 @@ pub enum LayerKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CutoutSettings {
-    /// Which matte (the EXR layer `matte.<name>.A`); `fg` is the segmentation model's. An empty
+    /// Which matte (the EXR channel `matte_<name>.A`); `fg` is the segmentation model's. An empty
     /// name is reset to `fg`.
     pub matte: String,
     /// Shrinks the matte by this many pixels (a grayscale erosion); negative values grow it.

@@ -50,7 +50,7 @@ pub struct DepthMap {
 /// A matte pass: coverage in 0..1 as `f32`, soft edges kept.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Matte {
-    /// Layer name used in exports, e.g. `fg` becomes the EXR layer `matte.fg`.
+    /// Layer name used in exports, e.g. `fg` becomes the EXR channel `matte_fg.A`.
     pub name: String,
     /// Width in pixels.
     pub width: u32,
