@@ -217,6 +217,8 @@ impl ReprojectOp {
                     front_aux,
                     fill_plate,
                     fill_aux,
+                    front_tiles: DepthTiles::new(front_aux),
+                    fill_tiles: DepthTiles::new(fill_aux),
                 };
                 // Both outputs come from one march, so they are computed together.
                 let both: Vec<([f32; 4], [f32; 4])> = (0..out_plate.pixels.len())
@@ -237,12 +239,113 @@ impl ReprojectOp {
     }
 }
 
-/// The four prepared layers a reprojection reads.
+/// The four prepared layers a reprojection reads, and the depth bounds of the two it marches.
 struct Layers<'a> {
     front_plate: &'a Image,
     front_aux: &'a Image,
     fill_plate: &'a Image,
     fill_aux: &'a Image,
+    front_tiles: DepthTiles,
+    fill_tiles: DepthTiles,
+}
+
+/// The side of a [`DepthTiles`] tile in pixels.
+const TILE: usize = 8;
+/// March steps the CPU tries to pass over at once ([`DepthTiles::stretch_in_front`]).
+const STRETCH: u32 = 8;
+
+/// A lower bound of a layer's height field per 8×8 tile, for the CPU march to pass over steps
+/// that cannot be under the surface without sampling it. A tile's bound covers its pixels and
+/// one more column and row (the 2×2 footprint of a sample whose top-left texel is in the
+/// tile), less a margin far wider than the rounding of the bilinear mix, so `z < bound` proves
+/// `z − sample_depth(u, v) < 0` at every position whose footprint starts in the tile.
+/// (The GPU marches every step; skipping only steps that cannot cross keeps the twin exact.)
+struct DepthTiles {
+    width: i32,
+    height: i32,
+    tiles_x: usize,
+    bound: Vec<f32>,
+}
+
+impl DepthTiles {
+    fn new(aux: &Image) -> DepthTiles {
+        let (w, h) = (aux.width as usize, aux.height as usize);
+        let tiles_x = w.div_ceil(TILE).max(1);
+        let tiles_y = h.div_ceil(TILE).max(1);
+        let mut bound = vec![f32::INFINITY; tiles_x * tiles_y];
+        if w > 0 && h > 0 {
+            bound
+                .par_chunks_mut(tiles_x)
+                .enumerate()
+                .for_each(|(ty, row)| {
+                    let (y0, y1) = (ty * TILE, ((ty + 1) * TILE).min(h - 1));
+                    for (tx, b) in row.iter_mut().enumerate() {
+                        let (x0, x1) = (tx * TILE, ((tx + 1) * TILE).min(w - 1));
+                        let mut lo = f32::INFINITY;
+                        for y in y0..=y1 {
+                            for px in &aux.pixels[y * w + x0..=y * w + x1] {
+                                lo = lo.min(px[0]);
+                            }
+                        }
+                        *b = lo - lo.abs() * 1e-5 - 1e-30;
+                    }
+                });
+        }
+        DepthTiles {
+            width: w as i32,
+            height: h as i32,
+            tiles_x,
+            bound,
+        }
+    }
+
+    /// Whether every march step with `s` in `sa..=sb` is surely in front of the surface: both
+    /// ends are in front of the near plane's clamp, and the farthest `z` of the stretch (z is
+    /// affine in `s`) is below the bound of every tile that the stretch's footprints can touch.
+    /// Between its ends the ray's image is a straight segment (a projection of one), so those
+    /// tiles are the ones under its bounding box, widened by a pixel for rounding.
+    fn stretch_in_front(
+        &self,
+        p: &ReprojectParams,
+        origin: [f32; 3],
+        dir: [f32; 3],
+        sa: f32,
+        sb: f32,
+    ) -> bool {
+        let a = project(p, origin, dir, sa);
+        let b = project(p, origin, dir, sb);
+        if a[2] <= p.min_z || b[2] <= p.min_z {
+            return false;
+        }
+        let z = a[2].max(b[2]);
+        let z = z + z.abs() * 1e-5;
+        let texel = |q: f32, n: i32| (q.floor() as i32).clamp(0, n - 1) as usize;
+        let (x0, x1) = (
+            texel(a[0].min(b[0]) - 1.5, self.width) / TILE,
+            texel(a[0].max(b[0]) + 0.5, self.width) / TILE,
+        );
+        let (y0, y1) = (
+            texel(a[1].min(b[1]) - 1.5, self.height) / TILE,
+            texel(a[1].max(b[1]) + 0.5, self.height) / TILE,
+        );
+        if (x1 - x0 + 1) * (y1 - y0 + 1) > 64 {
+            return false;
+        }
+        (y0..=y1).all(|ty| {
+            self.bound[ty * self.tiles_x + x0..=ty * self.tiles_x + x1]
+                .iter()
+                .all(|b| z < *b)
+        })
+    }
+
+    /// The bound for a sample at `(u, v)` (the tile of its footprint's top-left texel, clamped
+    /// as `sample_depth` clamps it).
+    #[inline]
+    fn at(&self, u: f32, v: f32) -> f32 {
+        let ix = ((u - 0.5).floor() as i32).clamp(0, self.width - 1) as usize;
+        let iy = ((v - 0.5).floor() as i32).clamp(0, self.height - 1) as usize;
+        self.bound[(iy / TILE) * self.tiles_x + ix / TILE]
+    }
 }
 
 /// WGSL `lerp1`: `a·(1 − t) + b·t`.
@@ -273,10 +376,25 @@ fn sample_depth(p: &ReprojectParams, t: &Image, u: f32, v: f32) -> f32 {
     let wx = qx - fx;
     let wy = qy - fy;
     let (ix, iy) = (fx as i32, fy as i32);
-    let a = t.load_clamped(ix, iy)[0];
-    let b = t.load_clamped(ix + 1, iy)[0];
-    let c = t.load_clamped(ix, iy + 1)[0];
-    let d = t.load_clamped(ix + 1, iy + 1)[0];
+    let (w, h) = (t.width as i32, t.height as i32);
+    let (a, b, c, d) = if ix >= 0 && iy >= 0 && ix + 1 < w && iy + 1 < h {
+        // The whole footprint inside: no clamping (the same texels).
+        let i = (iy * w + ix) as usize;
+        let wu = w as usize;
+        (
+            t.pixels[i][0],
+            t.pixels[i + 1][0],
+            t.pixels[i + wu][0],
+            t.pixels[i + wu + 1][0],
+        )
+    } else {
+        (
+            t.load_clamped(ix, iy)[0],
+            t.load_clamped(ix + 1, iy)[0],
+            t.load_clamped(ix, iy + 1)[0],
+            t.load_clamped(ix + 1, iy + 1)[0],
+        )
+    };
     let lo = a.min(b).min(c.min(d));
     let hi = a.max(b).max(c.max(d));
     if hi > lo * p.march[3] {
@@ -343,8 +461,92 @@ fn refine_count(p: &ReprojectParams, n: u32) -> u32 {
     p.refine_steps + extra
 }
 
-/// WGSL `march`.
+/// WGSL `march`, passing over the steps that `tiles` proves in front of the surface: their
+/// height is only computed (exactly as the shader does) when the next step is under the
+/// surface and needs it, so every result is the shader's.
 fn march(
+    p: &ReprojectParams,
+    t: &Image,
+    tiles: &DepthTiles,
+    origin: [f32; 3],
+    dir: [f32; 3],
+    skip_behind: bool,
+) -> Found {
+    let n = march_steps(p, origin, dir);
+    let refine = refine_count(p, n);
+    let mut s_prev = step_depth(p, 0, n);
+    let mut h_prev = IN_FRONT;
+    // Whether `h_prev` is the previous step's height, or that step was passed over.
+    let mut prev_known = true;
+    let mut behind = Found::Nothing;
+    let mut block = 0;
+    while block < n {
+        let end = (block + STRETCH).min(n);
+        // A whole stretch of steps in front of the surface is passed over at once.
+        if end - block == STRETCH {
+            let last = step_depth(p, end - 1, n);
+            if tiles.stretch_in_front(p, origin, dir, step_depth(p, block, n), last) {
+                s_prev = last;
+                prev_known = false;
+                block = end;
+                continue;
+            }
+        }
+        let steps = block..end;
+        block = end;
+        for i in steps {
+            let s = step_depth(p, i, n);
+            let [u, v, z] = project(p, origin, dir, s);
+            if z <= p.min_z || z < tiles.at(u, v) {
+                // In front of the surface (`height` < 0): nothing to find at this step.
+                s_prev = s;
+                prev_known = false;
+                continue;
+            }
+            // `height`, from the projection already made.
+            let h = z - sample_depth(p, t, u, v);
+            if h >= 0.0 && !prev_known {
+                h_prev = height(p, t, origin, dir, s_prev)[0];
+            }
+            if h >= 0.0 && h_prev < 0.0 {
+                let (mut sa, mut ha, mut sb, mut hb, mut zb) = (s_prev, h_prev, s, h, z);
+                for _ in 0..refine {
+                    let sm = 0.5 * (sa + sb);
+                    let [hm, zm] = height(p, t, origin, dir, sm);
+                    if hm >= 0.0 {
+                        sb = sm;
+                        hb = hm;
+                        zb = zm;
+                    } else {
+                        sa = sm;
+                        ha = hm;
+                    }
+                }
+                if hb <= p.march[2] * (zb - hb) {
+                    let f = (-ha / (hb - ha)).clamp(0.0, 1.0);
+                    let sh = sa + (sb - sa) * f;
+                    let [u, v, _] = project(p, origin, dir, sh);
+                    return Found::Hit { s: sh, u, v };
+                }
+                if behind == Found::Nothing {
+                    let [u, v, _] = project(p, origin, dir, sa);
+                    behind = Found::Behind { s: sa, u, v };
+                }
+                if !skip_behind {
+                    return behind;
+                }
+            }
+            s_prev = s;
+            h_prev = h;
+            prev_known = true;
+        }
+    }
+    behind
+}
+
+/// The shader's `march` step by step, with no step passed over: what [`march`] must equal.
+#[cfg(test)]
+fn march_every_step(
     p: &ReprojectParams,
     t: &Image,
     origin: [f32; 3],
@@ -403,12 +605,14 @@ fn reproject_pixel(p: &ReprojectParams, x: u32, y: u32, layers: &Layers) -> ([f3
         p.rot_x[2] * px + p.rot_y[2] * py + p.rot_z[2],
     ];
     let origin = [p.centre[0], p.centre[1], p.centre[2]];
-    if let Found::Hit { s, u, v } = march(p, layers.front_aux, origin, dir, false) {
+    if let Found::Hit { s, u, v } =
+        march(p, layers.front_aux, &layers.front_tiles, origin, dir, false)
+    {
         let a = layers.front_aux.sample_bilinear(u, v);
         let plate = layers.front_plate.sample_bilinear(u, v);
         return (plate, [s, a[1], a[2], 0.0]);
     }
-    match march(p, layers.fill_aux, origin, dir, true) {
+    match march(p, layers.fill_aux, &layers.fill_tiles, origin, dir, true) {
         Found::Hit { s, u, v } | Found::Behind { s, u, v } => {
             let a = layers.fill_aux.sample_bilinear(u, v);
             let plate = layers.fill_plate.sample_bilinear(u, v);
@@ -478,6 +682,86 @@ mod tests {
                 err(a).total_cmp(&err(b))
             })
             .unwrap_or(0)
+    }
+
+    /// A depth field with real structure: a real photo's luminance (box-downscaled to `W × H`)
+    /// mapped to 1.5–30 m, with hard edges where the photo has them.
+    fn photo_depth() -> Image {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("assets/sample_shot/astronaut.1001.png");
+        let photo = image::open(path).unwrap().to_luma32f();
+        let (pw, ph) = photo.dimensions();
+        Image::from_fn(W, H, |x, y| {
+            let l = photo.get_pixel(x * pw / W, y * ph / H).0[0];
+            [1.5 + 28.5 * (1.0 - l), 1.0, 0.5, 0.0]
+        })
+    }
+
+    #[test]
+    fn the_march_that_passes_over_steps_finds_what_every_step_finds() {
+        // Bit for bit, at every pixel, for the front and the fill layer, through moves that
+        // truck, dolly in, orbit and tilt, on the card-and-wall scene and on a photo's depth.
+        let (plate, aux) = scene(2);
+        let settings = PrepareSettings::default();
+        let poses = [
+            truck_for_card_shift(12.0),
+            CameraKey {
+                dolly_m: 0.8,
+                ..CameraKey::default()
+            }
+            .pose(4.0),
+            CameraKey {
+                orbit_deg: 6.0,
+                tilt_deg: 3.0,
+                pedestal_m: -0.2,
+                ..CameraKey::default()
+            }
+            .pose(4.0),
+        ];
+        let (mut compared, mut passed_over) = (0usize, 0usize);
+        for depth in [aux.clone(), photo_depth()] {
+            let prepared = prepare(&plate, &depth, &settings);
+            for pose in &poses {
+                let p = reproject_params(pose, &SceneSettings::default(), W, H, DEFAULT_STEPS)
+                    .with_settings(&settings);
+                for (layer, skip_behind) in [(&prepared.front.1, false), (&prepared.fill.1, true)] {
+                    let tiles = DepthTiles::new(layer);
+                    for y in 0..H {
+                        for x in 0..W {
+                            let px = (x as f32 + 0.5 - p.lens[0]) / p.lens[3];
+                            let py = (y as f32 + 0.5 - p.lens[1]) / p.lens[3];
+                            let dir = [
+                                p.rot_x[0] * px + p.rot_y[0] * py + p.rot_z[0],
+                                p.rot_x[1] * px + p.rot_y[1] * py + p.rot_z[1],
+                                p.rot_x[2] * px + p.rot_y[2] * py + p.rot_z[2],
+                            ];
+                            let origin = [p.centre[0], p.centre[1], p.centre[2]];
+                            let want = march_every_step(&p, layer, origin, dir, skip_behind);
+                            let got = march(&p, layer, &tiles, origin, dir, skip_behind);
+                            assert_eq!(got, want, "pixel ({x}, {y})");
+                            compared += usize::from(want != Found::Nothing);
+                            let n = march_steps(&p, origin, dir);
+                            passed_over += usize::from(tiles.stretch_in_front(
+                                &p,
+                                origin,
+                                dir,
+                                step_depth(&p, 0, n),
+                                step_depth(&p, STRETCH - 1, n),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            compared > (W * H) as usize,
+            "only {compared} rays found a surface"
+        );
+        // The first stretch of steps is passed over on most rays, so the test covers it.
+        assert!(
+            passed_over > (W * H) as usize,
+            "{passed_over} first stretches passed over"
+        );
     }
 
     #[test]
