@@ -461,6 +461,40 @@ fn refine_count(p: &ReprojectParams, n: u32) -> u32 {
     p.refine_steps + extra
 }
 
+/// WGSL `march`'s crossing: between a step in front of the surface `(sa, ha)` and the next,
+/// under it, `(sb, hb, zb)`, `refine` bisections and a secant step. `Ok` with the hit, or
+/// `Err(sa)`, the last depth in front, when the refined point is still behind the surface by
+/// more than the thickness (the ray passed behind a depth edge).
+fn refine_crossing(
+    p: &ReprojectParams,
+    t: &Image,
+    origin: [f32; 3],
+    dir: [f32; 3],
+    refine: u32,
+    (mut sa, mut ha): (f32, f32),
+    (mut sb, mut hb, mut zb): (f32, f32, f32),
+) -> Result<Found, f32> {
+    for _ in 0..refine {
+        let sm = 0.5 * (sa + sb);
+        let [hm, zm] = height(p, t, origin, dir, sm);
+        if hm >= 0.0 {
+            sb = sm;
+            hb = hm;
+            zb = zm;
+        } else {
+            sa = sm;
+            ha = hm;
+        }
+    }
+    if hb <= p.march[2] * (zb - hb) {
+        let f = (-ha / (hb - ha)).clamp(0.0, 1.0);
+        let sh = sa + (sb - sa) * f;
+        let [u, v, _] = project(p, origin, dir, sh);
+        return Ok(Found::Hit { s: sh, u, v });
+    }
+    Err(sa)
+}
+
 /// WGSL `march`, passing over the steps that `tiles` proves in front of the surface: their
 /// height is only computed (exactly as the shader does) when the next step is under the
 /// surface and needs it, so every result is the shader's.
@@ -509,31 +543,17 @@ fn march(
                 h_prev = height(p, t, origin, dir, s_prev)[0];
             }
             if h >= 0.0 && h_prev < 0.0 {
-                let (mut sa, mut ha, mut sb, mut hb, mut zb) = (s_prev, h_prev, s, h, z);
-                for _ in 0..refine {
-                    let sm = 0.5 * (sa + sb);
-                    let [hm, zm] = height(p, t, origin, dir, sm);
-                    if hm >= 0.0 {
-                        sb = sm;
-                        hb = hm;
-                        zb = zm;
-                    } else {
-                        sa = sm;
-                        ha = hm;
+                match refine_crossing(p, t, origin, dir, refine, (s_prev, h_prev), (s, h, z)) {
+                    Ok(hit) => return hit,
+                    Err(sa) => {
+                        if behind == Found::Nothing {
+                            let [u, v, _] = project(p, origin, dir, sa);
+                            behind = Found::Behind { s: sa, u, v };
+                        }
+                        if !skip_behind {
+                            return behind;
+                        }
                     }
-                }
-                if hb <= p.march[2] * (zb - hb) {
-                    let f = (-ha / (hb - ha)).clamp(0.0, 1.0);
-                    let sh = sa + (sb - sa) * f;
-                    let [u, v, _] = project(p, origin, dir, sh);
-                    return Found::Hit { s: sh, u, v };
-                }
-                if behind == Found::Nothing {
-                    let [u, v, _] = project(p, origin, dir, sa);
-                    behind = Found::Behind { s: sa, u, v };
-                }
-                if !skip_behind {
-                    return behind;
                 }
             }
             s_prev = s;
@@ -562,31 +582,17 @@ fn march_every_step(
         let s = step_depth(p, i, n);
         let [h, z] = height(p, t, origin, dir, s);
         if h >= 0.0 && h_prev < 0.0 {
-            let (mut sa, mut ha, mut sb, mut hb, mut zb) = (s_prev, h_prev, s, h, z);
-            for _ in 0..refine {
-                let sm = 0.5 * (sa + sb);
-                let [hm, zm] = height(p, t, origin, dir, sm);
-                if hm >= 0.0 {
-                    sb = sm;
-                    hb = hm;
-                    zb = zm;
-                } else {
-                    sa = sm;
-                    ha = hm;
+            match refine_crossing(p, t, origin, dir, refine, (s_prev, h_prev), (s, h, z)) {
+                Ok(hit) => return hit,
+                Err(sa) => {
+                    if behind == Found::Nothing {
+                        let [u, v, _] = project(p, origin, dir, sa);
+                        behind = Found::Behind { s: sa, u, v };
+                    }
+                    if !skip_behind {
+                        return behind;
+                    }
                 }
-            }
-            if hb <= p.march[2] * (zb - hb) {
-                let f = (-ha / (hb - ha)).clamp(0.0, 1.0);
-                let sh = sa + (sb - sa) * f;
-                let [u, v, _] = project(p, origin, dir, sh);
-                return Found::Hit { s: sh, u, v };
-            }
-            if behind == Found::Nothing {
-                let [u, v, _] = project(p, origin, dir, sa);
-                behind = Found::Behind { s: sa, u, v };
-            }
-            if !skip_behind {
-                return behind;
             }
         }
         s_prev = s;
