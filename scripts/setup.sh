@@ -85,6 +85,7 @@ APT_PACKAGES=(
     xvfb xauth xdotool imagemagick    # GUI smoke tests
     ffmpeg                            # the animatic MP4 (optional at run time)
     slurm-wlm munge                   # tests/farm.rs: a one-node Slurm cluster for `mattebox farm`
+    fonts-noto-cjk                    # the app: Chinese text (Noto Sans CJK HK, SIL OFL)
     ca-certificates curl unzip
 )
 PYTHON="${PYTHON:-python3}"

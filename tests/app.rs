@@ -620,6 +620,50 @@ fn ui_glyphs_are_in_the_bundled_fonts() {
     );
 }
 
+/// Chinese renders: the system CJK font (scripts/setup.sh installs Debian's fonts-noto-cjk) is
+/// loaded after egui's own fonts, its Hong Kong face chosen by name, and it has a glyph for
+/// every character of the Hong Kong post-production terms. egui's bundled fonts alone have none
+/// of them (so the check can fail). Without the font the test is skipped, except on CI.
+#[test]
+fn chinese_text_gets_its_glyphs_from_the_hong_kong_face() {
+    let terms = "合成 遮罩 景深 深度 圖層 攝影機 關鍵幀 匯出 渲染 預覽 層名：前景人物";
+    let has_all = |ctx: &egui::Context| {
+        terms.chars().filter(|c| !c.is_whitespace()).all(|c| {
+            ctx.fonts_mut(|f| {
+                f.has_glyph(&egui::FontId::proportional(14.0), c)
+                    && f.has_glyph(&egui::FontId::monospace(14.0), c)
+            })
+        })
+    };
+    let plain = Harness::new_ui(|ui| {
+        ui.label("plain egui");
+    });
+    assert!(!has_all(&plain.ctx), "egui's own fonts cover Chinese?");
+
+    let _env = test_env();
+    let harness = app(None);
+    let font = match &harness.state().fonts {
+        Ok(font) => font.clone(),
+        Err(why) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "on CI the CJK font must be there: {why}"
+            );
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    eprintln!("CJK font: {font:?}");
+    assert_eq!(font.family, "Noto Sans CJK HK", "{font:?}");
+    assert!(has_all(&harness.ctx), "{font:?} lacks a glyph of {terms}");
+    // The face chosen by name is the one fontconfig numbers as Hong Kong's.
+    let data = std::fs::read(&font.path).unwrap();
+    assert_eq!(
+        mattebox::app::fonts::choose_face(&data),
+        Some((font.index, font.family.clone()))
+    );
+}
+
 /// Issue 8: the UI thread never waits for the compositor. With every composite made 1.5 s slow
 /// (the worker's test delay), ten frame steps, one per window frame (five Right, five Left), all
 /// land in the frame they arrive in, while the compositor thread finishes only a few composites:

@@ -3,6 +3,7 @@
 //! exports run as [`jobs`] on worker threads, and the viewer draws with the compositor's renderer
 //! on eframe's own device ([`viewer`]).
 
+pub mod fonts;
 pub mod jobs;
 pub mod render_worker;
 pub mod state;
@@ -121,6 +122,8 @@ pub struct MatteboxApp {
     pub provider: String,
     /// The viewer's adapter.
     pub adapter: String,
+    /// The CJK fallback font in use, or why there is none.
+    pub fonts: fonts::FontStatus,
     /// The open dialog.
     pub dialog: Dialog,
     last_autosave: Instant,
@@ -189,6 +192,16 @@ pub struct MatteboxApp {
 impl MatteboxApp {
     /// Creates the app; `initial` is a shot or project to open (the command line's argument).
     pub fn new(cc: &eframe::CreationContext<'_>, initial: Option<PathBuf>) -> MatteboxApp {
+        let fonts = fonts::install(&cc.egui_ctx);
+        match &fonts {
+            Ok(f) => eprintln!(
+                "mattebox: Chinese text in {} (face {} of {})",
+                f.family,
+                f.index,
+                f.path.display()
+            ),
+            Err(why) => eprintln!("mattebox: {why}"),
+        }
         let ctx = cc.egui_ctx.clone();
         let wake = move || ctx.request_repaint();
         let ctx2 = cc.egui_ctx.clone();
@@ -231,6 +244,7 @@ impl MatteboxApp {
             export: None,
             provider: "ONNX Runtime: not loaded yet".into(),
             adapter,
+            fonts,
             dialog: Dialog::None,
             last_autosave: Instant::now(),
             autosaved_revision: None,
