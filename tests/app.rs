@@ -664,6 +664,76 @@ fn chinese_text_gets_its_glyphs_from_the_hong_kong_face() {
     );
 }
 
+/// Click to focus: Ctrl+click (Cmd on a Mac) in the viewer sets the depth of field's focus to
+/// the distance under the cursor (what the probe reads there), as one undoable edit.
+#[test]
+fn ctrl_click_focuses_the_depth_of_field_where_it_is_clicked() {
+    use mattebox::composite::layers::LayerKind;
+    let _env = test_env();
+    let mut harness = app(None);
+    harness.state_mut().auto_passes = true;
+    harness
+        .state_mut()
+        .act(Action::Open(sample_project("focus")));
+    settle(&mut harness, PASSES_TIMEOUT);
+    wait_for_composite(&mut harness);
+    let focus = |h: &Harness<'static, MatteboxApp>| {
+        h.state()
+            .state
+            .doc
+            .as_ref()
+            .unwrap()
+            .project
+            .layers
+            .iter()
+            .find_map(|l| match &l.kind {
+                LayerKind::DepthOfField(s) => Some(s.focus_m),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let before = focus(&harness);
+    let at = egui::pos2(730.0, 350.0);
+    harness.hover_at(at);
+    harness.run_steps(3);
+    let probe = harness.state().probe().to_string();
+    let depth: f32 = probe
+        .split("depth ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no depth in the probe: {probe}"));
+    let button = |pressed, modifiers| egui::Event::PointerButton {
+        pos: at,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers,
+    };
+    // A plain click does not focus.
+    harness.event(button(true, egui::Modifiers::default()));
+    harness.run_steps(1);
+    harness.event(button(false, egui::Modifiers::default()));
+    harness.run_steps(2);
+    assert_eq!(focus(&harness), before);
+    harness.event(egui::Event::ModifiersChanged(egui::Modifiers::COMMAND));
+    harness.event(button(true, egui::Modifiers::COMMAND));
+    harness.run_steps(1);
+    harness.event(button(false, egui::Modifiers::COMMAND));
+    harness.run_steps(1);
+    harness.event(egui::Event::ModifiersChanged(egui::Modifiers::default()));
+    harness.run_steps(2);
+    let after = focus(&harness);
+    println!("focus {before} m -> {after} m; probe: {probe}");
+    assert!(
+        (after - depth).abs() <= 0.006,
+        "focus {after} m, the probe read {depth} m"
+    );
+    assert!((after - before).abs() > 0.01, "{before} -> {after}");
+    harness.state_mut().act(Action::Undo);
+    harness.run_steps(2);
+    assert_eq!(focus(&harness), before, "one undo restores the focus");
+}
+
 /// Issue 8: the UI thread never waits for the compositor. With every composite made 1.5 s slow
 /// (the worker's test delay), ten frame steps, one per window frame (five Right, five Left), all
 /// land in the frame they arrive in, while the compositor thread finishes only a few composites:

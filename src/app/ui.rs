@@ -1492,6 +1492,26 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
             );
         }
     }
+    // Click to focus: Ctrl+click (Cmd on a Mac) sets the depth of field's focus distance to the
+    // distance under the cursor, as the composite sees it (from the moved camera) once drawn.
+    if response.clicked()
+        && !painting
+        && ui.input(|i| i.modifiers.command)
+        && let Some(p) = response.interact_pointer_pos()
+    {
+        let ix = ((p.x - image_rect.left()) / zoom_points).floor();
+        let iy = ((p.y - image_rect.top()) / zoom_points).floor();
+        if ix >= 0.0 && iy >= 0.0 && ix < w && iy < h {
+            let (_, _, aux) = probe_values(
+                View::Composite,
+                (ix as u32, iy as u32),
+                &geo,
+                cached.as_ref().map(|(_, c)| c.as_ref()),
+                frame.as_deref(),
+            );
+            focus_at(app, aux.map(|a| a[0]));
+        }
+    }
     if !app.ui.probe.is_empty() {
         let painter = ui.painter_at(available);
         let pos = available.left_bottom() + egui::vec2(8.0, -8.0);
@@ -1615,17 +1635,50 @@ struct Geo {
     has_aux: bool,
 }
 
-/// The probe's line for preview pixel `(x, y)` of `view`: from the RAM preview's frame when it
-/// is on screen, else from the loaded frame (whose composite is still being drawn).
-fn probe_text(
+/// Sets the focus of the depth of field (the selected layer if it is one, else the topmost
+/// visible one) to `distance` metres, as one undoable edit, and says so.
+fn focus_at(app: &mut MatteboxApp, distance: Option<f32>) {
+    let Some(doc) = &app.state.doc else { return };
+    let layers = &doc.project.layers;
+    let is_dof = |l: &crate::composite::layers::Layer| matches!(l.kind, LayerKind::DepthOfField(_));
+    let pick = app
+        .state
+        .selected
+        .filter(|i| layers.get(*i).is_some_and(is_dof))
+        .or_else(|| layers.iter().rposition(|l| l.visible && is_dof(l)));
+    let Some(index) = pick else {
+        app.state.toast(
+            Level::Warning,
+            "no Depth of field layer to focus: add one with the Add… button of the Layers panel",
+        );
+        return;
+    };
+    let Some(d) = distance.filter(|d| d.is_finite() && *d > 0.0) else {
+        app.state.toast(
+            Level::Warning,
+            "no depth here yet: the passes are still being made",
+        );
+        return;
+    };
+    let mut layer = layers[index].clone();
+    if let LayerKind::DepthOfField(s) = &mut layer.kind {
+        s.focus_m = d.clamp(0.05, 200.0);
+    }
+    let text = format!("{}: focus {:.2} m", layer.name, d.clamp(0.05, 200.0));
+    app.act(Action::Edit(Edit::SetLayer { index, layer }));
+    app.state.toast(Level::Info, text);
+}
+
+/// What the probe reads at preview pixel `(x, y)` of `view`: where the values come from, the
+/// colour and the aux (distance in metres, matte, nearness); shared by the probe's line and
+/// click to focus.
+fn probe_values(
     view: View,
     (x, y): (u32, u32),
     geo: &Geo,
     cached: Option<&crate::composite::frame_cache::CachedFrame>,
     frame: Option<&super::jobs::LoadedFrame>,
-    display: &super::state::DisplaySettings,
-    working: crate::shot::WorkingSpace,
-) -> String {
+) -> (&'static str, Option<[f32; 4]>, Option<[f32; 4]>) {
     let loaded = |img: &crate::composite::image::Image| {
         img.pixels
             .get(y as usize * img.width as usize + x as usize)
@@ -1642,14 +1695,28 @@ fn probe_text(
         _ => None,
     };
     let composite = cached.and_then(|c| c.composite.as_ref());
-    let (source, colour, aux) = match (view, composite) {
+    match (view, composite) {
         (View::Composite, Some((rgba, comp_aux))) => {
             ("composite", rgba.pixel(x, y), comp_aux.pixel(x, y))
         }
         (View::Composite, None) if geo.has_aux => ("plate (composite rendering)", plate, aux),
         (View::Composite, None) => ("plate (no passes yet)", plate, aux),
         _ => (view.label(), plate, aux),
-    };
+    }
+}
+
+/// The probe's line for preview pixel `(x, y)` of `view`: from the RAM preview's frame when it
+/// is on screen, else from the loaded frame (whose composite is still being drawn).
+fn probe_text(
+    view: View,
+    (x, y): (u32, u32),
+    geo: &Geo,
+    cached: Option<&crate::composite::frame_cache::CachedFrame>,
+    frame: Option<&super::jobs::LoadedFrame>,
+    display: &super::state::DisplaySettings,
+    working: crate::shot::WorkingSpace,
+) -> String {
+    let (source, colour, aux) = probe_values(view, (x, y), geo, cached, frame);
     let mut text = format!(
         "x {:.0} y {:.0}  {source}",
         x as f32 / geo.scale,
