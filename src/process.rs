@@ -28,13 +28,13 @@ use crate::export::{
     self, ExportError, ExrCompression, FrameMetadata, FrameStatus, PassStamp, ShotSidecar,
     SidecarFrame,
 };
-use crate::infer::model::{ModelInput, preprocess_in};
+use crate::infer::model::{ModelInput, ModelPlate};
 use crate::infer::{InferError, Model, RawOutput};
 use crate::passes::cache::{PassCache, hash_file};
 use crate::passes::upsample::guide_from_luminance;
 use crate::passes::{self, DepthRange, DepthSemantics};
 use crate::shot::decode::DecodeLimits;
-use crate::shot::{Frame, FrameRange, Plate, PlateColour, Shot, load_plate};
+use crate::shot::{ColourSpace, Frame, FrameRange, Plate, PlateColour, Shot, load_plate};
 
 /// The name of the matte the matte model writes (`matte_fg.A` in EXRs).
 pub const MATTE_NAME: &str = "fg";
@@ -747,7 +747,7 @@ impl DepthLock {
             depth_model: model.entry.id.clone(),
             depth_model_key: model_key(model, &options.colour),
             depth_range: sample_depth_range(shot, model, options, cancel, on_event),
-            input_colour_space: Some(colour_name(&options.colour)),
+            input_colour_space: Some(ColourSpace::choice_name(options.colour.input).to_string()),
         }
     }
 
@@ -786,15 +786,14 @@ impl DepthLock {
         options: &ProcessOptions,
     ) -> Result<(), ProcessError> {
         let samples = options.depth_range_samples;
-        let colour = colour_name(&options.colour);
-        let reason = if self
+        let colour = ColourSpace::choice_name(options.colour.input);
+        let reason = if let Some(locked) = self
             .input_colour_space
-            .as_ref()
-            .is_some_and(|locked| *locked != colour)
+            .as_deref()
+            .filter(|locked| *locked != colour)
         {
             Some(format!(
-                "it was sampled with the input colour space `{}`, this run reads the plates as `{colour}`; lock it again with the same --colorspace",
-                self.input_colour_space.as_deref().unwrap_or("auto")
+                "it was sampled with the input colour space `{locked}`, this run reads the plates as `{colour}`; lock it again with the same --colorspace"
             ))
         } else if self.depth_model_key != model_key(model, &options.colour) {
             Some(format!(
@@ -832,11 +831,6 @@ fn store(cache: Option<&PassCache>, key: &str, raw: &RawOutput) -> Option<Event>
         "cannot write the pass cache in {}: {e}",
         cache.dir().display()
     )))
-}
-
-/// The input colour space as a lock records it: a space's name, or `auto`.
-fn colour_name(colour: &PlateColour) -> String {
-    colour.input.map_or("auto", |c| c.name()).to_string()
 }
 
 /// The pass cache's key for a model's results: the model's own key, and the input colour space
@@ -948,19 +942,19 @@ fn decode_frame(run: &Run<'_>, index: usize) -> Result<Option<Decoded>, String> 
         Ordering::Relaxed,
     );
     let depth = sampled.or(depth_hit);
+    // One sRGB encoding of the plate serves both models.
+    let for_models = ModelPlate::new(&plate, run.options.colour.working);
     let prep = |entry: &Option<crate::infer::ModelEntry>,
                 have: bool|
      -> Result<Option<ModelInput>, String> {
         match (entry, have) {
-            (Some(e), false) => preprocess_in(e, &plate, run.options.colour.working)
-                .map(Some)
-                .map_err(|reason| {
-                    format!(
-                        "cannot resize {} for model `{}`: {reason}",
-                        frame.path.display(),
-                        e.id
-                    )
-                }),
+            (Some(e), false) => for_models.input_for(e).map(Some).map_err(|reason| {
+                format!(
+                    "cannot resize {} for model `{}`: {reason}",
+                    frame.path.display(),
+                    e.id
+                )
+            }),
             _ => Ok(None),
         }
     };

@@ -17,7 +17,7 @@ use mattebox::farm::{
 use mattebox::process::{DepthLock, Formats, PassModels, ProcessOptions};
 use mattebox::project::Project;
 use mattebox::render::{RendererChoice, What};
-use mattebox::shot::colour::PlateColour;
+use mattebox::shot::colour::{ColourSpace, PlateColour};
 use mattebox::shot::{FrameRange, Shot};
 
 use super::process::ColourArgs;
@@ -817,7 +817,7 @@ fn resubmit(args: ResubmitArgs) -> anyhow::Result<ExitCode> {
 fn colour_args(colour: &PlateColour) -> Vec<String> {
     vec![
         "--colorspace".into(),
-        colour.input.map_or("auto", |c| c.name()).into(),
+        ColourSpace::choice_name(colour.input).into(),
         "--working-space".into(),
         colour.working.name().into(),
     ]

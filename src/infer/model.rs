@@ -459,42 +459,80 @@ pub fn preprocess_in(
     plate: &Plate,
     working: WorkingSpace,
 ) -> Result<ModelInput, String> {
-    let (w, h, content) = input_geometry(&entry.input, plate.width, plate.height);
-    let [x0, y0, cw, ch] = content;
-    let to_rec709 = working.to_rec709();
-    let encode = |p: &[f32]| -> [f32; 3] {
-        let linear = match to_rec709 {
-            None => [p[0], p[1], p[2]],
-            Some(m) => (m * glam::Vec3::new(p[0], p[1], p[2])).to_array(),
-        };
-        linear.map(linear_to_srgb)
-    };
-    let encode_all = |src: &[f32]| -> Vec<f32> {
+    ModelPlate::new(plate, working).input_for(entry)
+}
+
+/// A plate being made into the inputs of one or more models (a frame's depth and matte
+/// models): its full-size sRGB encoding, which every entry that resizes in sRGB starts from,
+/// is made once and shared.
+pub struct ModelPlate<'a> {
+    plate: &'a Plate,
+    working: WorkingSpace,
+    srgb: std::sync::OnceLock<Vec<f32>>,
+}
+
+impl<'a> ModelPlate<'a> {
+    /// `plate`, in the working space `working`.
+    pub fn new(plate: &'a Plate, working: WorkingSpace) -> ModelPlate<'a> {
+        ModelPlate {
+            plate,
+            working,
+            srgb: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// RGBA pixels (linear, in the working space) to sRGB-encoded Rec.709, alpha 1.
+    fn encode_all(&self, src: &[f32]) -> Vec<f32> {
         use rayon::prelude::*;
+        let to_rec709 = self.working.to_rec709();
         let mut out = vec![0f32; src.len()];
         out.par_chunks_mut(4 * 1024)
             .zip(src.par_chunks(4 * 1024))
             .for_each(|(o, s)| {
                 for (o, s) in o.chunks_exact_mut(4).zip(s.chunks_exact(4)) {
-                    let [r, g, b] = encode(s);
+                    let linear = match to_rec709 {
+                        None => [s[0], s[1], s[2]],
+                        Some(m) => (m * glam::Vec3::new(s[0], s[1], s[2])).to_array(),
+                    };
+                    let [r, g, b] = linear.map(linear_to_srgb);
                     o.copy_from_slice(&[r, g, b, 1.0]);
                 }
             });
         out
-    };
-    let size = (plate.width, plate.height);
-    let small = match entry.input.resize_space {
-        // As the reference pipelines resize their 8-bit photos: the encoded picture.
-        ResizeSpace::Srgb => {
-            fir_resize(&encode_all(&plate.rgba), size, (cw, ch), entry.input.resize)?
-        }
-        ResizeSpace::Linear => encode_all(&fir_resize(
-            &plate.rgba,
-            size,
-            (cw, ch),
-            entry.input.resize,
-        )?),
-    };
+    }
+
+    /// The input tensor for `entry` (see [`preprocess`]).
+    pub fn input_for(&self, entry: &ModelEntry) -> Result<ModelInput, String> {
+        let plate = self.plate;
+        let (w, h, content) = input_geometry(&entry.input, plate.width, plate.height);
+        let [_, _, cw, ch] = content;
+        let size = (plate.width, plate.height);
+        let small = match entry.input.resize_space {
+            // As the reference pipelines resize their 8-bit photos: the encoded picture.
+            ResizeSpace::Srgb => {
+                let srgb = self.srgb.get_or_init(|| self.encode_all(&plate.rgba));
+                fir_resize(srgb, size, (cw, ch), entry.input.resize)?
+            }
+            ResizeSpace::Linear => self.encode_all(&fir_resize(
+                &plate.rgba,
+                size,
+                (cw, ch),
+                entry.input.resize,
+            )?),
+        };
+        Ok(normalise(entry, &small, (w, h), content))
+    }
+}
+
+/// The resized picture `small` (`content`'s size, sRGB-encoded RGBA) placed in a `w x h`
+/// tensor, scaled, normalised and laid out as `entry` says.
+fn normalise(
+    entry: &ModelEntry,
+    small: &[f32],
+    (w, h): (u32, u32),
+    content: [u32; 4],
+) -> ModelInput {
+    let [x0, y0, cw, _] = content;
     let n = w as usize * h as usize;
     // Padding is black, before the scaling and the mean/std, as a letterboxed photo's is.
     let mut rgb: Vec<[f32; 3]> = vec![[0.0; 3]; n];
@@ -538,12 +576,12 @@ pub fn preprocess_in(
             out
         }
     };
-    Ok(ModelInput {
+    ModelInput {
         tensor,
         width: w,
         height: h,
         content,
-    })
+    }
 }
 
 fn postprocess(values: &mut [f32], post: Post) {

@@ -371,6 +371,12 @@ impl ColourSpace {
         }
     }
 
+    /// A choice as [`ColourSpace::parse_choice`] reads it back: `auto` for `None`, else the
+    /// space's name.
+    pub fn choice_name(choice: Option<ColourSpace>) -> &'static str {
+        choice.map_or("auto", ColourSpace::name)
+    }
+
     /// Every accepted name, for messages and help: `srgb (sRGB, sRGB - Texture, ...)`, one per
     /// space, separated by `; `.
     pub fn accepted_names() -> String {
@@ -443,7 +449,7 @@ pub mod auto_or_space {
         value: &Option<ColourSpace>,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(value.map_or("auto", ColourSpace::name))
+        serializer.serialize_str(ColourSpace::choice_name(*value))
     }
 
     /// `"auto"` (any case) as `None`, else a name or alias.
