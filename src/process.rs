@@ -14,7 +14,7 @@
 //! sidecar (`mattebox.json`) is rebuilt from the stamps at the end, so farm chunks writing to one
 //! folder all end up in it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Mutex;
@@ -31,6 +31,7 @@ use crate::export::{
 use crate::infer::model::{ModelInput, ModelPlate};
 use crate::infer::{InferError, Model, RawOutput};
 use crate::passes::cache::{PassCache, hash_file};
+use crate::passes::temporal::{self, Guide, TemporalSettings};
 use crate::passes::upsample::guide_from_luminance;
 use crate::passes::{self, DepthRange, DepthSemantics};
 use crate::shot::decode::DecodeLimits;
@@ -175,6 +176,10 @@ pub struct ProcessOptions {
     /// The shot's input colour space and the working space the plates are converted to
     /// (default: by file type, linear Rec.709).
     pub colour: PlateColour,
+    /// The temporal filter for sequences (`passes::temporal`; on by default), `None` for the
+    /// models' per-frame results as they are. A range (`range`) then also reads up to the
+    /// filter's radius of frames on each side of it, so chunks equal one whole run.
+    pub temporal: Option<TemporalSettings>,
 }
 
 impl ProcessOptions {
@@ -195,6 +200,7 @@ impl ProcessOptions {
             fps: None,
             depth_lock: None,
             colour: PlateColour::default(),
+            temporal: Some(TemporalSettings::default()),
         }
     }
 }
@@ -336,11 +342,40 @@ struct FrameStamp {
     frame: SidecarFrame,
 }
 
+/// What the pipeline does with one frame of the run's list.
+enum Plan {
+    /// Nothing: its outputs are current and no frame around it needs it (a selected frame is
+    /// reported as skipped).
+    Skip { selected: bool },
+    /// It cannot be read (a selected frame is reported as failed).
+    Fail { selected: bool, error: String },
+    /// Decoded and run through the models: exported when `export`, else only read by its
+    /// neighbours' temporal filter (a selected frame that is current is reported as skipped).
+    Decode {
+        selected: bool,
+        export: bool,
+        hash: String,
+        /// Its stamp's key: the settings' key and, with the temporal filter, the hashes of the
+        /// frames it blends with.
+        key: String,
+    },
+}
+
+impl Plan {
+    fn decoded(&self) -> bool {
+        matches!(self, Plan::Decode { .. })
+    }
+}
+
 struct Decoded {
     index: usize,
     started: Instant,
     hash: String,
+    key: String,
+    export: bool,
     plate: Plate,
+    /// The plate's luminance in the working space: the upsampling's and the filter's guide.
+    luma: Vec<f32>,
     depth: Option<RawOutput>,
     matte: Option<RawOutput>,
     depth_input: Option<ModelInput>,
@@ -351,14 +386,25 @@ struct Inferred {
     index: usize,
     started: Instant,
     hash: String,
+    key: String,
+    export: bool,
     plate: Plate,
+    luma: Vec<f32>,
     depth: Option<RawOutput>,
     matte: Option<RawOutput>,
 }
 
 /// Shared state of one run.
 struct Run<'a> {
+    /// The frames read: those selected and, with the temporal filter, up to its radius more on
+    /// each side, in the shot's order.
     frames: Vec<&'a Frame>,
+    /// What to do with each of `frames`.
+    plan: Vec<Plan>,
+    /// Frames selected.
+    selected: usize,
+    /// The temporal filter, when it is on and has a radius.
+    temporal: Option<TemporalSettings>,
     options: &'a ProcessOptions,
     settings_key: String,
     depth_key: Option<String>,
@@ -401,15 +447,18 @@ pub fn process_shot(
     }
     check_output_folder(shot, options)?;
 
-    let frames: Vec<&Frame> = shot
+    let picked: Vec<usize> = shot
         .frames
         .iter()
-        .filter(|f| match (options.range, f.number) {
+        .enumerate()
+        .filter(|(_, f)| match (options.range, f.number) {
             (None, _) => true,
             (Some(r), Some(n)) => r.contains(n),
             (Some(_), None) => false,
         })
+        .map(|(i, _)| i)
         .collect();
+    let frames: Vec<&Frame> = picked.iter().map(|&i| &shot.frames[i]).collect();
     if let (Some(range), true) = (options.range, frames.is_empty()) {
         return Err(ProcessError::EmptySelection {
             source_path: shot.source.clone(),
@@ -421,8 +470,43 @@ pub fn process_shot(
     });
     report_mixed_sizes(&frames, options, on_event);
 
+    // The temporal filter reads `radius` frames beyond each end of the selection.
+    let temporal = options
+        .temporal
+        .map(TemporalSettings::clamped)
+        .filter(|t| t.radius > 0 && shot.frames.len() > 1);
+    let radius = temporal.map_or(0, |t| t.radius as usize);
+    let (lo, hi) = match (picked.first(), picked.last()) {
+        (Some(&a), Some(&b)) => (
+            a.saturating_sub(radius),
+            (b + radius).min(shot.frames.len() - 1),
+        ),
+        _ => (0, 0),
+    };
+    let (listed, selected): (Vec<&Frame>, Vec<bool>) = if radius == 0 || picked.is_empty() {
+        (frames.clone(), vec![true; frames.len()])
+    } else {
+        let mut selected = vec![false; hi + 1 - lo];
+        for &i in &picked {
+            selected[i - lo] = true;
+        }
+        (shot.frames[lo..=hi].iter().collect(), selected)
+    };
+    let hashes: Vec<Result<String, String>> = {
+        use rayon::prelude::*;
+        listed
+            .par_iter()
+            .map(|f| {
+                hash_file(&f.path).map_err(|e| format!("cannot read {}: {e}", f.path.display()))
+            })
+            .collect()
+    };
+
     let mut run = Run {
-        frames,
+        frames: listed,
+        plan: Vec::new(),
+        selected: frames.len(),
+        temporal,
         options,
         settings_key: String::new(),
         depth_key: models.depth.as_ref().map(|m| model_key(m, &options.colour)),
@@ -484,6 +568,7 @@ pub fn process_shot(
     }
     run.metadata_template.depth_range = run.depth_range;
     run.settings_key = settings_key(&run);
+    run.plan = make_plan(&run, &selected, hashes);
 
     let (done, skipped, failed, ns, runs) = pipeline(&run, models, on_event);
     inference_ns += ns;
@@ -493,7 +578,7 @@ pub fn process_shot(
     Ok(Summary {
         out_dir: options.out_dir.clone(),
         sidecar,
-        total: run.frames.len(),
+        total: run.selected,
         done,
         skipped,
         failed,
@@ -853,6 +938,10 @@ fn settings_key(run: &Run<'_>) -> String {
     h.update(format!("{:?}{:?}", run.depth_key, run.matte_key).as_bytes());
     h.update(format!("{:?}{:?}", run.options.formats, run.options.exr_compression).as_bytes());
     h.update(format!("{:?}", run.depth_range).as_bytes());
+    // Off adds nothing, so frames stamped before the filter existed stay current without it.
+    if let Some(t) = &run.temporal {
+        h.update(format!("temporal {}", t.describe()).as_bytes());
+    }
     h.update(
         format!(
             "layout {} {} {:?}",
@@ -891,7 +980,7 @@ fn frame_outputs(frame: &Frame, formats: Formats, depth: bool, matte: bool) -> V
     out
 }
 
-fn is_current(run: &Run<'_>, frame: &Frame, hash: &str) -> bool {
+fn is_current(run: &Run<'_>, frame: &Frame, hash: &str, key: &str) -> bool {
     if run.options.force {
         return false;
     }
@@ -901,7 +990,7 @@ fn is_current(run: &Run<'_>, frame: &Frame, hash: &str) -> bool {
     let Ok(stamp) = serde_json::from_str::<FrameStamp>(&text) else {
         return false;
     };
-    stamp.key == run.settings_key
+    stamp.key == key
         && stamp.frame.source_hash == hash
         && stamp.frame.status == FrameStatus::Done
         && stamp
@@ -911,15 +1000,63 @@ fn is_current(run: &Run<'_>, frame: &Frame, hash: &str) -> bool {
             .all(|o| run.options.out_dir.join(o).is_file())
 }
 
-/// Decode-side work for one frame: `Ok(None)` when it is skipped.
-fn decode_frame(run: &Run<'_>, index: usize) -> Result<Option<Decoded>, String> {
+/// What to do with each frame: those selected whose outputs are not current are exported; with
+/// the temporal filter, the frames within its radius of those are decoded too, for the filter.
+fn make_plan(run: &Run<'_>, selected: &[bool], hashes: Vec<Result<String, String>>) -> Vec<Plan> {
+    let n = run.frames.len();
+    let radius = run.temporal.map_or(0, |t| t.radius as usize);
+    let window = |i: usize| i.saturating_sub(radius)..=(i + radius).min(n.saturating_sub(1));
+    let key = |i: usize| -> String {
+        if radius == 0 {
+            return run.settings_key.clone();
+        }
+        let mut h = blake3::Hasher::new();
+        h.update(run.settings_key.as_bytes());
+        for j in window(i) {
+            let hash = hashes[j].as_deref().unwrap_or("unreadable");
+            h.update(format!(" {}:{hash}", j as i64 - i as i64).as_bytes());
+        }
+        h.finalize().to_hex().to_string()
+    };
+    let keys: Vec<String> = (0..n).map(key).collect();
+    let export: Vec<bool> = (0..n)
+        .map(|i| match &hashes[i] {
+            Ok(hash) => selected[i] && !is_current(run, run.frames[i], hash, &keys[i]),
+            Err(_) => false,
+        })
+        .collect();
+    hashes
+        .into_iter()
+        .zip(keys)
+        .enumerate()
+        .map(|(i, (hash, key))| match hash {
+            Err(error) => Plan::Fail {
+                selected: selected[i],
+                error,
+            },
+            Ok(hash) if window(i).any(|j| export[j]) => Plan::Decode {
+                selected: selected[i],
+                export: export[i],
+                hash,
+                key,
+            },
+            Ok(_) => Plan::Skip {
+                selected: selected[i],
+            },
+        })
+        .collect()
+}
+
+/// Decode-side work for one frame the plan decodes.
+fn decode_frame(
+    run: &Run<'_>,
+    index: usize,
+    hash: String,
+    key: String,
+    export: bool,
+) -> Result<Decoded, String> {
     let started = Instant::now();
     let frame = run.frames[index];
-    let hash =
-        hash_file(&frame.path).map_err(|e| format!("cannot read {}: {e}", frame.path.display()))?;
-    if is_current(run, frame, &hash) {
-        return Ok(None);
-    }
     let plate = load_plate(&frame.path, &run.options.limits, &run.options.colour)
         .map_err(|e| e.to_string())?;
     let lookup = |key: &Option<String>| -> Option<RawOutput> {
@@ -960,18 +1097,22 @@ fn decode_frame(run: &Run<'_>, index: usize) -> Result<Option<Decoded>, String> 
     };
     let depth_input = prep(&run.depth_entry, depth.is_some())?;
     let matte_input = prep(&run.matte_entry, matte.is_some())?;
+    let luma = plate.luminance_weighted(run.options.colour.working.luminance_weights());
     run.decode_ns
         .fetch_add(elapsed_ns(started), Ordering::Relaxed);
-    Ok(Some(Decoded {
+    Ok(Decoded {
         index,
         started,
         hash,
+        key,
+        export,
         plate,
+        luma,
         depth,
         matte,
         depth_input,
         matte_input,
-    }))
+    })
 }
 
 fn infer_frame(model: &mut Model, input: &ModelInput, frame: &Frame) -> Result<RawOutput, String> {
@@ -990,9 +1131,7 @@ fn export_frame(run: &Run<'_>, item: Inferred) -> Result<f64, String> {
     let t = Instant::now();
     let frame = run.frames[item.index];
     let plate = &item.plate;
-    let guide = guide_from_luminance(
-        &plate.luminance_weighted(run.options.colour.working.luminance_weights()),
-    );
+    let guide = guide_from_luminance(&item.luma);
     let (w, h) = (plate.width, plate.height);
     let depth = match (&item.depth, run.depth_semantics) {
         (Some(raw), Some(sem)) => {
@@ -1049,7 +1188,7 @@ fn export_frame(run: &Run<'_>, item: Inferred) -> Result<f64, String> {
         }
     }
     let stamp = FrameStamp {
-        key: run.settings_key.clone(),
+        key: item.key,
         frame: SidecarFrame {
             frame: frame.number,
             source: frame.path.clone(),
@@ -1068,7 +1207,141 @@ fn export_frame(run: &Run<'_>, item: Inferred) -> Result<f64, String> {
     Ok(item.started.elapsed().as_secs_f64())
 }
 
-/// The three-stage pipeline. Returns (done, skipped, failed, inference ns, model runs).
+/// What the inference thread (and a decoder, for a frame it could not decode) passes on to the
+/// temporal stage.
+enum Slot {
+    Frame(Inferred),
+    /// This frame of the plan will not come: it failed.
+    Gone(usize),
+}
+
+/// A frame held by the temporal stage: its raw results with their guides, and the frame itself
+/// until it is exported.
+struct Held {
+    item: Option<Inferred>,
+    depth: Option<Guided>,
+    matte: Option<Guided>,
+}
+
+/// A raw result and, with the temporal filter, its guide.
+type Guided = (RawOutput, Option<Guide>);
+
+impl Held {
+    fn new(run: &Run<'_>, mut item: Inferred) -> Held {
+        let guided = |raw: Option<RawOutput>| {
+            raw.map(|raw| {
+                let guide = run
+                    .temporal
+                    .map(|_| Guide::new(&item.plate, &item.luma, raw.width, raw.height));
+                (raw, guide)
+            })
+        };
+        let depth = guided(item.depth.take());
+        let matte = guided(item.matte.take());
+        Held {
+            item: item.export.then_some(item),
+            depth,
+            matte,
+        }
+    }
+}
+
+/// Frame `t`'s results through the temporal filter (as they are without it).
+fn smoothed(run: &Run<'_>, held: &BTreeMap<usize, Held>, t: usize, mut item: Inferred) -> Inferred {
+    let Some(centre) = held.get(&t) else {
+        return item;
+    };
+    let pass = |get: fn(&Held) -> Option<&Guided>| -> Option<RawOutput> {
+        let (raw, guide) = get(centre)?;
+        let (Some(settings), Some(guide)) = (&run.temporal, guide) else {
+            return Some(raw.clone());
+        };
+        let r = settings.radius as usize;
+        let side = |offsets: &mut dyn Iterator<Item = usize>| -> Vec<temporal::Sample<'_>> {
+            offsets
+                .filter_map(|j| match held.get(&j).and_then(get) {
+                    Some((raw, Some(guide))) => Some(temporal::Sample { raw, guide }),
+                    _ => None,
+                })
+                .collect()
+        };
+        let before = side(&mut (t.saturating_sub(r)..t).rev());
+        let after = side(&mut (t + 1..=t + r));
+        Some(temporal::filter(
+            temporal::Sample { raw, guide },
+            &before,
+            &after,
+            settings,
+        ))
+    };
+    item.depth = pass(|h| h.depth.as_ref());
+    item.matte = pass(|h| h.matte.as_ref());
+    item
+}
+
+/// The temporal stage: takes frames from inference in any order and passes them to export in the
+/// shot's order, each once every frame within the filter's radius of it has come (or failed).
+fn temporal_stage(
+    run: &Run<'_>,
+    rx: crossbeam_channel::Receiver<Slot>,
+    tx: crossbeam_channel::Sender<Inferred>,
+) {
+    let n = run.frames.len();
+    let radius = run.temporal.map_or(0, |t| t.radius as usize);
+    let mut held: BTreeMap<usize, Held> = BTreeMap::new();
+    let (mut arrived, mut gone) = (vec![false; n], vec![false; n]);
+    let mut next = 0usize;
+    let mut closed = false;
+    loop {
+        while next < n {
+            let wanted = matches!(run.plan[next], Plan::Decode { export: true, .. });
+            if wanted && !gone[next] {
+                let window = next.saturating_sub(radius)..=(next + radius).min(n - 1);
+                let ready = closed
+                    || window
+                        .clone()
+                        .all(|j| !run.plan[j].decoded() || arrived[j] || gone[j]);
+                if !ready {
+                    break;
+                }
+                let item = held.get_mut(&next).and_then(|h| h.item.take());
+                if let Some(item) = item {
+                    let item = smoothed(run, &held, next, item);
+                    if tx.send(item).is_err() {
+                        return;
+                    }
+                }
+            }
+            next += 1;
+            // What no frame still to come reads.
+            let keep_from = next.saturating_sub(radius);
+            while held.first_key_value().is_some_and(|(&k, _)| k < keep_from) {
+                held.pop_first();
+            }
+        }
+        if next >= n || closed {
+            return;
+        }
+        match rx.recv() {
+            Ok(Slot::Frame(item)) => {
+                let i = item.index;
+                if i < n {
+                    arrived[i] = true;
+                    held.insert(i, Held::new(run, item));
+                }
+            }
+            Ok(Slot::Gone(i)) => {
+                if i < n {
+                    gone[i] = true;
+                }
+            }
+            Err(_) => closed = true,
+        }
+    }
+}
+
+/// The pipeline: decode, inference, the temporal stage, export. Returns (done, skipped,
+/// failed, inference ns, model runs).
 fn pipeline(
     run: &Run<'_>,
     models: &mut PassModels,
@@ -1077,6 +1350,7 @@ fn pipeline(
     let jobs = run.options.jobs.max(1);
     let next = AtomicUsize::new(0);
     let (decoded_tx, decoded_rx) = bounded::<Decoded>(jobs.max(2));
+    let (slot_tx, slot_rx) = bounded::<Slot>(jobs.max(2));
     let (inferred_tx, inferred_rx) = bounded::<Inferred>(jobs.max(2));
     let (event_tx, event_rx) = unbounded::<(Event, Option<PathBuf>)>();
     let mut inference = (0u64, 0usize);
@@ -1099,7 +1373,7 @@ fn pipeline(
     let in_background = &in_background;
     let (done, skipped, failed) = std::thread::scope(|scope| {
         for _ in 0..jobs {
-            let (tx, events) = (decoded_tx.clone(), event_tx.clone());
+            let (tx, slots, events) = (decoded_tx.clone(), slot_tx.clone(), event_tx.clone());
             let next = &next;
             scope.spawn(move || {
                 lower_thread_priority();
@@ -1108,26 +1382,65 @@ fn pipeline(
                         break;
                     }
                     let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(frame) = run.frames.get(index) else {
+                    let (Some(frame), Some(plan)) = (run.frames.get(index), run.plan.get(index))
+                    else {
                         break;
                     };
                     let label = frame.label();
-                    let mut decoded = Err(String::new());
-                    in_background(&mut || decoded = decode_frame(run, index));
-                    match decoded {
-                        Ok(Some(d)) => {
-                            if tx.send(d).is_err() {
-                                break;
+                    let failed = |error: String| {
+                        (
+                            Event::FrameFailed {
+                                label: label.clone(),
+                                error,
+                            },
+                            Some(frame.path.clone()),
+                        )
+                    };
+                    match plan {
+                        Plan::Skip { selected } => {
+                            if *selected {
+                                let _ = events.send((Event::FrameSkipped { label }, None));
                             }
                         }
-                        Ok(None) => {
-                            let _ = events.send((Event::FrameSkipped { label }, None));
+                        Plan::Fail { selected, error } => {
+                            if *selected {
+                                let _ = events.send(failed(error.clone()));
+                            }
                         }
-                        Err(error) => {
-                            let _ = events.send((
-                                Event::FrameFailed { label, error },
-                                Some(frame.path.clone()),
-                            ));
+                        Plan::Decode {
+                            selected,
+                            export,
+                            hash,
+                            key,
+                        } => {
+                            if *selected && !*export {
+                                let _ = events.send((
+                                    Event::FrameSkipped {
+                                        label: label.clone(),
+                                    },
+                                    None,
+                                ));
+                            }
+                            let mut decoded = Err(String::new());
+                            in_background(&mut || {
+                                decoded =
+                                    decode_frame(run, index, hash.clone(), key.clone(), *export)
+                            });
+                            match decoded {
+                                Ok(d) => {
+                                    if tx.send(d).is_err() {
+                                        break;
+                                    }
+                                }
+                                Err(error) => {
+                                    if *export {
+                                        let _ = events.send(failed(error));
+                                    }
+                                    if slots.send(Slot::Gone(index)).is_err() {
+                                        break;
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -1136,7 +1449,7 @@ fn pipeline(
         drop(decoded_tx);
 
         {
-            let (tx, events) = (inferred_tx.clone(), event_tx.clone());
+            let (tx, events) = (slot_tx.clone(), event_tx.clone());
             let inference = &mut inference;
             let models = &mut *models;
             scope.spawn(move || {
@@ -1173,32 +1486,42 @@ fn pipeline(
                         Some(raw) => Ok(Some(raw)),
                         None => run_one(models.matte.as_mut(), &d.matte_input, &run.matte_key),
                     };
-                    match (depth, matte) {
-                        (Ok(depth), Ok(matte)) => {
-                            let item = Inferred {
-                                index: d.index,
-                                started: d.started,
-                                hash: d.hash,
-                                plate: d.plate,
-                                depth,
-                                matte,
-                            };
-                            if tx.send(item).is_err() {
-                                break;
-                            }
-                        }
+                    let slot = match (depth, matte) {
+                        (Ok(depth), Ok(matte)) => Slot::Frame(Inferred {
+                            index: d.index,
+                            started: d.started,
+                            hash: d.hash,
+                            key: d.key,
+                            export: d.export,
+                            plate: d.plate,
+                            luma: d.luma,
+                            depth,
+                            matte,
+                        }),
                         (Err(error), _) | (_, Err(error)) => {
-                            let _ = events.send((
-                                Event::FrameFailed {
-                                    label: frame.label(),
-                                    error,
-                                },
-                                Some(frame.path.clone()),
-                            ));
+                            if d.export {
+                                let _ = events.send((
+                                    Event::FrameFailed {
+                                        label: frame.label(),
+                                        error,
+                                    },
+                                    Some(frame.path.clone()),
+                                ));
+                            }
+                            Slot::Gone(d.index)
                         }
+                    };
+                    if tx.send(slot).is_err() {
+                        break;
                     }
                 }
             });
+        }
+        drop(slot_tx);
+
+        {
+            let tx = inferred_tx.clone();
+            scope.spawn(move || temporal_stage(run, slot_rx, tx));
         }
         drop(inferred_tx);
 

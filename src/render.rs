@@ -475,6 +475,7 @@ pub fn render_project(
     popts.fps = Some(project.shot.fps);
     popts.depth_lock = options.depth_lock.clone();
     popts.colour = project.plate_colour();
+    popts.temporal = project.passes.temporal_settings();
     let passes = process_shot(&shot, models, &popts, cancel, &mut |e| {
         on_event(Phase::Passes, e)
     })?;

@@ -319,6 +319,7 @@ fn random_edit(rng: &mut Rng, project: &Project) -> Edit {
         1 => Edit::SetPasses(PassSettings {
             depth_model: ["fastdepth", "midas-v21-small", ""][rng.below(3)].into(),
             matte_model: ["u2netp", "u2net"][rng.below(2)].into(),
+            temporal: rng.below(2) == 0,
         }),
         2 => Edit::SetScene(SceneSettings {
             depth_mapping: [DepthMapping::Scene, DepthMapping::Metric][rng.below(2)],

@@ -190,6 +190,7 @@ fn spawn_job(
 pub fn start_passes(project: &Project, shot: &Shot, range: Option<FrameRange>) -> Job {
     let shot = shot.clone();
     let colour = project.plate_colour();
+    let temporal = project.passes.temporal_settings();
     spawn_job(
         JobKind::Passes,
         "mattebox passes",
@@ -204,6 +205,7 @@ pub fn start_passes(project: &Project, shot: &Shot, range: Option<FrameRange>) -
             };
             options.cache = Some(PassCache::new(default_cache_dir()));
             options.colour = colour;
+            options.temporal = temporal;
             let summary = process_shot(&shot, models, &options, cancel, &mut |e| forward(tx, e))
                 .map_err(|e| e.to_string())?;
             Ok(format!(

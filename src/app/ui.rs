@@ -240,6 +240,10 @@ fn menu_bar(app: &mut MatteboxApp, ui: &mut Ui) {
                         ui.label(RichText::new(e).color(Color32::LIGHT_RED));
                     }
                 }
+                ui.checkbox(&mut chosen.temporal, "Steady sequences (temporal filter)")
+                    .on_hover_text(
+                        "Blends each frame's depth and matte with its neighbours' where the plate is still; moving subjects keep their own",
+                    );
                 if chosen != current {
                     app.edit(Edit::SetPasses(chosen));
                 }

@@ -294,6 +294,9 @@ fn job_args(j: &JobArgs) -> anyhow::Result<Vec<String>> {
     if let Some(n) = j.jobs {
         a.extend(["--jobs".into(), n.to_string()]);
     }
+    if let Some(on) = j.temporal {
+        a.extend(["--temporal".into(), if on { "on" } else { "off" }.into()]);
+    }
     for (on, flag) in [
         (j.force, "--force"),
         (j.allow_inside_input, "--allow-inside-input"),
@@ -449,6 +452,10 @@ fn build_plan(args: &SubmitArgs) -> anyhow::Result<(FarmPlan, Vec<String>)> {
                 }
             }
             a.extend(colour_flags.iter().cloned());
+            // A shot's passes have no project to read the filter's setting from.
+            if args.job.temporal.is_none() && project.as_ref().is_some_and(|p| !p.passes.temporal) {
+                a.extend(["--temporal".into(), "off".into()]);
+            }
             if project
                 .as_ref()
                 .is_some_and(|p| p.export.absolute_paths && !args.job.absolute_paths)

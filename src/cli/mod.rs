@@ -94,6 +94,19 @@ struct JobArgs {
     /// sampling the shot: what every chunk of a farm job is given.
     #[arg(long, value_name = "FILE")]
     depth_range_lock: Option<PathBuf>,
+    /// The temporal filter that steadies a sequence's depth and mattes where the plate is still:
+    /// on or off (each frame as the models made it). Default: on for `process`, the project's
+    /// for `render`.
+    #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
+    temporal: Option<bool>,
+}
+
+fn parse_on_off(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "on" | "yes" | "true" | "1" => Ok(true),
+        "off" | "no" | "false" | "0" => Ok(false),
+        _ => Err(format!("{s:?} is neither on nor off")),
+    }
 }
 
 impl JobArgs {

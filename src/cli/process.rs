@@ -97,6 +97,11 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
     options.fps = args.fps;
     options.depth_lock = args.job.depth_lock()?;
     options.colour = args.colour.apply(PlateColour::default());
+    options.temporal = args
+        .job
+        .temporal
+        .unwrap_or(true)
+        .then(mattebox::passes::temporal::TemporalSettings::default);
 
     let cancel = AtomicBool::new(false);
     let mut on_event = |event: Event| reporter.event(event);

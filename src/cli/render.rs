@@ -91,6 +91,9 @@ pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
     let colour = args.colour.apply(project.plate_colour());
     project.shot.colour_space = colour.input;
     project.colour.working_space = colour.working;
+    if let Some(on) = args.job.temporal {
+        project.passes.temporal = on;
+    }
     let manifest = args.runtime.manifest()?;
     let rt = args.runtime.runtime()?;
     let mut models = PassModels::load(

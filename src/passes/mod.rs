@@ -2,6 +2,7 @@
 //! normalisation, edge-aware upsampling to the plate's size, and the on-disk pass cache.
 
 pub mod cache;
+pub mod temporal;
 pub mod upsample;
 
 use serde::{Deserialize, Serialize};

@@ -180,6 +180,9 @@ pub struct PassSettings {
     /// The matte (segmentation) model's id; its matte is named `fg`. Not empty (an empty id is
     /// reset to `u2netp`).
     pub matte_model: String,
+    /// Whether a sequence's depth and mattes go through the temporal filter
+    /// (`passes::temporal`), which steadies them where the plate is still. On by default.
+    pub temporal: bool,
 }
 
 impl Default for PassSettings {
@@ -187,7 +190,16 @@ impl Default for PassSettings {
         PassSettings {
             depth_model: "fastdepth".into(),
             matte_model: "u2netp".into(),
+            temporal: true,
         }
+    }
+}
+
+impl PassSettings {
+    /// The temporal filter these settings ask for, if any.
+    pub fn temporal_settings(&self) -> Option<crate::passes::temporal::TemporalSettings> {
+        self.temporal
+            .then(crate::passes::temporal::TemporalSettings::default)
     }
 }
 
