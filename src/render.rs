@@ -791,8 +791,9 @@ fn load_source(
         frame_inputs(&plate, pass_exr, semantics, range, &project.scene, warn)
             .map_err(|e| e.to_string())?;
     lap("passes");
-    // The artist's matte strokes, over the AI matte (the pass file itself is never changed).
-    crate::composite::refine::apply_strokes(&mut aux, &project.matte_strokes, src.number);
+    // The artist's strokes and subject depth, over the AI passes (the pass file itself is never
+    // changed), as the viewer applies them.
+    apply_overrides(&mut aux, project, src.number);
     lap("strokes");
     let full_width = plate_img.width;
     // A reduced render: the plate and passes at the reduced size (strokes painted at full size).
@@ -1008,7 +1009,7 @@ fn write_outputs(
 
 /// The part of the key shared by every frame: the project's drawing settings and the outputs.
 fn settings_key(project: &Project, options: &RenderOptions, absolute_paths: bool) -> String {
-    let value = serde_json::json!({
+    let mut value = serde_json::json!({
         "software": crate::SOFTWARE,
         "layout": crate::export::exr::LAYOUT_VERSION,
         "absolute_paths": absolute_paths,
@@ -1023,6 +1024,9 @@ fn settings_key(project: &Project, options: &RenderOptions, absolute_paths: bool
         "matte_strokes": project.matte_strokes,
         "scale_divisor": options.scale_divisor.max(1),
     });
+    if project.subject_depth != Default::default() {
+        value["subject_depth"] = serde_json::json!(project.subject_depth);
+    }
     // The default colour adds nothing, so frames stamped before colour management stay current.
     let colour = project.plate_colour();
     if colour.is_default() {
@@ -1147,10 +1151,16 @@ pub fn make_animatic_movie(
     Ok(Some(movie))
 }
 
-/// Applies the project's non-destructive overrides of the AI passes to a frame's aux (the matte
-/// brush strokes for this frame), as renders do; the app's viewer calls this too.
+/// Applies the project's non-destructive overrides of the AI passes to a frame's full-size aux,
+/// as renders do (and so their exported `depth.Z`); the app's viewer calls this too. In order:
+/// the matte brush's strokes for this frame, the subject depth (which reads the refined
+/// matte), then the depth brush's strokes.
 pub fn apply_overrides(aux: &mut Image, project: &Project, frame: Option<u32>) {
-    crate::composite::refine::apply_strokes(aux, &project.matte_strokes, frame);
+    use crate::composite::{refine, subject};
+    refine::apply_strokes(aux, &project.matte_strokes, frame);
+    subject::apply_subject_depth(aux, &project.subject_depth, &project.scene);
+    let size = [aux.width, aux.height];
+    refine::apply_depth_strokes_at(aux, &project.matte_strokes, frame, size, &project.scene);
 }
 
 #[cfg(test)]

@@ -984,6 +984,7 @@ fn autosave_follows_edits_and_recovery_restores_them_all() {
         Action::Step(2),
         Action::AddKeyHere,
         Action::Edit(Edit::AddStroke(MatteStroke {
+            amount: 1.0,
             frame: Some(1003),
             mode: BrushMode::Subtract,
             radius_px: 12.0,

@@ -242,14 +242,25 @@ fn a_rerun_skips_current_frames_and_the_cache_saves_inference() {
 
     // A changed plate is redone; the others stay skipped. (Matte only: with depth, a changed
     // plate can move the shot-wide depth range, and then every frame is redone, as it should be.)
+    // With the temporal filter, the frames within its radius of it are redone too: they blend
+    // with it.
     let matte_only = || PassModels {
         depth: None,
         matte: Some(model("u2netp", Task::Matte)),
     };
+    let per_frame = |o: &mut ProcessOptions| o.temporal = None;
     let (first, _) = run_with(
         matte_only(),
         &shot,
         &tmp.path().join("matte"),
+        &cache,
+        per_frame,
+    );
+    assert_eq!(first.done, 3);
+    let (first, _) = run_with(
+        matte_only(),
+        &shot,
+        &tmp.path().join("steady"),
         &cache,
         |_| {},
     );
@@ -261,9 +272,19 @@ fn a_rerun_skips_current_frames_and_the_cache_saves_inference() {
         &shot,
         &tmp.path().join("matte"),
         &cache,
-        |_| {},
+        per_frame,
     );
     assert_eq!((changed.done, changed.skipped), (1, 2));
+    let (changed, _) = run_with(
+        matte_only(),
+        &shot,
+        &tmp.path().join("steady"),
+        &cache,
+        |_| {},
+    );
+    assert_eq!((changed.done, changed.skipped), (3, 0));
+    // Only the changed frame ran the model again.
+    assert_eq!(changed.timings.model_runs, 0, "{:?}", changed.timings);
 
     // --no-cache runs the models again.
     let (nocache, _) = run(&shot, &tmp.path().join("out3"), &cache, |o| o.cache = None);

@@ -287,6 +287,7 @@ fn random_stroke(rng: &mut Rng) -> MatteStroke {
         [1, 2, 5][rng.below(3)]
     };
     MatteStroke {
+        amount: 1.0,
         // Few distinct frames, so clearing a frame often finds strokes.
         frame: [None, Some(1001), Some(1002)][rng.below(3)],
         mode: [BrushMode::Add, BrushMode::Subtract][rng.below(2)],
@@ -1030,6 +1031,7 @@ fn matte_strokes_and_the_depth_curve_are_clamped_on_load_and_checked_for_unknown
     assert_eq!(project.scene.depth_curve, 10.0);
     let expected = vec![
         MatteStroke {
+            amount: 1.0,
             frame: Some(1001),
             mode: BrushMode::Add,
             radius_px: 500.0,
@@ -1038,6 +1040,7 @@ fn matte_strokes_and_the_depth_curve_are_clamped_on_load_and_checked_for_unknown
         },
         // A missing frame applies to every frame; a missing softness is the default.
         MatteStroke {
+            amount: 1.0,
             frame: None,
             mode: BrushMode::Subtract,
             radius_px: 0.5,
@@ -1073,6 +1076,7 @@ fn a_stroke_edit_clamps_and_refuses_a_stroke_with_no_finite_point() {
     let mut project = sample_template();
     let mut warnings = Vec::new();
     let stroke = MatteStroke {
+        amount: 1.0,
         frame: Some(1001),
         mode: BrushMode::Add,
         radius_px: f32::NAN,
@@ -1086,6 +1090,7 @@ fn a_stroke_edit_clamps_and_refuses_a_stroke_with_no_finite_point() {
     assert_eq!(
         project.matte_strokes[0],
         MatteStroke {
+            amount: 1.0,
             frame: Some(1001),
             mode: BrushMode::Add,
             radius_px: 20.0,
@@ -1096,6 +1101,7 @@ fn a_stroke_edit_clamps_and_refuses_a_stroke_with_no_finite_point() {
     assert_eq!(warnings.len(), 3, "{warnings:?}");
     let before = project.clone();
     let only_nan = MatteStroke {
+        amount: 1.0,
         points: vec![[f32::NAN, 0.0]],
         ..project.matte_strokes[0].clone()
     };

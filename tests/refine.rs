@@ -35,6 +35,7 @@ fn at(image: &Image, x: u32, y: u32) -> [f32; 4] {
 
 fn stroke(frame: Option<u32>, mode: BrushMode, radius_px: f32, softness: f32) -> MatteStroke {
     MatteStroke {
+        amount: 1.0,
         frame,
         mode,
         radius_px,
@@ -188,6 +189,7 @@ fn a_stroke_on_one_frame_leaves_the_other_frames_alone() {
     assert_eq!(at(&frame_1002, 250, 200)[1], 0.0);
     // A stroke with no frame applies to every frame.
     let every = MatteStroke {
+        amount: 1.0,
         frame: None,
         ..on_1002
     };
@@ -320,6 +322,7 @@ fn the_depth_curve_moves_mid_distances_and_keeps_the_near_and_far_ends() {
 fn sample_strokes() -> Vec<MatteStroke> {
     vec![
         MatteStroke {
+            amount: 1.0,
             frame: Some(1001),
             mode: BrushMode::Add,
             radius_px: 12.5,
@@ -327,6 +330,7 @@ fn sample_strokes() -> Vec<MatteStroke> {
             points: vec![[410.0, 200.0], [455.5, 215.25], [500.0, 230.0]],
         },
         MatteStroke {
+            amount: 1.0,
             frame: None,
             mode: BrushMode::Subtract,
             radius_px: 30.0,
@@ -334,6 +338,7 @@ fn sample_strokes() -> Vec<MatteStroke> {
             points: vec![[250.0, 80.0]],
         },
         MatteStroke {
+            amount: 1.0,
             frame: Some(1002),
             mode: BrushMode::Subtract,
             radius_px: 8.0,
@@ -372,6 +377,7 @@ fn strokes_are_plain_json_round_trip_through_save_and_load_and_undo_exactly() {
         Edit::InsertStroke {
             index: 0,
             stroke: MatteStroke {
+                amount: 1.0,
                 frame: None,
                 mode: BrushMode::Subtract,
                 radius_px: 4.0,

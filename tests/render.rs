@@ -426,3 +426,108 @@ fn with_no_usable_adapter_auto_falls_back_to_the_cpu_and_gpu_says_why() {
     assert_eq!(gpu.status.code(), Some(2), "{err}");
     assert!(err.contains("no GPU adapter"), "{err}");
 }
+
+/// Background pixels (matte < 0.25: the soft edge between is neither) within `r` pixels of one
+/// the matte holds (>= 0.5).
+fn ring(matte: &[f32], w: usize, h: usize, r: usize) -> Vec<bool> {
+    let core: Vec<bool> = matte.iter().map(|&m| m >= 0.5).collect();
+    let mut rows = vec![false; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            rows[y * w + x] = (x.saturating_sub(r)..=(x + r).min(w - 1)).any(|xx| core[y * w + xx]);
+        }
+    }
+    (0..w * h)
+        .map(|i| {
+            let (x, y) = (i % w, i / w);
+            matte[i] < 0.25 && (y.saturating_sub(r)..=(y + r).min(h - 1)).any(|yy| rows[yy * w + x])
+        })
+        .collect()
+}
+
+/// The nearest of the ring and the farthest of the subject.
+fn subject_and_ring(distance: &[f32], matte: &[f32], w: usize, h: usize) -> (f32, f32) {
+    let ring = ring(matte, w, h, (w as f32 * 0.02).ceil() as usize);
+    assert!(ring.iter().any(|&r| r), "the subject has surroundings");
+    let far_subject = distance
+        .iter()
+        .zip(matte)
+        .filter(|(_, m)| **m >= 0.5)
+        .map(|(d, _)| *d)
+        .fold(f32::NEG_INFINITY, f32::max);
+    let near_ring = distance
+        .iter()
+        .zip(&ring)
+        .filter(|(_, r)| **r)
+        .map(|(d, _)| *d)
+        .fold(f32::INFINITY, f32::min);
+    (far_subject, near_ring)
+}
+
+#[test]
+fn a_subject_put_in_front_is_nearer_than_its_surroundings_in_the_exr_and_the_viewer() {
+    use mattebox::composite::subject::SubjectDepth;
+    let tmp = tempfile::tempdir().unwrap();
+    let shot = tmp.path().join("shot");
+    common::small_shot(&shot, 1);
+    let project_path = tmp.path().join("subject.mattebox.json");
+    let mut project = Project::template_for(shot.clone(), None);
+    project.camera = CameraMove::default();
+    project.subject_depth = SubjectDepth::InFront { margin_m: 0.25 };
+    project.save(&project_path).unwrap();
+    let out = tmp.path().join("out");
+    assert!(
+        render(&project_path, &out, &["--format", "exr"])
+            .status
+            .success()
+    );
+
+    // The exported Z (the render's aux distance, in scene metres).
+    let exr = common::exr_channels(&out.join("composite/astronaut.1001.exr"));
+    let get = |n: &str| exr.iter().find(|(c, _)| c == n).unwrap().1.clone();
+    let (z, matte) = (get("depth.Z"), get("matte_fg.A"));
+    let n = z.len();
+    let (w, h) = (512usize, n / 512);
+    assert_eq!(w * h, n);
+    assert!(
+        matte.iter().filter(|&&m| m >= 0.5).count() > n / 20,
+        "the matte holds the subject"
+    );
+    let (subject, surroundings) = subject_and_ring(&z, &matte, w, h);
+    println!("exported Z: subject at most {subject} m, surroundings from {surroundings} m");
+    assert!(
+        subject < surroundings,
+        "the subject ({subject} m) is not in front of its surroundings ({surroundings} m)"
+    );
+
+    // The viewer builds its inputs with the same overrides.
+    let request = mattebox::app::jobs::LoadRequest {
+        key: 1,
+        source: shot.join("astronaut.1001.png"),
+        number: Some(1001),
+        pass_exr: out.join("passes/astronaut.1001.exr"),
+        sidecar: out.join("passes/mattebox.json"),
+        scene: project.scene.clone(),
+        camera: project.camera.clone(),
+        project: std::sync::Arc::new(project.clone()),
+        base_dir: tmp.path().to_path_buf(),
+        proxy: mattebox::app::jobs::Proxy::Full,
+        max_width: None,
+    };
+    let loaded = mattebox::app::jobs::load(&request);
+    assert!(loaded.error.is_none(), "{:?}", loaded.error);
+    let aux = loaded.aux.expect("the viewer has passes");
+    let distance: Vec<f32> = aux.pixels.iter().map(|p| p[0]).collect();
+    let viewer_matte: Vec<f32> = aux.pixels.iter().map(|p| p[1]).collect();
+    let (subject, surroundings) = subject_and_ring(
+        &distance,
+        &viewer_matte,
+        aux.width as usize,
+        aux.height as usize,
+    );
+    println!("viewer: subject at most {subject} m, surroundings from {surroundings} m");
+    assert!(
+        subject < surroundings,
+        "viewer: {subject} m vs {surroundings} m"
+    );
+}

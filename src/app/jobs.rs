@@ -509,6 +509,7 @@ impl LoadRequest {
             "prepare": project.camera.prepare,
             "moving": !project.camera.is_static(),
             "strokes": project.matte_strokes,
+            "subject": project.subject_depth,
             "colour": format!("{:?}", project.plate_colour()),
             "backgrounds": project.layers.iter().filter_map(|l| match &l.kind {
                 LayerKind::Background(BackgroundSettings::Image { path }) => Some(base_dir.join(path)),

@@ -1354,6 +1354,7 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
                     None
                 };
                 app.edit(Edit::AddStroke(MatteStroke {
+                    amount: 1.0,
                     frame: number,
                     mode,
                     radius_px: app.ui.brush_radius_px,

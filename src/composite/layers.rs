@@ -316,4 +316,15 @@ impl SceneSettings {
         let inv = (1.0 / self.far_m) * (1.0 - nearness) + (1.0 / self.near_m) * nearness;
         1.0 / inv.max(1e-6)
     }
+
+    /// The (curved) nearness of a distance in metres: [`SceneSettings::distance_m`]'s inverse,
+    /// beyond 0..1 for distances outside `near_m..far_m`.
+    pub fn nearness_at(&self, distance_m: f32) -> f32 {
+        let (inv_far, inv_near) = (1.0 / self.far_m, 1.0 / self.near_m);
+        let span = inv_near - inv_far;
+        if !(span.is_finite() && span.abs() > 1e-12) {
+            return 0.0;
+        }
+        (1.0 / distance_m.max(1e-6) - inv_far) / span
+    }
 }

@@ -22,6 +22,7 @@ pub mod planner;
 pub mod prepare;
 pub mod refine;
 pub mod shaders;
+pub mod subject;
 
 use std::path::PathBuf;
 

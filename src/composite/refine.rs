@@ -23,6 +23,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::image::Image;
+use super::layers::SceneSettings;
 
 /// Whether a stroke paints the matte in or out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -33,6 +34,17 @@ pub enum BrushMode {
     Add,
     /// Towards uncovered (0): `g * (1 - c)`.
     Subtract,
+    /// The depth brush: pushes the depth back, multiplying the distance by `2^(amount * c)`.
+    Push,
+    /// The depth brush: pulls the depth nearer, dividing the distance by `2^(amount * c)`.
+    Pull,
+}
+
+impl BrushMode {
+    /// Whether it paints the depth (push, pull) rather than the matte (add, subtract).
+    pub fn is_depth(self) -> bool {
+        matches!(self, BrushMode::Push | BrushMode::Pull)
+    }
 }
 
 /// One brush stroke over the matte.
@@ -53,6 +65,10 @@ pub struct MatteStroke {
     /// 0..=1; default 0.5.
     #[serde(default = "default_softness")]
     pub softness: f32,
+    /// The depth brush's strength in stops at the centre line: 1 doubles (push) or halves
+    /// (pull) the distance. Clamped to 0..=8; default 1. The matte brush ignores it.
+    #[serde(default = "default_amount", skip_serializing_if = "is_default_amount")]
+    pub amount: f32,
     /// The stroke's polyline in plate pixel coordinates (x right, y down, the top-left corner of
     /// the plate is 0,0). One point is a dab. Must be finite; a stroke with no points is removed
     /// (with a warning) on load; at most [`MAX_STROKE_POINTS`].
@@ -70,6 +86,17 @@ pub const MAX_STROKE_POINTS: usize = 100_000;
 
 fn default_softness() -> f32 {
     DEFAULT_SOFTNESS
+}
+
+/// The default depth brush strength (stops).
+pub const DEFAULT_AMOUNT: f32 = 1.0;
+
+fn default_amount() -> f32 {
+    DEFAULT_AMOUNT
+}
+
+fn is_default_amount(amount: &f32) -> bool {
+    *amount == DEFAULT_AMOUNT
 }
 
 impl MatteStroke {
@@ -114,8 +141,9 @@ fn falloff(distance: f32, inner: f32, outer: f32, inv_ramp: f32) -> f32 {
     }
 }
 
-/// Paints every stroke that applies to frame `frame` (the sequence's frame number; `None` for a
-/// still) over the matte channel (g) of `aux`, in order. Stroke coordinates are in `aux`'s pixels
+/// Paints every matte stroke (add, subtract) that applies to frame `frame` (the sequence's frame
+/// number; `None` for a still) over the matte channel (g) of `aux`, in order; the depth strokes
+/// are [`apply_depth_strokes_at`]'s. Stroke coordinates are in `aux`'s pixels
 /// (as they are after `render::frame_inputs`, which resamples the passes to the plate).
 pub fn apply_strokes(aux: &mut Image, strokes: &[MatteStroke], frame: Option<u32>) {
     let size = [aux.width, aux.height];
@@ -136,8 +164,34 @@ pub fn apply_strokes_at(
     }
     let sx = aux.width as f32 / plate_size[0] as f32;
     let sy = aux.height as f32 / plate_size[1] as f32;
-    for stroke in strokes.iter().filter(|s| s.applies_to(frame)) {
-        paint(aux, stroke, sx, sy);
+    for stroke in strokes
+        .iter()
+        .filter(|s| s.applies_to(frame) && !s.mode.is_depth())
+    {
+        paint(aux, stroke, sx, sy, None);
+    }
+}
+
+/// Paints every depth stroke (push, pull) that applies to frame `frame` over the distance (r)
+/// and nearness (b) channels of `aux`, in order, as [`apply_strokes_at`] does the matte. The
+/// nearness moves with the distance by `scene`'s mapping.
+pub fn apply_depth_strokes_at(
+    aux: &mut Image,
+    strokes: &[MatteStroke],
+    frame: Option<u32>,
+    plate_size: [u32; 2],
+    scene: &SceneSettings,
+) {
+    if aux.width == 0 || aux.height == 0 || plate_size[0] == 0 || plate_size[1] == 0 {
+        return;
+    }
+    let sx = aux.width as f32 / plate_size[0] as f32;
+    let sy = aux.height as f32 / plate_size[1] as f32;
+    for stroke in strokes
+        .iter()
+        .filter(|s| s.applies_to(frame) && s.mode.is_depth())
+    {
+        paint(aux, stroke, sx, sy, Some(scene));
     }
 }
 
@@ -347,7 +401,7 @@ fn regions(points: &[[f32; 2]], radius: f32) -> Vec<Region> {
 }
 
 /// Paints one stroke, its coordinates scaled by `sx`, `sy` into `aux`'s pixels.
-fn paint(aux: &mut Image, stroke: &MatteStroke, sx: f32, sy: f32) {
+fn paint(aux: &mut Image, stroke: &MatteStroke, sx: f32, sy: f32, scene: Option<&SceneSettings>) {
     let radius = stroke.radius_px * 0.5 * (sx + sy);
     let softness = stroke.softness.clamp(0.0, 1.0);
     if !(radius.is_finite() && radius > 0.0) {
@@ -397,7 +451,15 @@ fn paint(aux: &mut Image, stroke: &MatteStroke, sx: f32, sy: f32) {
     let inner_sq = inner * inner;
     let reach = radius + MARGIN_PX;
     let inv_ramp = inverse_ramp(inner, radius);
-    let subtract = stroke.mode == BrushMode::Subtract;
+    let mode = stroke.mode;
+    let amount = if stroke.amount.is_finite() {
+        stroke.amount.clamp(0.0, 8.0)
+    } else {
+        DEFAULT_AMOUNT
+    };
+    if mode.is_depth() && scene.is_none() {
+        return;
+    }
     aux.pixels[y0 * w..y1 * w]
         .par_chunks_mut(w)
         .enumerate()
@@ -436,12 +498,24 @@ fn paint(aux: &mut Image, stroke: &MatteStroke, sx: f32, sy: f32) {
                 if c <= 0.0 {
                     continue;
                 }
-                let g = px[1];
-                px[1] = if subtract {
-                    g * (1.0 - c)
-                } else {
-                    g + c * (1.0 - g)
-                };
+                match (mode, scene) {
+                    (BrushMode::Add, _) => px[1] += c * (1.0 - px[1]),
+                    (BrushMode::Subtract, _) => px[1] *= 1.0 - c,
+                    (BrushMode::Push | BrushMode::Pull, Some(scene)) => {
+                        let d = px[0];
+                        if d.is_finite() && d > 0.0 {
+                            let stops = if mode == BrushMode::Push {
+                                amount
+                            } else {
+                                -amount
+                            };
+                            let moved = (d * (stops * c).exp2()).max(1e-3);
+                            px[2] += scene.nearness_at(moved) - scene.nearness_at(d);
+                            px[0] = moved;
+                        }
+                    }
+                    _ => {}
+                }
             }
         });
 }
@@ -467,6 +541,7 @@ mod tests {
 
     fn stroke(mode: BrushMode, radius_px: f32, softness: f32, points: &[[f32; 2]]) -> MatteStroke {
         MatteStroke {
+            amount: 1.0,
             frame: None,
             mode,
             radius_px,
@@ -577,6 +652,7 @@ mod tests {
         }
         for (i, points) in paths.into_iter().enumerate() {
             let s = MatteStroke {
+                amount: 1.0,
                 frame: None,
                 mode: BrushMode::Add,
                 radius_px: [3.0, 9.5, 17.0][i % 3],

@@ -384,6 +384,8 @@ impl Clamp for MatteStroke {
         );
         let field = format!("{at}.softness");
         range(&mut self.softness, 0.0, 1.0, DEFAULT_SOFTNESS, &field, w);
+        let field = format!("{at}.amount");
+        range(&mut self.amount, 0.0, 8.0, 1.0, &field, w);
         let before = self.points.len();
         self.points.retain(|p| p.iter().all(|c| c.is_finite()));
         if self.points.len() != before {

@@ -105,6 +105,8 @@ pub enum Edit {
     /// Replaces the colour settings (the working space). The shot's input colour space is part
     /// of the shot: [`Edit::SetShot`].
     SetColour(ColourSettings),
+    /// Replaces where the matted subject sits in depth (clamped as on load).
+    SetSubjectDepth(crate::composite::subject::SubjectDepth),
     /// Appends a matte stroke (painted after, so over, every stroke before it). Its values are
     /// clamped as on load; a stroke with no (finite) points is an [`EditError::EmptyStroke`].
     /// Undone by [`Edit::RemoveStroke`] of the last index.
@@ -305,6 +307,9 @@ impl Project {
             }
             Edit::SetExport(export) => Edit::SetExport(mem::replace(&mut self.export, export)),
             Edit::SetColour(colour) => Edit::SetColour(mem::replace(&mut self.colour, colour)),
+            Edit::SetSubjectDepth(subject) => {
+                Edit::SetSubjectDepth(mem::replace(&mut self.subject_depth, subject.clamped(w)))
+            }
             Edit::AddStroke(stroke) => {
                 let index = self.matte_strokes.len();
                 let stroke = checked_stroke(stroke, index, w)?;

@@ -111,12 +111,17 @@ pub struct Project {
     /// Colour management: the working space.
     #[serde(default)]
     pub colour: ColourSettings,
-    /// The artist's matte refinement strokes, painted over the AI matte in order when a
-    /// frame's inputs are built (`composite::refine::apply_strokes`); the pass files are never
-    /// changed. Each applies to one frame (by the sequence's number) or, with `frame: null`, to
-    /// every frame. Default none.
+    /// The artist's brush strokes over the AI passes, painted in order when a frame's inputs are
+    /// built (`render::apply_overrides`); the pass files are never changed. The matte brush
+    /// (`mode` add or subtract) refines the matte; the depth brush (push or pull, by `amount`
+    /// stops) moves the depth, after the subject depth. Each applies to one frame (by the
+    /// sequence's number) or, with `frame: null`, to every frame. Default none.
     #[serde(default)]
     pub matte_strokes: Vec<MatteStroke>,
+    /// Where the matted subject sits in depth (`composite::subject`): the model's depth
+    /// (default), a distance, or in front of its surroundings by a margin.
+    #[serde(default)]
+    pub subject_depth: crate::composite::subject::SubjectDepth,
 }
 
 /// Which frames the project works on.
@@ -427,6 +432,7 @@ impl Project {
             export: ExportSettings::default(),
             colour: ColourSettings::default(),
             matte_strokes: Vec::new(),
+            subject_depth: Default::default(),
         }
     }
 
@@ -464,5 +470,6 @@ impl Project {
         }
         self.camera.clamp("camera", warnings);
         clamp::strokes(&mut self.matte_strokes, "matte_strokes", warnings);
+        self.subject_depth = self.subject_depth.clamped(warnings);
     }
 }
