@@ -38,6 +38,8 @@ pub struct UiState {
     pub brush_radius_px: f32,
     /// Brush softness 0..1.
     pub brush_softness: f32,
+    /// The depth brush's strength, in stops.
+    pub brush_amount: f32,
     /// The stroke being painted, in plate pixels.
     stroke: Vec<[f32; 2]>,
 }
@@ -52,6 +54,7 @@ impl Default for UiState {
             brush: None,
             brush_radius_px: 16.0,
             brush_softness: 0.5,
+            brush_amount: 1.0,
             stroke: Vec::new(),
         }
     }
@@ -1118,6 +1121,62 @@ fn scene_panel(app: &mut MatteboxApp, ui: &mut Ui) {
     if done && scene != before {
         app.edit(Edit::SetScene(scene));
     }
+    subject_depth_panel(app, ui);
+}
+
+/// Where the matted subject sits in depth: the model's depth, a card at a distance, or in front
+/// of its surroundings (`composite::subject`); each change is one undoable edit.
+fn subject_depth_panel(app: &mut MatteboxApp, ui: &mut Ui) {
+    use crate::composite::subject::SubjectDepth;
+    let Some(doc) = &app.state.doc else { return };
+    let before = doc.project.subject_depth;
+    let mut subject = before;
+    let mut done = false;
+    egui::CollapsingHeader::new("Subject depth")
+        .default_open(true)
+        .show(ui, |ui| {
+            let name = |s: &SubjectDepth| match s {
+                SubjectDepth::Model => "model's depth",
+                SubjectDepth::Distance { .. } => "at a distance",
+                SubjectDepth::InFront { .. } => "in front",
+            };
+            egui::ComboBox::from_label("subject")
+                .selected_text(name(&subject))
+                .show_ui(ui, |ui| {
+                    for choice in [
+                        SubjectDepth::Model,
+                        SubjectDepth::Distance { metres: 2.0 },
+                        SubjectDepth::InFront { margin_m: 0.5 },
+                    ] {
+                        let same =
+                            std::mem::discriminant(&choice) == std::mem::discriminant(&subject);
+                        if ui.selectable_label(same, name(&choice)).clicked() && !same {
+                            subject = choice;
+                            done = true;
+                        }
+                    }
+                })
+                .response
+                .on_hover_text(
+                    "places the matte's subject as a card when the depth model puts it wrong",
+                );
+            let value = match &mut subject {
+                SubjectDepth::Model => None,
+                SubjectDepth::Distance { metres } => Some((metres, "distance m")),
+                SubjectDepth::InFront { margin_m } => Some((margin_m, "margin m")),
+            };
+            if let Some((value, label)) = value {
+                let r = ui.add(
+                    egui::Slider::new(value, 0.01..=100.0)
+                        .logarithmic(true)
+                        .text(label),
+                );
+                done |= r.drag_stopped() || (r.changed() && !r.dragged());
+            }
+        });
+    if done && subject != before {
+        app.edit(Edit::SetSubjectDepth(subject));
+    }
 }
 
 fn camera_panel(app: &mut MatteboxApp, ui: &mut Ui) {
@@ -1220,10 +1279,24 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
         ui.selectable_value(&mut brush, None, "off");
         ui.selectable_value(&mut brush, Some(BrushMode::Add), "add");
         ui.selectable_value(&mut brush, Some(BrushMode::Subtract), "subtract");
+        ui.label("Depth brush");
+        ui.selectable_value(&mut brush, Some(BrushMode::Push), "push")
+            .on_hover_text("pushes the depth back under the brush");
+        ui.selectable_value(&mut brush, Some(BrushMode::Pull), "pull")
+            .on_hover_text("pulls the depth nearer under the brush");
         if brush != app.ui.brush {
             app.ui.brush = brush;
-            if brush.is_some() && app.state.view == View::Composite {
-                app.act(Action::SetView(View::Matte));
+            // Paint where the pass shows: the depth brush on the depth view, the matte's on the
+            // matte view.
+            let view = match brush {
+                Some(b) if b.is_depth() => Some(View::Depth),
+                Some(_) if app.state.view == View::Composite || app.state.view == View::Depth => {
+                    Some(View::Matte)
+                }
+                _ => None,
+            };
+            if let Some(view) = view.filter(|v| *v != app.state.view) {
+                app.act(Action::SetView(view));
             }
         }
         if app.ui.brush.is_some() {
@@ -1243,6 +1316,17 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
             )
             .labelled_by(label.id)
             .on_hover_text("0 hard edge, 1 soft");
+            if app.ui.brush.is_some_and(BrushMode::is_depth) {
+                let label = ui.label("strength");
+                ui.add(
+                    egui::DragValue::new(&mut app.ui.brush_amount)
+                        .range(0.0..=8.0)
+                        .speed(0.02)
+                        .suffix(" stops"),
+                )
+                .labelled_by(label.id)
+                .on_hover_text("1 doubles (push) or halves (pull) the distance at the centre");
+            }
         }
     });
     display_toolbar(app, ui);
@@ -1354,7 +1438,7 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
                     None
                 };
                 app.edit(Edit::AddStroke(MatteStroke {
-                    amount: 1.0,
+                    amount: app.ui.brush_amount,
                     frame: number,
                     mode,
                     radius_px: app.ui.brush_radius_px,
@@ -1453,6 +1537,8 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
         };
         let colour = match app.ui.brush {
             Some(BrushMode::Subtract) => Color32::from_rgb(255, 90, 90),
+            Some(BrushMode::Push) => Color32::from_rgb(90, 140, 255),
+            Some(BrushMode::Pull) => Color32::from_rgb(255, 200, 80),
             _ => Color32::from_rgb(90, 255, 120),
         };
         let width = app.ui.brush_radius_px * 2.0 * zoom_points * geo.scale;
