@@ -315,3 +315,20 @@ recover-found =
 recover-enter = Enter recovers it; nothing is written to the project file until you save.
 button-recover = Recover it
 button-discard-autosave = Discard it
+
+## The library's errors about shots and frames, as the app shows them (the English is the
+## library's own wording; a reason from the system or a decoder stays as it is)
+
+error-not-found = no such file or folder: { $path }
+error-read = could not read { $path }: { $reason }
+error-no-frames = no image files found in { $path }
+error-not-an-image-file = { $path } is not an image file Mattebox reads (it reads png, jpg, jpeg, tif, tiff and exr)
+error-empty = { $path } is empty (0 bytes)
+error-not-an-image = { $path } is not an image: its contents are not PNG, JPEG, TIFF or OpenEXR
+error-unsupported-format = { $path } is a { $format } image, which Mattebox does not read
+error-unsupported = { $path } is unsupported: it is { $what }
+error-decode = could not decode { $path }: { $reason }
+error-too-large = { $path } is { $width }x{ $height } pixels, more than the limit of { $max } pixels
+error-memory-limit = decoding { $path } needs { $needed } bytes, more than the limit of { $max } bytes
+error-no-numbered-frames = frame range { $range } cannot apply to { $path }: its frames have no frame numbers
+error-range-empty = frame range { $range } selects no frames of { $path }, whose frames run from { $first } to { $last }

@@ -65,7 +65,7 @@ shortcut-delete = 刪除所選關鍵幀，否則刪除所選圖層
 shortcut-channel = 只顯示一個色版（再按同一鍵：RGB）
 shortcut-channel-aux = 顯示亮度／深度／遮罩（再按：RGB）
 shortcut-fit = 令影像符合檢視器大小
-shortcut-one-to-one = 100%
+shortcut-one-to-one = 以 100% 顯示
 shortcut-undo = 復原／重做
 shortcut-save = 儲存
 
@@ -243,8 +243,8 @@ viewer-run-passes = 生成通道
 display-exposure = 曝光
 display-stops = { " " }級
 display-exposure-hover = 顯示增益，以級（光圈級）計，僅影響畫面
-display-gamma = Gamma
-display-gamma-hover = 顯示 Gamma，僅影響畫面
+display-gamma = 伽瑪
+display-gamma-hover = 顯示伽瑪，僅影響畫面
 display-reset = 重設
 transform-raw = 原始
 display-transform-hover = 顯示轉換
@@ -314,3 +314,20 @@ recover-found =
 recover-enter = 按 Enter 還原；儲存之前不會寫入專案檔案。
 button-recover = 還原
 button-discard-autosave = 捨棄
+
+## The library's errors about shots and frames, as the app shows them (the English is the
+## library's own wording; a reason from the system or a decoder stays as it is)
+
+error-not-found = 沒有這個檔案或資料夾：{ $path }
+error-read = 無法讀取 { $path }：{ $reason }
+error-no-frames = { $path } 中找不到圖像檔案
+error-not-an-image-file = { $path } 不是 Mattebox 可讀取的圖像檔案（可讀取 png、jpg、jpeg、tif、tiff 及 exr）
+error-empty = { $path } 是空檔案（0 位元組）
+error-not-an-image = { $path } 不是圖像：內容不是 PNG、JPEG、TIFF 或 OpenEXR
+error-unsupported-format = { $path } 是 { $format } 圖像，Mattebox 不能讀取
+error-unsupported = 不支援 { $path }：它是 { $what }
+error-decode = 無法解碼 { $path }：{ $reason }
+error-too-large = { $path } 有 { $width }x{ $height } 像素，超過 { $max } 像素的上限
+error-memory-limit = 解碼 { $path } 需要 { $needed } 位元組，超過 { $max } 位元組的上限
+error-no-numbered-frames = 幀範圍 { $range } 不能套用到 { $path }：其影格沒有幀號
+error-range-empty = 幀範圍 { $range } 未有選中 { $path } 的任何影格，其影格由 { $first } 至 { $last }
