@@ -115,7 +115,8 @@ pub fn bundled() -> Result<(CjkFont, Vec<u8>), String> {
 /// system candidate that exists and parses, else the bundled subset. Returns the font and its
 /// bytes.
 pub fn find() -> Result<(CjkFont, Vec<u8>), String> {
-    let explicit = std::env::var_os("MATTEBOX_CJK_FONT");
+    // Set but empty reads as not set (a script may pass it through blank).
+    let explicit = std::env::var_os("MATTEBOX_CJK_FONT").filter(|v| !v.is_empty());
     if explicit.as_deref() == Some(std::ffi::OsStr::new("none")) {
         return Err("no CJK font (MATTEBOX_CJK_FONT=none)".into());
     }
