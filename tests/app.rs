@@ -1312,6 +1312,51 @@ fn layout_problems(what: &str, widgets: &[Widget]) -> Vec<String> {
     problems
 }
 
+/// Widgets that a side panel's edge cuts (egui clips a panel's contents to it: the text past
+/// the edge is not shown). The edges: where the central panel's first control (the Plate view
+/// button) begins, and where the inspector's heading begins, from the Layers heading down to
+/// the timeline (its Play button).
+fn clipped_by_panels(what: &str, language: Language, widgets: &[Widget]) -> Vec<String> {
+    use mattebox::app::i18n::tr_in;
+    let left_of = |text: String| {
+        widgets
+            .iter()
+            .filter(|w| w.text == text)
+            .map(|w| w.rect.left())
+            .fold(f32::INFINITY, f32::min)
+    };
+    let top_of = |text: String| {
+        widgets
+            .iter()
+            .filter(|w| w.text == text)
+            .map(|w| w.rect.top())
+            .fold(f32::INFINITY, f32::min)
+    };
+    let central = left_of(tr_in(language, "view-plate", &[])) - 4.0;
+    let inspector = left_of(tr_in(language, "inspector-heading", &[])) - 4.0;
+    let top = top_of(tr_in(language, "layers-heading", &[])) - 4.0;
+    let bottom = top_of(tr_in(language, "timeline-play", &[])) - 4.0;
+    assert!(
+        central < inspector && top < bottom && bottom.is_finite(),
+        "{what}: the panels' edges not found ({central}, {inspector}, {top}, {bottom})"
+    );
+    let mut problems = Vec::new();
+    let beside = widgets
+        .iter()
+        .filter(|w| (top..bottom).contains(&w.rect.center().y));
+    for w in beside {
+        for edge in [central, inspector] {
+            if w.rect.left() < edge - 1.0 && w.rect.right() > edge + 1.0 {
+                problems.push(format!(
+                    "{what}: {:?} {:?} {:?} is cut by the panel edge at x {edge}",
+                    w.role, w.text, w.rect
+                ));
+            }
+        }
+    }
+    problems
+}
+
 /// The widgets that `open` brings up (a menu, a dialog): those that were not there before.
 fn opened_by(
     harness: &mut Harness<'static, MatteboxApp>,
@@ -1378,6 +1423,17 @@ fn snapshot_zh_hk_shot_loaded() {
 /// shows the language list.
 #[test]
 fn menus_panels_and_dialogs_fit_1280x800_in_both_languages() {
+    // The checks can fail: two buttons on top of each other, one past the window's edge.
+    let button = |text: &str, min: (f32, f32)| Widget {
+        id: text.into(),
+        role: Role::Button,
+        text: text.into(),
+        rect: egui::Rect::from_min_size(egui::pos2(min.0, min.1), egui::vec2(60.0, 20.0)),
+    };
+    let control = [button("a", (10.0, 10.0)), button("b", (40.0, 15.0))];
+    assert_eq!(layout_problems("control", &control).len(), 1);
+    let control = [button("a", (1250.0, 10.0))];
+    assert_eq!(layout_problems("control", &control).len(), 1);
     let _env = test_env();
     for language in Language::ALL {
         let mut harness = app_in(Some(sample_project("fit")), language);
@@ -1385,19 +1441,23 @@ fn menus_panels_and_dialogs_fit_1280x800_in_both_languages() {
         let mut problems = Vec::new();
         // The panels, with nothing selected, then with each layer in the inspector and a
         // camera key's settings.
-        problems.extend(layout_problems("the window", &widgets(&harness)));
+        let panels = |what: &str, harness: &Harness<'static, MatteboxApp>| {
+            let all = widgets(harness);
+            assert!(all.len() > 50, "{what}: only {} widgets", all.len());
+            let mut found = layout_problems(what, &all);
+            found.extend(clipped_by_panels(what, language, &all));
+            found
+        };
+        problems.extend(panels("the window", &harness));
         let layers = harness.state().state.layers().len();
         for i in 0..layers {
             harness.state_mut().act(Action::Select(Some(i)));
             harness.run_steps(3);
-            problems.extend(layout_problems(
-                &format!("layer {i} selected"),
-                &widgets(&harness),
-            ));
+            problems.extend(panels(&format!("layer {i} selected"), &harness));
         }
         harness.state_mut().act(Action::AddKeyHere);
         close_popups(&mut harness);
-        problems.extend(layout_problems("a camera key added", &widgets(&harness)));
+        problems.extend(panels("a camera key added", &harness));
         let menus = [
             ("File", "檔案"),
             ("Edit", "編輯"),
