@@ -32,6 +32,9 @@ const SAME_IN_BOTH: &[&str] = &[
     "timeline-fps",
 ];
 
+/// Held by the tests that switch the app's language (one value for the whole process).
+static LANGUAGE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn on_ci() -> bool {
     std::env::var("CI").as_deref() == Ok("true")
 }
@@ -423,6 +426,7 @@ fn the_settings_keep_the_language() {
 /// own text (what the command line prints), in zh-HK translated with the file name as it is.
 #[test]
 fn shot_errors_are_translated_with_their_file_names_kept() {
+    let _language = LANGUAGE.lock().unwrap_or_else(|e| e.into_inner());
     use mattebox::shot::{FrameRange, ShotError};
     use std::path::PathBuf;
     let path = PathBuf::from("/shots/鏡頭 A/plate.1001.exr");
@@ -483,6 +487,48 @@ fn shot_errors_are_translated_with_their_file_names_kept() {
         i18n::set_language(Language::English);
         assert_ne!(chinese, error.to_string(), "{error:?} is not translated");
         assert!(chinese.contains(&shown), "{chinese} lost the file name");
+        assert!(
+            chinese
+                .chars()
+                .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "{chinese}"
+        );
+    }
+}
+
+/// The same for a project file's errors, on real files: a missing one, one that is not JSON, one
+/// with no version and one from a newer Mattebox; a field-level problem stays as the library
+/// words it.
+#[test]
+fn project_errors_are_translated_with_their_file_names_kept() {
+    let _language = LANGUAGE.lock().unwrap_or_else(|e| e.into_inner());
+    use mattebox::project::Project;
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: Option<&str>| {
+        let path = dir.path().join(name);
+        if let Some(text) = text {
+            std::fs::write(&path, text).unwrap();
+        }
+        path
+    };
+    let cases = [
+        file("missing 專案.mattebox.json", None),
+        file("broken.mattebox.json", Some("{ \"version\": 1,\n  oops")),
+        file("no_version.mattebox.json", Some("{ \"shot\": {} }")),
+        file("newer.mattebox.json", Some("{ \"version\": 99 }")),
+    ];
+    for path in &cases {
+        let error = Project::load(path).expect_err("these files do not load");
+        i18n::set_language(Language::English);
+        assert_eq!(i18n::project_error(&error), error.to_string());
+        i18n::set_language(Language::ChineseHongKong);
+        let chinese = i18n::project_error(&error);
+        i18n::set_language(Language::English);
+        assert_ne!(chinese, error.to_string(), "{error:?} is not translated");
+        assert!(
+            chinese.contains(&path.display().to_string()),
+            "{chinese} lost the file name"
+        );
         assert!(
             chinese
                 .chars()

@@ -380,3 +380,44 @@ pub fn shot_error(error: &crate::shot::ShotError) -> String {
         ),
     }
 }
+
+/// A project file's error as the app shows it, in the language in use: the library's own
+/// wording translated, the file name as it is, what the system or the JSON parser said left as
+/// it is (in English, the error's `Display`). A field-level problem (`Invalid`) and a failed
+/// write stay as the library words them.
+pub fn project_error(error: &crate::project::ProjectError) -> String {
+    use crate::project::ProjectError as E;
+    match error {
+        E::Read { path, error } => {
+            t!("error-project-read", path = path.display(), reason = error)
+        }
+        E::Malformed {
+            path,
+            line,
+            column,
+            reason,
+        } => t!(
+            "error-project-malformed",
+            path = path.display(),
+            line = line,
+            column = column,
+            reason = reason
+        ),
+        E::NoVersion { path } => t!(
+            "error-project-no-version",
+            path = path.display(),
+            version = crate::project::CURRENT_VERSION
+        ),
+        E::TooNew {
+            path,
+            found,
+            supported,
+        } => t!(
+            "error-project-too-new",
+            path = path.display(),
+            found = found,
+            supported = supported
+        ),
+        E::Invalid { .. } | E::Write(_) => error.to_string(),
+    }
+}

@@ -644,7 +644,7 @@ impl AppState {
                 None
             }
             Err(e) => {
-                self.toast(Level::Error, e.to_string());
+                self.toast(Level::Error, super::i18n::project_error(&e));
                 None
             }
         }
@@ -658,7 +658,7 @@ impl AppState {
             match Project::load(path) {
                 Ok((p, w)) => (p, Some(path.to_path_buf()), w),
                 Err(e) => {
-                    self.toast(Level::Error, e.to_string());
+                    self.toast(Level::Error, super::i18n::project_error(&e));
                     return None;
                 }
             }

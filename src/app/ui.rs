@@ -2222,7 +2222,9 @@ fn dialogs(app: &mut MatteboxApp, ctx: &egui::Context) {
                                     }
                                     app.state.toast(Level::Info, t!("toast-recovered"));
                                 }
-                                Err(e) => app.state.toast(Level::Error, e.to_string()),
+                                Err(e) => app
+                                    .state
+                                    .toast(Level::Error, super::i18n::project_error(&e)),
                             }
                             keep = false;
                         }

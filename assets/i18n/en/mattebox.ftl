@@ -316,7 +316,7 @@ recover-enter = Enter recovers it; nothing is written to the project file until 
 button-recover = Recover it
 button-discard-autosave = Discard it
 
-## The library's errors about shots and frames, as the app shows them (the English is the
+## The library's errors about shots, frames and project files, as the app shows them (the English is the
 ## library's own wording; a reason from the system or a decoder stays as it is)
 
 error-not-found = no such file or folder: { $path }
@@ -332,3 +332,7 @@ error-too-large = { $path } is { $width }x{ $height } pixels, more than the limi
 error-memory-limit = decoding { $path } needs { $needed } bytes, more than the limit of { $max } bytes
 error-no-numbered-frames = frame range { $range } cannot apply to { $path }: its frames have no frame numbers
 error-range-empty = frame range { $range } selects no frames of { $path }, whose frames run from { $first } to { $last }
+error-project-read = cannot read the project { $path }: { $reason }
+error-project-malformed = { $path }:{ $line }:{ $column }: not a valid project file: { $reason }
+error-project-no-version = { $path }: not a Mattebox project: it has no "version" field (this build writes version { $version })
+error-project-too-new = { $path }: written by a newer Mattebox: project version { $found }, this build reads up to { $supported }

@@ -315,7 +315,7 @@ recover-enter = 按 Enter 還原；儲存之前不會寫入專案檔案。
 button-recover = 還原
 button-discard-autosave = 捨棄
 
-## The library's errors about shots and frames, as the app shows them (the English is the
+## The library's errors about shots, frames and project files, as the app shows them (the English is the
 ## library's own wording; a reason from the system or a decoder stays as it is)
 
 error-not-found = 沒有這個檔案或資料夾：{ $path }
@@ -331,3 +331,7 @@ error-too-large = { $path } 有 { $width }x{ $height } 像素，超過 { $max } 
 error-memory-limit = 解碼 { $path } 需要 { $needed } 位元組，超過 { $max } 位元組的上限
 error-no-numbered-frames = 幀範圍 { $range } 不能套用到 { $path }：其影格沒有幀號
 error-range-empty = 幀範圍 { $range } 未有選中 { $path } 的任何影格，其影格由 { $first } 至 { $last }
+error-project-read = 無法讀取專案 { $path }：{ $reason }
+error-project-malformed = { $path }:{ $line }:{ $column }：不是有效的專案檔案：{ $reason }
+error-project-no-version = { $path }：不是 Mattebox 專案：沒有 "version" 欄位（此版本寫入第 { $version } 版）
+error-project-too-new = { $path }：由較新版本的 Mattebox 寫入：專案版本 { $found }，此版本最多讀取第 { $supported } 版
