@@ -7,7 +7,11 @@
 # (scripts/setup.sh installs them). Then it opens a 12-frame shot with its passes running and
 # checks that ten Right presses 100 ms apart all land (the title reaches frame 1011). Last, an
 # edit made by a shortcut on a copy of the sample project survives `kill -9` through the
-# autosave, and a relaunch recovers it.
+# autosave, and a relaunch recovers it. Then the app in Traditional Chinese for Hong Kong: under
+# LANG=zh_HK.UTF-8 the window title and the menu bar are Chinese (the menu bar's pixels differ
+# from the English run's), and the app's log says it chose zh-HK from LANG and that its fonts
+# cover every character of the language's strings (no boxes), with the system's Noto Sans CJK
+# HK face and again with only the bundled subset (MATTEBOX_CJK_FONT=bundled).
 #
 #   bash scripts/smoke_app.sh            # builds target/debug/mattebox if needed
 #   MATTEBOX_BIN=target/release/mattebox bash scripts/smoke_app.sh
@@ -83,9 +87,10 @@ export DISPLAY
 unset WAYLAND_DISPLAY
 
 # The app's own files go to the temp folder; no passes run by themselves (this checks the
-# window and the keyboard, not the models).
+# window and the keyboard, not the models); English whatever this machine's locale, until the
+# zh-HK part at the end.
 export MATTEBOX_WORK_DIR="$TMP/work" MATTEBOX_CONFIG_DIR="$TMP/config" \
-    MATTEBOX_CACHE_DIR="$TMP/cache" MATTEBOX_NO_AUTO_PASSES=1
+    MATTEBOX_CACHE_DIR="$TMP/cache" MATTEBOX_NO_AUTO_PASSES=1 MATTEBOX_LANG=en
 if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
     export XDG_RUNTIME_DIR="$TMP/xdg"
     mkdir -m 0700 "$XDG_RUNTIME_DIR"
@@ -131,6 +136,8 @@ keep_shot window
 echo "smoke_app.sh: screenshot has $colours colours, standard deviation $deviation"
 [ "$colours" -gt 5000 ] || fail "the window looks blank ($colours colours): the viewer drew no plate"
 awk -v d="$deviation" 'BEGIN { exit !(d > 0.05) }' || fail "the window is nearly uniform (deviation $deviation)"
+# The menu bar (File Edit View Passes Help), to compare with the Chinese run's.
+cp "$TMP/screen.png" "$TMP/screen_en.png"
 
 press Right
 wait_for_frame 1002 10
@@ -238,4 +245,67 @@ done
 if grep -q "panicked" "$TMP/app.log"; then
     fail "the app panicked"
 fi
-echo "smoke_app.sh: ok (window shown, Right/End/Home moved the frame, ten Right presses 100 ms apart all landed on a 12-frame shot, an edit survived kill -9 and was recovered) in ${SECONDS}s"
+kill "$APP_PID" 2>/dev/null || true
+wait "$APP_PID" 2>/dev/null || true
+APP_PID=""
+
+# Traditional Chinese for Hong Kong, chosen by the locale (no choice saved in the settings).
+# FONT is the CJK font to use: "" (the system's) or "bundled" (the app's subset).
+launch_zh() {
+    env -u LC_ALL -u LC_MESSAGES -u MATTEBOX_LANG LANG=zh_HK.UTF-8 MATTEBOX_CJK_FONT="$1" \
+        "$BIN" assets/sample_shot.mattebox.json >"$TMP/app.log" 2>&1 &
+    APP_PID=$!
+    WID=""
+    for _ in $(seq 300); do
+        WID="$(xdotool search --name '^Mattebox' 2>/dev/null | head -n 1)" || true
+        case "$(title)" in *"1001"*) break ;; esac
+        kill -0 "$APP_PID" 2>/dev/null || fail "the app exited before showing its window (LANG=zh_HK.UTF-8)"
+        sleep 0.1
+    done
+    # `… — 第 1001 幀`, not the English `… — frame 1001`.
+    case "$(title)" in
+        *"frame 1001") fail "under LANG=zh_HK.UTF-8 the window title is English: '$(title)'" ;;
+        *"1001"*) echo "smoke_app.sh: zh-HK window title '$(title)'" ;;
+        *) fail "under LANG=zh_HK.UTF-8 the window title is '$(title)', expected '… 第 1001 幀'" ;;
+    esac
+    # The language and the fonts' coverage of its strings, from the app's log.
+    local line
+    line="$(grep -m1 '^mattebox: language ' "$TMP/app.log" || true)"
+    echo "smoke_app.sh: ${1:-system} font: $line"
+    case "$line" in
+        "mattebox: language zh-HK (from LANG=zh_HK.UTF-8); fonts cover all "*) ;;
+        *) fail "the log's language line is '$line': expected zh-HK from LANG with every character covered" ;;
+    esac
+    grep -q "^mattebox: Chinese text in Noto Sans CJK HK" "$TMP/app.log" \
+        || fail "no Noto Sans CJK HK face loaded: $(grep -m1 'Chinese text\|CJK' "$TMP/app.log")"
+}
+launch_zh ""
+for _ in $(seq 40); do
+    import -window root "$TMP/screen.png" 2>/dev/null || fail "import could not capture the screen"
+    colours="$(identify -format '%k' "$TMP/screen.png")"
+    if [ "$colours" -gt 5000 ]; then break; fi
+    sleep 0.5
+done
+keep_shot zh_hk
+# The menu bar's strip (File Edit View Passes Help: 360x22 at the top left), read cropped.
+MENU='[360x22+0+0]'
+differ="$(compare -metric AE "$TMP/screen_en.png$MENU" "$TMP/screen.png$MENU" null: 2>&1 || true)"
+ink="$(identify -format '%k' "$TMP/screen.png$MENU")"
+echo "smoke_app.sh: the zh-HK menu bar differs from the English one in $differ pixels ($ink colours)"
+awk -v d="${differ%% *}" 'BEGIN { exit !(d + 0 > 300) }' \
+    || fail "the menu bar under LANG=zh_HK.UTF-8 looks like the English one ($differ pixels differ)"
+[ "$ink" -gt 8 ] || fail "the zh-HK menu bar is blank ($ink colours)"
+rss_system="$(awk '/^VmRSS/ { print int($2 / 1024) }' "/proc/$APP_PID/status")"
+grep -q "panicked" "$TMP/app.log" && fail "the app panicked"
+kill "$APP_PID" 2>/dev/null || true
+wait "$APP_PID" 2>/dev/null || true
+APP_PID=""
+launch_zh bundled
+grep -q "^mattebox: Chinese text in .*NotoSansCJKhk-Regular-subset.otf, bundled)" "$TMP/app.log" \
+    || fail "MATTEBOX_CJK_FONT=bundled did not load the bundled subset: $(grep -m1 'Chinese text' "$TMP/app.log")"
+sleep 2
+import -window root "$TMP/screen.png" 2>/dev/null && keep_shot zh_hk_bundled
+rss_bundled="$(awk '/^VmRSS/ { print int($2 / 1024) }' "/proc/$APP_PID/status")"
+grep -q "panicked" "$TMP/app.log" && fail "the app panicked"
+echo "smoke_app.sh: zh-HK resident memory: ${rss_system} MB with the system font, ${rss_bundled} MB with the bundled subset"
+echo "smoke_app.sh: ok (window shown, Right/End/Home moved the frame, ten Right presses 100 ms apart all landed on a 12-frame shot, an edit survived kill -9 and was recovered, LANG=zh_HK.UTF-8 gave a Chinese title and menu bar with every character in the fonts, system and bundled) in ${SECONDS}s"

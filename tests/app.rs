@@ -4,6 +4,12 @@
 //! does (open a shot from the command line, step frames with the keyboard, toggle a layer, undo
 //! and redo, run the passes on the real models from the viewer's button).
 //!
+//! The same in Traditional Chinese for Hong Kong (`zh-HK`): snapshots of the empty window, a
+//! shot and the View menu, every menu, submenu and dialog within the 1280×800 window with no
+//! control over another, and View ▸ Language switching at run time and kept in the settings.
+//! Each test names its language (English unless it says otherwise), whatever the machine's
+//! locale.
+//!
 //! Snapshots live in tests/snapshots/; regenerate them with
 //! `UPDATE_SNAPSHOTS=1 cargo test --test app` and look at every PNG before committing.
 #![cfg(feature = "gui")]
@@ -17,8 +23,9 @@ use std::time::{Duration, Instant};
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::{Harness, SnapshotOptions};
-use mattebox::app::MatteboxApp;
+use mattebox::app::i18n::Language;
 use mattebox::app::state::{Action, View};
+use mattebox::app::{Dialog, MatteboxApp};
 
 /// The window size every test uses (snapshots depend on it).
 const SIZE: egui::Vec2 = egui::vec2(1280.0, 800.0);
@@ -96,9 +103,14 @@ fn sample_project(test: &str) -> PathBuf {
     project
 }
 
-/// The app in a 1280×800 window on the wgpu test renderer, with `initial` opened as if passed
-/// on the command line, settled (frame loaded, thumbnails in).
+/// The app in a 1280×800 window on the wgpu test renderer, in English, with `initial` opened as
+/// if passed on the command line, settled (frame loaded, thumbnails in).
 fn app(initial: Option<PathBuf>) -> Harness<'static, MatteboxApp> {
+    app_in(initial, Language::English)
+}
+
+/// [`app`] in `language`.
+fn app_in(initial: Option<PathBuf>, language: Language) -> Harness<'static, MatteboxApp> {
     let mut harness = Harness::builder()
         .with_size(SIZE)
         .with_options(
@@ -108,7 +120,7 @@ fn app(initial: Option<PathBuf>) -> Harness<'static, MatteboxApp> {
             SnapshotOptions::new().output_path(common::repo().join("tests/snapshots")),
         )
         .wgpu()
-        .build_eframe(move |cc| MatteboxApp::new(cc, initial));
+        .build_eframe(move |cc| MatteboxApp::with_language(cc, initial, Some(language)));
     settle(&mut harness, LOAD_TIMEOUT);
     harness
 }
@@ -1221,4 +1233,370 @@ fn keys_problems_names_and_undo_selection() {
     harness.state_mut().act(Action::Select(Some(0)));
     harness.state_mut().act(Action::Redo);
     assert_eq!(harness.state().state.selected, Some(fog));
+}
+
+/// A widget on screen: its accessibility id, role, text and rect.
+#[derive(Debug, Clone)]
+struct Widget {
+    /// The node's id, as text (accesskit's tree id and node id).
+    id: String,
+    role: Role,
+    text: String,
+    rect: egui::Rect,
+}
+
+/// Every widget the window shows (containers left out: they hold others).
+fn widgets(harness: &Harness<'static, MatteboxApp>) -> Vec<Widget> {
+    harness
+        .query_all_by(|n| {
+            matches!(
+                n.role(),
+                Role::Button
+                    | Role::CheckBox
+                    | Role::RadioButton
+                    | Role::Label
+                    | Role::TextInput
+                    | Role::MultilineTextInput
+                    | Role::Slider
+                    | Role::SpinButton
+                    | Role::ComboBox
+                    | Role::MenuItem
+                    | Role::MenuItemCheckBox
+                    | Role::MenuItemRadio
+                    | Role::ProgressIndicator
+            )
+        })
+        .map(|n| {
+            let node = n.accesskit_node();
+            Widget {
+                id: format!("{:?}", node.id()),
+                role: node.role(),
+                text: node.label().or(node.value()).unwrap_or_default(),
+                rect: n.rect(),
+            }
+        })
+        .filter(|w| w.rect.width() > 0.0 && w.rect.height() > 0.0)
+        .collect()
+}
+
+/// What is wrong with a set of widgets drawn together: one outside the window, or two that
+/// overlap (by more than a pixel each way).
+fn layout_problems(what: &str, widgets: &[Widget]) -> Vec<String> {
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, SIZE).expand(0.5);
+    let mut problems = Vec::new();
+    for w in widgets {
+        if !window.contains_rect(w.rect) {
+            problems.push(format!(
+                "{what}: {:?} {:?} leaves the window: {:?}",
+                w.role, w.text, w.rect
+            ));
+        }
+    }
+    for (i, a) in widgets.iter().enumerate() {
+        for b in &widgets[i + 1..] {
+            // A combo box and the label that names it: egui's label node spans both.
+            let own_label = a.text == b.text
+                && (a.rect.expand(0.5).contains_rect(b.rect)
+                    || b.rect.expand(0.5).contains_rect(a.rect));
+            if own_label {
+                continue;
+            }
+            let overlap = a.rect.intersect(b.rect);
+            if overlap.width() > 1.0 && overlap.height() > 1.0 {
+                problems.push(format!(
+                    "{what}: {:?} {:?} {:?} overlaps {:?} {:?} {:?}",
+                    a.role, a.text, a.rect, b.role, b.text, b.rect
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Widgets that a side panel's edge cuts (egui clips a panel's contents to it: the text past
+/// the edge is not shown). The edges: where the central panel's first control (the Plate view
+/// button) begins, and where the inspector's heading begins, from the Layers heading down to
+/// the timeline (its Play button).
+fn clipped_by_panels(what: &str, language: Language, widgets: &[Widget]) -> Vec<String> {
+    use mattebox::app::i18n::tr_in;
+    let left_of = |text: String| {
+        widgets
+            .iter()
+            .filter(|w| w.text == text)
+            .map(|w| w.rect.left())
+            .fold(f32::INFINITY, f32::min)
+    };
+    let top_of = |text: String| {
+        widgets
+            .iter()
+            .filter(|w| w.text == text)
+            .map(|w| w.rect.top())
+            .fold(f32::INFINITY, f32::min)
+    };
+    let central = left_of(tr_in(language, "view-plate", &[])) - 4.0;
+    let inspector = left_of(tr_in(language, "inspector-heading", &[])) - 4.0;
+    let top = top_of(tr_in(language, "layers-heading", &[])) - 4.0;
+    let bottom = top_of(tr_in(language, "timeline-play", &[])) - 4.0;
+    assert!(
+        central < inspector && top < bottom && bottom.is_finite(),
+        "{what}: the panels' edges not found ({central}, {inspector}, {top}, {bottom})"
+    );
+    let mut problems = Vec::new();
+    let beside = widgets
+        .iter()
+        .filter(|w| (top..bottom).contains(&w.rect.center().y));
+    for w in beside {
+        for edge in [central, inspector] {
+            if w.rect.left() < edge - 1.0 && w.rect.right() > edge + 1.0 {
+                problems.push(format!(
+                    "{what}: {:?} {:?} {:?} is cut by the panel edge at x {edge}",
+                    w.role, w.text, w.rect
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// The widgets that `open` brings up (a menu, a dialog): those that were not there before.
+fn opened_by(
+    harness: &mut Harness<'static, MatteboxApp>,
+    open: impl FnOnce(&mut Harness<'static, MatteboxApp>),
+) -> Vec<Widget> {
+    let before: std::collections::HashSet<String> =
+        widgets(harness).into_iter().map(|w| w.id).collect();
+    open(harness);
+    harness.run_steps(3);
+    widgets(harness)
+        .into_iter()
+        .filter(|w| !before.contains(&w.id))
+        .collect()
+}
+
+/// Closes whatever menu or dialog is open, moves the pointer off the window (no tooltip comes
+/// up) and clears the toasts (they lie over the panels by design).
+fn close_popups(harness: &mut Harness<'static, MatteboxApp>) {
+    harness.remove_cursor();
+    harness.key_press(egui::Key::Escape);
+    harness.state_mut().state.toasts.clear();
+    harness.state_mut().dialog = Dialog::None;
+    harness.run_steps(3);
+}
+
+#[test]
+fn snapshot_zh_hk_empty_window() {
+    let _env = test_env();
+    let mut harness = app_in(None, Language::ChineseHongKong);
+    harness.get_by_label_contains("開啟鏡頭或專案：檔案 > 開啟");
+    harness.get_by_label("檔案");
+    assert!(
+        harness.query_by_label("File").is_none(),
+        "the menu bar is English"
+    );
+    snapshot(&mut harness, "app_zh_hk_empty");
+}
+
+#[test]
+fn snapshot_zh_hk_shot_loaded() {
+    let _env = test_env();
+    let mut harness = app_in(
+        Some(sample_project("zh_shot_loaded")),
+        Language::ChineseHongKong,
+    );
+    harness.get_by_label("此幀尚未有通道。");
+    harness.get_by_label("生成通道");
+    harness.get_by_label("圖層");
+    harness.get_by_label("屬性");
+    // The timeline's frame label in Chinese.
+    assert!(
+        harness
+            .query_all_by(|n| n.value().is_some_and(|v| v.starts_with("幀 1001  (1/6)")))
+            .next()
+            .is_some(),
+        "the timeline's frame label is not in Chinese"
+    );
+    snapshot(&mut harness, "app_zh_hk_shot_loaded");
+}
+
+/// Every panel, menu (and Edit's submenus) and dialog fits the 1280×800 window in zh-HK, and in
+/// English too: no widget leaves the window and none overlaps another (a menu's or dialog's
+/// widgets among themselves; they lie over the panels by design). The View menu's snapshot
+/// shows the language list.
+#[test]
+fn menus_panels_and_dialogs_fit_1280x800_in_both_languages() {
+    // The checks can fail: two buttons on top of each other, one past the window's edge.
+    let button = |text: &str, min: (f32, f32)| Widget {
+        id: text.into(),
+        role: Role::Button,
+        text: text.into(),
+        rect: egui::Rect::from_min_size(egui::pos2(min.0, min.1), egui::vec2(60.0, 20.0)),
+    };
+    let control = [button("a", (10.0, 10.0)), button("b", (40.0, 15.0))];
+    assert_eq!(layout_problems("control", &control).len(), 1);
+    let control = [button("a", (1250.0, 10.0))];
+    assert_eq!(layout_problems("control", &control).len(), 1);
+    let _env = test_env();
+    for language in Language::ALL {
+        let mut harness = app_in(Some(sample_project("fit")), language);
+        close_popups(&mut harness);
+        let mut problems = Vec::new();
+        // The panels, with nothing selected, then with each layer in the inspector and a
+        // camera key's settings.
+        let panels = |what: &str, harness: &Harness<'static, MatteboxApp>| {
+            let all = widgets(harness);
+            assert!(all.len() > 50, "{what}: only {} widgets", all.len());
+            let mut found = layout_problems(what, &all);
+            found.extend(clipped_by_panels(what, language, &all));
+            found
+        };
+        problems.extend(panels("the window", &harness));
+        let layers = harness.state().state.layers().len();
+        for i in 0..layers {
+            harness.state_mut().act(Action::Select(Some(i)));
+            harness.run_steps(3);
+            problems.extend(panels(&format!("layer {i} selected"), &harness));
+        }
+        harness.state_mut().act(Action::AddKeyHere);
+        close_popups(&mut harness);
+        problems.extend(panels("a camera key added", &harness));
+        let menus = [
+            ("File", "檔案"),
+            ("Edit", "編輯"),
+            ("View", "檢視"),
+            ("Passes", "通道"),
+            ("Help", "説明"),
+        ];
+        for (en, zh) in menus {
+            let name = if language == Language::English {
+                en
+            } else {
+                zh
+            };
+            let opened = opened_by(&mut harness, |h| h.get_by_label(name).click());
+            assert!(!opened.is_empty(), "the {name} menu did not open");
+            problems.extend(layout_problems(&format!("the {name} menu"), &opened));
+            if name == "檢視" {
+                harness.get_by_label("繁體中文（香港）");
+                harness.get_by_label("English");
+                snapshot(&mut harness, "app_zh_hk_menu_view");
+            }
+            close_popups(&mut harness);
+        }
+        let submenus = [
+            ("Input colour space", "輸入色彩空間"),
+            ("Working space", "工作色彩空間"),
+        ];
+        for (en, zh) in submenus {
+            let name = if language == Language::English {
+                en
+            } else {
+                zh
+            };
+            let edit = if language == Language::English {
+                "Edit"
+            } else {
+                "編輯"
+            };
+            harness.get_by_label(edit).click();
+            harness.run_steps(3);
+            let opened = opened_by(&mut harness, |h| h.get_by_label(name).hover());
+            assert!(opened.len() >= 2, "the {name} submenu did not open");
+            problems.extend(layout_problems(&format!("the {name} submenu"), &opened));
+            close_popups(&mut harness);
+        }
+        let project = harness
+            .state()
+            .state
+            .doc
+            .as_ref()
+            .unwrap()
+            .path
+            .clone()
+            .unwrap();
+        let dialogs = [
+            Dialog::Open(String::new()),
+            Dialog::SaveAs(project.display().to_string()),
+            Dialog::ConfirmQuit,
+            Dialog::Recover(project.with_extension("json.autosave")),
+            Dialog::ConfirmReplace {
+                then: Action::Open(project.clone()),
+                save_path: project.display().to_string(),
+            },
+            Dialog::Shortcuts,
+            Dialog::Problems,
+        ];
+        for dialog in dialogs {
+            let what = format!("{dialog:?}");
+            let opened = opened_by(&mut harness, |h| h.state_mut().dialog = dialog);
+            assert!(opened.len() >= 2, "{what} did not open");
+            problems.extend(layout_problems(&what, &opened));
+            close_popups(&mut harness);
+        }
+        // The Export dialog, from the File menu.
+        let (file, export) = if language == Language::English {
+            ("File", "Export…")
+        } else {
+            ("檔案", "匯出…")
+        };
+        harness.get_by_label(file).click();
+        harness.run_steps(3);
+        let opened = opened_by(&mut harness, |h| h.get_by_label(export).click());
+        assert!(opened.len() >= 10, "the Export dialog did not open");
+        problems.extend(layout_problems("the Export dialog", &opened));
+        close_popups(&mut harness);
+        assert!(
+            problems.is_empty(),
+            "{}: {} layout problem(s):\n{}",
+            language.code(),
+            problems.len(),
+            problems.join("\n")
+        );
+    }
+}
+
+/// View ▸ Language switches the whole window at once, with no restart, and the settings file
+/// keeps the choice; switching back restores English.
+#[test]
+fn view_language_switches_at_run_time_and_is_kept() {
+    let _env = test_env();
+    let mut harness = app_in(Some(sample_project("switch")), Language::English);
+    let settings = mattebox::app::settings::Settings::path();
+    harness.get_by_label("File");
+    harness.get_by_label("Layers");
+    harness.get_by_label("View").click();
+    harness.run_steps(2);
+    harness.get_by_label("繁體中文（香港）").click();
+    harness.run_steps(3);
+    close_popups(&mut harness);
+    assert_eq!(mattebox::app::i18n::language(), Language::ChineseHongKong);
+    harness.get_by_label("檔案");
+    harness.get_by_label("圖層");
+    harness.get_by_label("此幀尚未有通道。");
+    assert!(harness.query_by_label("File").is_none());
+    assert!(harness.query_by_label("Layers").is_none());
+    let saved = mattebox::app::settings::Settings::load_from(&settings).unwrap();
+    assert_eq!(
+        saved.language.as_deref(),
+        Some("zh-HK"),
+        "{}",
+        settings.display()
+    );
+    // The status bar's device line follows too.
+    let status = harness.get_by_label_contains("wgpu: ");
+    let text = status
+        .accesskit_node()
+        .label()
+        .or(status.accesskit_node().value())
+        .unwrap_or_default();
+    assert!(text.contains("預覽使用"), "{text}");
+
+    harness.get_by_label("檢視").click();
+    harness.run_steps(2);
+    harness.get_by_label("English").click();
+    harness.run_steps(3);
+    close_popups(&mut harness);
+    harness.get_by_label("File");
+    harness.get_by_label("No passes for this frame yet.");
+    let saved = mattebox::app::settings::Settings::load_from(&settings).unwrap();
+    assert_eq!(saved.language.as_deref(), Some("en"));
 }

@@ -3,19 +3,30 @@
 //!
 //! The font is found at run time in the system's font folders. Noto Sans CJK (Debian's
 //! `fonts-noto-cjk`, SIL OFL) comes first: its `.ttc` collection holds a Hong Kong face, which
-//! is the one chosen (by its family name, not by its position in the file). `MATTEBOX_CJK_FONT`
-//! names another file, or `none` to load no CJK font (to measure what the font costs).
-//! egui's fonts stay first, so Latin text renders exactly as before; the CJK font only supplies
-//! the glyphs they lack.
+//! is the one chosen (by its family name, not by its position in the file). Where the system
+//! has none, the app uses its own subset of that face ([`BUNDLED`],
+//! `assets/fonts/NotoSansCJKhk-Regular-subset.otf`: every character of the translations and
+//! Big5's 5,401 frequent characters, made by `scripts/make_font_subset.py`).
+//! `MATTEBOX_CJK_FONT` names another file, `bundled` for the subset, or `none` to load no CJK
+//! font (to measure what the font costs). egui's fonts stay first, so Latin text renders
+//! exactly as before; the CJK font only supplies the glyphs they lack. [`missing`] tells which
+//! characters of a text no loaded font has (the app logs it for its language at start).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The bundled subset of Noto Sans CJK HK (SIL OFL 1.1; `assets/fonts/OFL.txt`).
+pub const BUNDLED: &[u8] = include_bytes!("../../assets/fonts/NotoSansCJKhk-Regular-subset.otf");
+/// Where the bundled subset comes from, in the repository (what [`CjkFont::path`] says of it).
+pub const BUNDLED_PATH: &str = "assets/fonts/NotoSansCJKhk-Regular-subset.otf";
+
 /// The CJK font in use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CjkFont {
-    /// The font file.
+    /// The font file ([`BUNDLED_PATH`] for the bundled subset).
     pub path: PathBuf,
+    /// The bundled subset, not a system font.
+    pub bundled: bool,
     /// The face's family name, e.g. `Noto Sans CJK HK`.
     pub family: String,
     /// The face's index in the file (a collection holds several).
@@ -86,35 +97,55 @@ pub fn choose_face(data: &[u8]) -> Option<(u32, String)> {
     faces.into_iter().min_by_key(|(i, f)| (rank(f), *i))
 }
 
-/// Finds the CJK font: `MATTEBOX_CJK_FONT` if set, else the first candidate that exists and
-/// parses. Returns the font and its bytes.
+/// The bundled subset, as a [`CjkFont`] with its bytes.
+pub fn bundled() -> Result<(CjkFont, Vec<u8>), String> {
+    let (index, family) = choose_face(BUNDLED).ok_or("the bundled CJK font does not parse")?;
+    Ok((
+        CjkFont {
+            path: PathBuf::from(BUNDLED_PATH),
+            bundled: true,
+            family,
+            index,
+        },
+        BUNDLED.to_vec(),
+    ))
+}
+
+/// Finds the CJK font: `MATTEBOX_CJK_FONT` if set (a file, `bundled` or `none`), else the first
+/// system candidate that exists and parses, else the bundled subset. Returns the font and its
+/// bytes.
 pub fn find() -> Result<(CjkFont, Vec<u8>), String> {
-    let explicit = std::env::var_os("MATTEBOX_CJK_FONT");
+    // Set but empty reads as not set (a script may pass it through blank).
+    let explicit = std::env::var_os("MATTEBOX_CJK_FONT").filter(|v| !v.is_empty());
     if explicit.as_deref() == Some(std::ffi::OsStr::new("none")) {
         return Err("no CJK font (MATTEBOX_CJK_FONT=none)".into());
     }
-    let mut tried: Vec<PathBuf> = match &explicit {
-        Some(path) => vec![PathBuf::from(path)],
-        None => CANDIDATES.iter().map(PathBuf::from).collect(),
-    };
-    if explicit.is_none() {
-        for dir in user_font_dirs() {
-            for name in ["NotoSansCJK-Regular.ttc", "NotoSansCJKhk-Regular.otf"] {
-                tried.push(dir.join(name));
-            }
+    if explicit.as_deref() == Some(std::ffi::OsStr::new("bundled")) {
+        return bundled();
+    }
+    match explicit {
+        Some(p) => load(Path::new(&p)).ok_or_else(|| {
+            format!(
+                "MATTEBOX_CJK_FONT: {} is not a readable font",
+                Path::new(&p).display()
+            )
+        }),
+        // No system font: the bundled subset covers the UI and common Traditional text.
+        None => find_system().or_else(|_| bundled()),
+    }
+}
+
+/// The first system CJK font of the candidates (and the same names in the user's font
+/// folders) that exists and parses, with its bytes.
+pub fn find_system() -> Result<(CjkFont, Vec<u8>), String> {
+    let mut tried: Vec<PathBuf> = CANDIDATES.iter().map(PathBuf::from).collect();
+    for dir in user_font_dirs() {
+        for name in ["NotoSansCJK-Regular.ttc", "NotoSansCJKhk-Regular.otf"] {
+            tried.push(dir.join(name));
         }
     }
-    for path in &tried {
-        if let Some(found) = load(path) {
-            return Ok(found);
-        }
-    }
-    Err(match explicit {
-        Some(p) => format!(
-            "MATTEBOX_CJK_FONT: {} is not a readable font",
-            Path::new(&p).display()
-        ),
-        None => "no CJK font found: Chinese text shows as boxes (Debian: apt-get install fonts-noto-cjk)".into(),
+    tried.iter().find_map(|path| load(path)).ok_or_else(|| {
+        "no system CJK font found (Debian: apt-get install fonts-noto-cjk)".to_string()
     })
 }
 
@@ -124,6 +155,7 @@ fn load(path: &Path) -> Option<(CjkFont, Vec<u8>)> {
     Some((
         CjkFont {
             path: path.to_path_buf(),
+            bundled: false,
             family,
             index,
         },
@@ -131,16 +163,59 @@ fn load(path: &Path) -> Option<(CjkFont, Vec<u8>)> {
     ))
 }
 
-/// Installs egui's default fonts followed by the CJK fallback, when one is found.
-pub fn install(ctx: &egui::Context) -> FontStatus {
-    let (font, data) = find()?;
+/// egui's default fonts followed by a CJK font (`data`, face `index`) as the fallback of both
+/// families.
+pub fn definitions(cjk: Option<(Vec<u8>, u32)>) -> egui::FontDefinitions {
     let mut fonts = egui::FontDefinitions::default();
-    let mut font_data = egui::FontData::from_owned(data);
-    font_data.index = font.index;
-    fonts.font_data.insert("cjk".into(), Arc::new(font_data));
-    for family in [egui::FontFamily::Proportional, egui::FontFamily::Monospace] {
-        fonts.families.entry(family).or_default().push("cjk".into());
+    if let Some((data, index)) = cjk {
+        let mut font_data = egui::FontData::from_owned(data);
+        font_data.index = index;
+        fonts.font_data.insert("cjk".into(), Arc::new(font_data));
+        for family in [egui::FontFamily::Proportional, egui::FontFamily::Monospace] {
+            fonts.families.entry(family).or_default().push("cjk".into());
+        }
     }
-    ctx.set_fonts(fonts);
-    Ok(font)
+    fonts
+}
+
+/// The characters of `text` (whitespace aside) that no font of `fonts` has a glyph for, in
+/// the proportional or the monospace family: what would show as boxes.
+pub fn missing(fonts: &egui::FontDefinitions, text: impl IntoIterator<Item = char>) -> Vec<char> {
+    let faces = |family: egui::FontFamily| -> Vec<ttf_parser::Face<'_>> {
+        fonts
+            .families
+            .get(&family)
+            .into_iter()
+            .flatten()
+            .filter_map(|name| fonts.font_data.get(name))
+            .filter_map(|data| ttf_parser::Face::parse((*data.font).as_ref(), data.index).ok())
+            .collect()
+    };
+    let families = [
+        faces(egui::FontFamily::Proportional),
+        faces(egui::FontFamily::Monospace),
+    ];
+    let mut out: Vec<char> = text
+        .into_iter()
+        .filter(|c| !c.is_whitespace())
+        .filter(|c| {
+            !families
+                .iter()
+                .all(|faces| faces.iter().any(|f| f.glyph_index(*c).is_some()))
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Installs egui's default fonts followed by the CJK fallback (a system font, else the bundled
+/// subset), and returns the definitions installed with what became of the CJK font.
+pub fn install(ctx: &egui::Context) -> (egui::FontDefinitions, FontStatus) {
+    let (fonts, status) = match find() {
+        Ok((font, data)) => (definitions(Some((data, font.index))), Ok(font)),
+        Err(why) => (definitions(None), Err(why)),
+    };
+    ctx.set_fonts(fonts.clone());
+    (fonts, status)
 }

@@ -25,6 +25,8 @@ use crate::render::{RenderOptions, RendererChoice, What, frame_inputs, render_pr
 use crate::shot::decode::DecodeLimits;
 use crate::shot::{Frame, FrameRange, PlateColour, Shot, load_plate};
 
+use super::i18n::t;
+
 /// A message from a job.
 #[derive(Debug, Clone)]
 pub enum JobMsg {
@@ -130,10 +132,10 @@ fn load_models(project: &Project) -> Result<(PassModels, String), String> {
         &project.passes.matte_model,
     )
     .map_err(|e| e.to_string())?;
-    let label = format!(
-        "ONNX Runtime {} on {}",
-        runtime.version,
-        models.provider_label()
+    let label = t!(
+        "provider-line",
+        version = runtime.version,
+        provider = models.provider_label()
     );
     Ok((models, label))
 }
@@ -173,7 +175,7 @@ fn spawn_job(
             let _ = tx.send(JobMsg::Finished(result));
         });
     if let Err(e) = spawned {
-        let _ = sender.send(JobMsg::Finished(Err(format!("cannot start a thread: {e}"))));
+        let _ = sender.send(JobMsg::Finished(Err(t!("job-thread-failed", error = e))));
     }
     Job {
         kind,
@@ -208,11 +210,11 @@ pub fn start_passes(project: &Project, shot: &Shot, range: Option<FrameRange>) -
             options.temporal = temporal;
             let summary = process_shot(&shot, models, &options, cancel, &mut |e| forward(tx, e))
                 .map_err(|e| e.to_string())?;
-            Ok(format!(
-                "passes: {} made, {} current, {} failed",
-                summary.done,
-                summary.skipped,
-                summary.failed.len()
+            Ok(t!(
+                "job-passes-summary",
+                made = summary.done,
+                current = summary.skipped,
+                failed = summary.failed.len()
             ))
         },
     )
@@ -271,20 +273,20 @@ pub fn start_export(project: &Project, project_path: &Path, request: ExportReque
             )
             .map_err(|e| e.to_string())?;
             if summary.cancelled {
-                return Err("export cancelled".into());
+                return Err(t!("job-export-cancelled"));
             }
             if let Some(first) = summary.failed.first() {
-                return Err(format!(
-                    "export to {}: {} frame(s) failed, first: {}",
-                    summary.out_dir.display(),
-                    summary.failed.len(),
-                    first.error
+                return Err(t!(
+                    "job-export-failed",
+                    folder = summary.out_dir.display(),
+                    failed = summary.failed.len(),
+                    error = first.error
                 ));
             }
-            Ok(format!(
-                "exported {} frame(s) to {}",
-                summary.done + summary.skipped,
-                summary.out_dir.display()
+            Ok(t!(
+                "job-exported",
+                frames = summary.done + summary.skipped,
+                folder = summary.out_dir.display()
             ))
         },
     )
@@ -406,13 +408,13 @@ impl Proxy {
     /// Every choice, for the selector.
     pub const ALL: [Proxy; 4] = [Proxy::Auto, Proxy::Full, Proxy::Half, Proxy::Quarter];
 
-    /// The selector's label.
-    pub fn label(self) -> &'static str {
+    /// The selector's label, in the language in use.
+    pub fn label(self) -> String {
         match self {
-            Proxy::Auto => "auto",
-            Proxy::Full => "full",
-            Proxy::Half => "1/2",
-            Proxy::Quarter => "1/4",
+            Proxy::Auto => t!("proxy-auto"),
+            Proxy::Full => t!("proxy-full"),
+            Proxy::Half => "1/2".into(),
+            Proxy::Quarter => "1/4".into(),
         }
     }
 
@@ -534,12 +536,12 @@ pub fn load(request: &LoadRequest) -> LoadedFrame {
                 aux: None,
                 prepared: None,
                 images: Vec::new(),
-                error: Some(e.to_string()),
+                error: Some(super::i18n::shot_error(&e)),
                 semantics: None,
                 scale: 1.0,
                 full_size: (1, 1),
                 source: request.source.clone(),
-                unreadable: Some(e.to_string()),
+                unreadable: Some(super::i18n::shot_error(&e)),
             };
         }
     };
@@ -608,12 +610,16 @@ pub fn load(request: &LoadRequest) -> LoadedFrame {
                 working: colour.working,
             };
             match load_plate(&full, &DecodeLimits::default(), &background)
-                .map_err(|e| e.to_string())
+                .map_err(|e| super::i18n::shot_error(&e))
                 .and_then(|p| Image::from_plate(&p).cover(plate_img.width, plate_img.height))
             {
                 Ok(img) => images.push((full, img)),
                 Err(e) => {
-                    error = Some(format!("background image {}: {e}", full.display()));
+                    error = Some(t!(
+                        "frame-background-failed",
+                        path = full.display(),
+                        error = e
+                    ));
                     images.push((full, Image::new(plate_img.width, plate_img.height)));
                 }
             }

@@ -4,8 +4,10 @@
 //! on eframe's own device ([`viewer`]).
 
 pub mod fonts;
+pub mod i18n;
 pub mod jobs;
 pub mod render_worker;
+pub mod settings;
 pub mod state;
 mod ui;
 
@@ -21,6 +23,7 @@ use crate::composite::plan::Plan;
 use crate::project::{Edit, Project};
 use crate::shot::FrameRange;
 
+use i18n::{Language, t};
 use jobs::{
     ExportRequest, FrameLoader, Job, JobKind, JobMsg, LoadRequest, LoadedFrame, PlanInputs,
     Thumbnails,
@@ -35,8 +38,8 @@ pub const AUTOSAVE_EVERY: Duration = Duration::from_secs(120);
 /// focus).
 pub const AUTOSAVE_AFTER_EDIT: Duration = Duration::from_secs(3);
 
-/// Where the app keeps its own small files (recent files): `MATTEBOX_CONFIG_DIR`, else
-/// `~/.config/mattebox`.
+/// Where the app keeps its own small files (recent files, `settings.json`):
+/// `MATTEBOX_CONFIG_DIR`, else `~/.config/mattebox`.
 pub fn config_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("MATTEBOX_CONFIG_DIR") {
         return PathBuf::from(dir);
@@ -124,6 +127,13 @@ pub struct MatteboxApp {
     pub adapter: String,
     /// The CJK fallback font in use, or why there is none.
     pub fonts: fonts::FontStatus,
+    /// The fonts installed (egui's and the CJK fallback), for the coverage check.
+    font_definitions: egui::FontDefinitions,
+    /// The app's settings (the language chosen).
+    pub settings: settings::Settings,
+    /// The viewer's adapter and the compositor's device, untranslated (the status bar's line
+    /// is made again in a new language).
+    adapter_parts: Option<(String, Option<String>)>,
     /// The open dialog.
     pub dialog: Dialog,
     last_autosave: Instant,
@@ -192,21 +202,45 @@ pub struct MatteboxApp {
 impl MatteboxApp {
     /// Creates the app; `initial` is a shot or project to open (the command line's argument).
     pub fn new(cc: &eframe::CreationContext<'_>, initial: Option<PathBuf>) -> MatteboxApp {
-        let fonts = fonts::install(&cc.egui_ctx);
+        MatteboxApp::with_language(cc, initial, None)
+    }
+
+    /// Creates the app in `language`; `None`: the one [`i18n::startup_language`] picks
+    /// (`MATTEBOX_LANG`, the settings, the system's locale). Tests name theirs.
+    pub fn with_language(
+        cc: &eframe::CreationContext<'_>,
+        initial: Option<PathBuf>,
+        language: Option<Language>,
+    ) -> MatteboxApp {
+        // The language first: everything below may make text.
+        let settings = settings::Settings::load();
+        let (language, why) = match language {
+            Some(language) => (language, "the caller".to_string()),
+            None => i18n::startup_language(settings.language.as_deref()),
+        };
+        i18n::set_language(language);
+        let (font_definitions, fonts) = fonts::install(&cc.egui_ctx);
         match &fonts {
             Ok(f) => eprintln!(
-                "mattebox: Chinese text in {} (face {} of {})",
+                "mattebox: Chinese text in {} (face {} of {}{})",
                 f.family,
                 f.index,
-                f.path.display()
+                f.path.display(),
+                if f.bundled { ", bundled" } else { "" }
             ),
             Err(why) => eprintln!("mattebox: {why}"),
         }
+        eprintln!(
+            "mattebox: language {} (from {why}); {}",
+            language.code(),
+            coverage_line(&font_definitions, language)
+        );
         let ctx = cc.egui_ctx.clone();
         let wake = move || ctx.request_repaint();
         let ctx2 = cc.egui_ctx.clone();
         let wake2 = move || ctx2.request_repaint();
-        let mut adapter = "no GPU renderer (wgpu unavailable)".to_string();
+        let mut adapter = t!("adapter-none");
+        let mut adapter_parts = None;
         let mut software = false;
         let mut startup_error = None;
         let render_delay_ms = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -226,10 +260,14 @@ impl MatteboxApp {
             );
             match ViewerResources::new(rs, worker) {
                 Ok(res) => {
-                    adapter = format!("{}; {}", res.adapter_label(), res.worker.label);
+                    adapter = format!("{}; {}", res.adapter_label(), res.worker.label());
+                    adapter_parts = Some((
+                        res.adapter_label(),
+                        res.worker.preview_gpu().map(str::to_string),
+                    ));
                     rs.renderer.write().callback_resources.insert(res);
                 }
-                Err(e) => startup_error = Some(format!("viewer: {e}")),
+                Err(e) => startup_error = Some(t!("viewer-error", error = e)),
             }
         }
         let mut app = MatteboxApp {
@@ -242,9 +280,12 @@ impl MatteboxApp {
             frame: None,
             passes: None,
             export: None,
-            provider: "ONNX Runtime: not loaded yet".into(),
+            provider: t!("provider-not-loaded"),
             adapter,
             fonts,
+            font_definitions,
+            settings,
+            adapter_parts,
             dialog: Dialog::None,
             last_autosave: Instant::now(),
             autosaved_revision: None,
@@ -293,6 +334,41 @@ impl MatteboxApp {
             app.act(Action::Open(path));
         }
         app
+    }
+
+    /// Switches the app to `language` at once (View ▸ Language) and keeps the choice in the
+    /// settings file. Lines made before in the old language (the status line, the status
+    /// bar's devices) are made again; toasts already shown stay as they were.
+    pub fn set_language(&mut self, language: Language) {
+        let old = i18n::language();
+        if old == language {
+            return;
+        }
+        i18n::set_language(language);
+        for key in ["status-start", "status-running-passes", "status-exporting"] {
+            if self.state.status == i18n::tr_in(old, key, &[]) {
+                self.state.status = i18n::tr(key);
+            }
+        }
+        if self.provider == i18n::tr_in(old, "provider-not-loaded", &[]) {
+            self.provider = t!("provider-not-loaded");
+        }
+        self.adapter = match &self.adapter_parts {
+            Some((adapter, gpu)) => format!(
+                "{adapter}; {}",
+                render_worker::preview_label(gpu.as_deref())
+            ),
+            None => t!("adapter-none"),
+        };
+        self.settings.language = Some(language.code().to_string());
+        if let Err(why) = self.settings.save() {
+            self.state.toast(Level::Warning, why);
+        }
+        eprintln!(
+            "mattebox: language {} (chosen in the menu); {}",
+            language.code(),
+            coverage_line(&self.font_definitions, language)
+        );
     }
 
     /// Performs an action and what it implies (frames to reload, thumbnails, recovery).
@@ -370,10 +446,7 @@ impl MatteboxApp {
     /// Runs the depth and matte passes for the current frame (`whole_shot` false) or the shot.
     pub fn run_passes(&mut self, whole_shot: bool) {
         if self.passes.is_some() {
-            self.state.toast(
-                Level::Info,
-                "passes are already running (cancel them first)",
-            );
+            self.state.toast(Level::Info, t!("toast-passes-running"));
             return;
         }
         let Some(doc) = &self.state.doc else { return };
@@ -386,7 +459,7 @@ impl MatteboxApp {
                 .map(|n| FrameRange { first: n, last: n })
         };
         self.passes = Some(jobs::start_passes(&doc.project, &doc.shot, range));
-        self.state.status = "running passes…".into();
+        self.state.status = t!("status-running-passes");
     }
 
     /// Starts an export with these settings (the project must be saved: the export resolves
@@ -394,8 +467,7 @@ impl MatteboxApp {
     pub fn start_export(&mut self, request: ExportRequest) {
         let Some(doc) = &self.state.doc else { return };
         if self.export.is_some() {
-            self.state
-                .toast(Level::Info, "an export is already running");
+            self.state.toast(Level::Info, t!("toast-export-running"));
             return;
         }
         let project_path = doc
@@ -403,7 +475,7 @@ impl MatteboxApp {
             .clone()
             .unwrap_or_else(|| doc.base_dir.join("untitled.mattebox.json"));
         self.export = Some(jobs::start_export(&doc.project, &project_path, request));
-        self.state.status = "exporting…".into();
+        self.state.status = t!("status-exporting");
     }
 
     fn poll_jobs(&mut self) {
@@ -429,7 +501,7 @@ impl MatteboxApp {
                 match msg {
                     JobMsg::Provider(p) => self.provider = p,
                     JobMsg::FrameDone(label) => {
-                        self.state.status = format!("{label} done");
+                        self.state.status = t!("status-frame-done", frame = label);
                         // The current frame may have new passes.
                         files_changed = true;
                     }
@@ -446,8 +518,12 @@ impl MatteboxApp {
                 match result {
                     Ok(text) => {
                         let text = match (which, out_dir) {
-                            (JobKind::Export, Some(dir)) if !text.contains("exported") => {
-                                format!("{text} ({})", dir.display())
+                            // A message that names the folder already (the export's own) is
+                            // shown as it is.
+                            (JobKind::Export, Some(dir))
+                                if !text.contains(&*dir.display().to_string()) =>
+                            {
+                                t!("toast-export-finished", text = text, folder = dir.display())
                             }
                             _ => text,
                         };
@@ -756,7 +832,7 @@ impl MatteboxApp {
             Ok(()) => self.autosaved_revision = Some(self.state.revision),
             Err(e) => self
                 .state
-                .toast(Level::Warning, format!("autosave failed: {e}")),
+                .toast(Level::Warning, t!("toast-autosave-failed", error = e)),
         }
     }
 
@@ -799,6 +875,23 @@ impl MatteboxApp {
             std::thread::sleep(Duration::from_millis(20));
         }
         false
+    }
+}
+
+/// The log's line on the fonts' coverage of `language`'s strings (the smoke test reads it):
+/// `fonts cover all N characters of its strings`, else which characters would be boxes.
+fn coverage_line(fonts: &egui::FontDefinitions, language: Language) -> String {
+    let chars = i18n::characters(language);
+    let missing = fonts::missing(fonts, chars.iter().copied());
+    if missing.is_empty() {
+        format!("fonts cover all {} characters of its strings", chars.len())
+    } else {
+        format!(
+            "fonts lack {} of the {} characters of its strings: {}",
+            missing.len(),
+            chars.len(),
+            missing.iter().collect::<String>()
+        )
     }
 }
 
@@ -913,7 +1006,7 @@ impl eframe::App for MatteboxApp {
             if let Some(e) = &res.last_error
                 && self.state.status != *e
             {
-                self.state.status = format!("viewer: {e}");
+                self.state.status = t!("viewer-error", error = e);
             }
             // The composite on screen is not the playhead's yet: being drawn, or its frame loads.
             self.rendering = res.worker.busy()
@@ -955,12 +1048,12 @@ impl eframe::App for MatteboxApp {
         }
         // The title names the project and the frame (the smoke test reads it).
         let title = match &self.state.doc {
-            Some(d) => format!(
-                "Mattebox — {} — frame {}",
-                d.title(),
-                d.frame_label(self.state.frame)
+            Some(d) => t!(
+                "title-doc",
+                project = d.title(),
+                frame = d.frame_label(self.state.frame)
             ),
-            None => "Mattebox".to_string(),
+            None => t!("title-empty"),
         };
         if title != self.title {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));

@@ -98,8 +98,8 @@ pub struct RenderWorker {
     prefetched: Arc<AtomicU64>,
     /// The RAM preview the worker fills.
     pub cache: Arc<Mutex<FrameCache>>,
-    /// What renders (for the status bar).
-    pub label: String,
+    /// The GPU the compositor thread renders on; `None`: the CPU.
+    preview_gpu: Option<String>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -136,13 +136,7 @@ impl RenderWorker {
                 .ok()
                 .filter(|g| !g.is_software()),
         };
-        let label = match &gpu {
-            Some(g) => format!("preview on {}", g.adapter_label()),
-            None => format!(
-                "preview on the CPU ({} threads)",
-                rayon::current_num_threads()
-            ),
-        };
+        let preview_gpu = gpu.as_ref().map(|g| g.adapter_label());
         let thread = {
             let pending = Arc::clone(&pending);
             let busy = Arc::clone(&busy);
@@ -165,9 +159,19 @@ impl RenderWorker {
             renders,
             prefetched,
             cache,
-            label,
+            preview_gpu,
             thread,
         }
+    }
+
+    /// What renders, for the status bar (in the language in use).
+    pub fn label(&self) -> String {
+        preview_label(self.preview_gpu.as_deref())
+    }
+
+    /// The GPU the compositor thread renders on; `None`: the CPU.
+    pub fn preview_gpu(&self) -> Option<&str> {
+        self.preview_gpu.as_deref()
     }
 
     /// Asks for a composite; a request still waiting is replaced (the latest wins).
@@ -439,5 +443,13 @@ fn inputs_of(frame: &LoadedFrame, plan: &Plan) -> FrameInputs {
             })
             .collect(),
         ..Default::default()
+    }
+}
+
+/// The status bar's words for where the preview renders: on GPU `gpu`, else on the CPU.
+pub fn preview_label(gpu: Option<&str>) -> String {
+    match gpu {
+        Some(adapter) => super::i18n::t!("preview-on", adapter = adapter),
+        None => super::i18n::t!("preview-on-cpu", threads = rayon::current_num_threads()),
     }
 }

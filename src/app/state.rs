@@ -11,6 +11,8 @@ use crate::composite::layers::Layer;
 use crate::project::{Edit, History, Project};
 use crate::shot::Shot;
 
+use super::i18n::t;
+
 /// What the viewer shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum View {
@@ -29,13 +31,13 @@ impl View {
     /// Every view, in menu order.
     pub const ALL: [View; 4] = [View::Plate, View::Depth, View::Matte, View::Composite];
 
-    /// The name shown in the pass switcher.
-    pub fn label(self) -> &'static str {
+    /// The name shown in the pass switcher, in the language in use.
+    pub fn label(self) -> String {
         match self {
-            View::Plate => "Plate",
-            View::Depth => "Depth",
-            View::Matte => "Matte",
-            View::Composite => "Composite",
+            View::Plate => t!("view-plate"),
+            View::Depth => t!("view-depth"),
+            View::Matte => t!("view-matte"),
+            View::Composite => t!("view-composite"),
         }
     }
 
@@ -66,12 +68,12 @@ impl Transform {
     /// Every transform, in menu order.
     pub const ALL: [Transform; 3] = [Transform::Srgb, Transform::Rec709, Transform::Raw];
 
-    /// The menu's name.
-    pub fn label(self) -> &'static str {
+    /// The menu's name, in the language in use.
+    pub fn label(self) -> String {
         match self {
-            Transform::Srgb => "sRGB",
-            Transform::Rec709 => "Rec.709",
-            Transform::Raw => "raw",
+            Transform::Srgb => "sRGB".into(),
+            Transform::Rec709 => "Rec.709".into(),
+            Transform::Raw => t!("transform-raw"),
         }
     }
 
@@ -137,17 +139,17 @@ impl Channel {
         Channel::Matte,
     ];
 
-    /// The menu's name, with its key.
-    pub fn label(self) -> &'static str {
+    /// The menu's name, with its key, in the language in use.
+    pub fn label(self) -> String {
         match self {
-            Channel::Rgb => "RGB",
-            Channel::Red => "R (R)",
-            Channel::Green => "G (G)",
-            Channel::Blue => "B (Shift+B)",
-            Channel::Alpha => "A (A)",
-            Channel::Luminance => "luminance (Y)",
-            Channel::Depth => "depth (Z)",
-            Channel::Matte => "matte (M)",
+            Channel::Rgb => "RGB".into(),
+            Channel::Red => "R (R)".into(),
+            Channel::Green => "G (G)".into(),
+            Channel::Blue => "B (Shift+B)".into(),
+            Channel::Alpha => "A (A)".into(),
+            Channel::Luminance => t!("channel-luminance"),
+            Channel::Depth => t!("channel-depth"),
+            Channel::Matte => t!("channel-matte"),
         }
     }
 
@@ -266,9 +268,10 @@ impl Document {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
-            None => format!(
-                "{} (untitled)",
-                self.shot
+            None => t!(
+                "doc-untitled",
+                name = self
+                    .shot
                     .source
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
@@ -413,7 +416,7 @@ impl Default for AppState {
             selected: None,
             solo: None,
             toasts: Vec::new(),
-            status: "Open a shot or a project (File > Open, or drop it on the window)".into(),
+            status: t!("status-start"),
             recent: Vec::new(),
             revision: 0,
             proxy: super::jobs::Proxy::Auto,
@@ -466,10 +469,7 @@ impl AppState {
                 match path {
                     Some(p) => self.save_to(&p),
                     None => {
-                        self.toast(
-                            Level::Warning,
-                            "this project has no file yet: use File > Save as…",
-                        );
+                        self.toast(Level::Warning, t!("toast-no-file-yet"));
                         None
                     }
                 }
@@ -587,7 +587,7 @@ impl AppState {
                 if doc.project.camera.keys.iter().any(|k| k.frame == time) {
                     self.toast(
                         Level::Info,
-                        format!("a key is already on frame {}", doc.frame_label(self.frame)),
+                        t!("toast-key-exists", frame = doc.frame_label(self.frame)),
                     );
                     return None;
                 }
@@ -640,11 +640,11 @@ impl AppState {
                 doc.base_dir = new_base;
                 doc.history.mark_saved();
                 self.remember(path);
-                self.status = format!("saved {}", path.display());
+                self.status = t!("status-saved", path = path.display());
                 None
             }
             Err(e) => {
-                self.toast(Level::Error, e.to_string());
+                self.toast(Level::Error, super::i18n::project_error(&e));
                 None
             }
         }
@@ -658,7 +658,7 @@ impl AppState {
             match Project::load(path) {
                 Ok((p, w)) => (p, Some(path.to_path_buf()), w),
                 Err(e) => {
-                    self.toast(Level::Error, e.to_string());
+                    self.toast(Level::Error, super::i18n::project_error(&e));
                     return None;
                 }
             }
@@ -667,7 +667,7 @@ impl AppState {
             let shot = match Shot::open(&abs) {
                 Ok(s) => s,
                 Err(e) => {
-                    self.toast(Level::Error, e.to_string());
+                    self.toast(Level::Error, super::i18n::shot_error(&e));
                     return None;
                 }
             };
@@ -686,14 +686,14 @@ impl AppState {
         let mut shot = match Shot::open(&source) {
             Ok(s) => s,
             Err(e) => {
-                self.toast(Level::Error, e.to_string());
+                self.toast(Level::Error, super::i18n::shot_error(&e));
                 return None;
             }
         };
         if let Some(range) = project.shot.range()
             && let Err(e) = shot.select(range)
         {
-            self.toast(Level::Error, e.to_string());
+            self.toast(Level::Error, super::i18n::shot_error(&e));
             return None;
         }
         let mut history = History::new(crate::project::DEFAULT_UNDO_DEPTH);
@@ -718,7 +718,7 @@ impl AppState {
         self.pan = [0.0, 0.0];
         self.revision += 1;
         self.remember(path);
-        self.status = format!("opened {}", path.display());
+        self.status = t!("status-opened", path = path.display());
         Some(Effect::Opened)
     }
 

@@ -15,6 +15,7 @@ use crate::process::Formats;
 use crate::project::{ColourSettings, Edit, ShotRef};
 use crate::render::{RendererChoice, What};
 
+use super::i18n::t;
 use super::jobs::{ExportRequest, THUMB_WIDTH};
 use super::render_worker::RenderRequest;
 use super::state::{Action, Level, TOAST_TIME, View};
@@ -83,26 +84,29 @@ pub fn draw(app: &mut MatteboxApp, ui: &mut Ui) {
 
 fn menu_bar(app: &mut MatteboxApp, ui: &mut Ui) {
     egui::MenuBar::new().ui(ui, |ui| {
-        ui.menu_button("File", |ui| {
+        ui.menu_button(t!("menu-file"), |ui| {
             if ui
-                .add_enabled(app.state.doc.is_some(), egui::Button::new("New"))
-                .on_hover_text("close the document (asks first about unsaved changes)")
+                .add_enabled(
+                    app.state.doc.is_some(),
+                    egui::Button::new(t!("menu-file-new")),
+                )
+                .on_hover_text(t!("menu-file-new-hover"))
                 .clicked()
             {
                 ui.close();
                 app.act(Action::Close);
             }
-            if ui.button("Open shot…").clicked() {
+            if ui.button(t!("menu-file-open-shot")).clicked() {
                 ui.close();
                 match rfd::FileDialog::new().pick_folder() {
                     Some(p) => app.act(Action::Open(p)),
                     None => app.dialog = Dialog::Open(String::new()),
                 }
             }
-            if ui.button("Open project…").clicked() {
+            if ui.button(t!("menu-file-open-project")).clicked() {
                 ui.close();
                 match rfd::FileDialog::new()
-                    .add_filter("Mattebox project", &["json"])
+                    .add_filter(t!("file-filter-project"), &["json"])
                     .pick_file()
                 {
                     Some(p) => app.act(Action::Open(p)),
@@ -110,7 +114,10 @@ fn menu_bar(app: &mut MatteboxApp, ui: &mut Ui) {
                 }
             }
             let has_doc = app.state.doc.is_some();
-            if ui.add_enabled(has_doc, egui::Button::new("Save")).clicked() {
+            if ui
+                .add_enabled(has_doc, egui::Button::new(t!("menu-file-save")))
+                .clicked()
+            {
                 ui.close();
                 if app.state.doc.as_ref().is_some_and(|d| d.path.is_some()) {
                     app.act(Action::Save);
@@ -119,12 +126,12 @@ fn menu_bar(app: &mut MatteboxApp, ui: &mut Ui) {
                 }
             }
             if ui
-                .add_enabled(has_doc, egui::Button::new("Save as…"))
+                .add_enabled(has_doc, egui::Button::new(t!("menu-file-save-as")))
                 .clicked()
             {
                 ui.close();
                 match rfd::FileDialog::new()
-                    .add_filter("Mattebox project", &["json"])
+                    .add_filter(t!("file-filter-project"), &["json"])
                     .save_file()
                 {
                     Some(p) => app.act(Action::SaveAs(p)),
@@ -132,17 +139,17 @@ fn menu_bar(app: &mut MatteboxApp, ui: &mut Ui) {
                 }
             }
             if ui
-                .add_enabled(has_doc, egui::Button::new("Export…"))
+                .add_enabled(has_doc, egui::Button::new(t!("menu-file-export")))
                 .clicked()
             {
                 ui.close();
                 app.dialog = Dialog::Export(default_export(app));
             }
             ui.separator();
-            ui.label(RichText::new("Recent").weak());
+            ui.label(RichText::new(t!("menu-file-recent")).weak());
             let recent = app.state.recent.clone();
             if recent.is_empty() {
-                ui.label(RichText::new("(none)").weak());
+                ui.label(RichText::new(t!("menu-file-recent-none")).weak());
             }
             for path in recent {
                 if ui.button(path.display().to_string()).clicked() {
@@ -151,23 +158,23 @@ fn menu_bar(app: &mut MatteboxApp, ui: &mut Ui) {
                 }
             }
             ui.separator();
-            if ui.button("Quit").clicked() {
+            if ui.button(t!("menu-file-quit")).clicked() {
                 ui.close();
                 ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
             }
         });
-        ui.menu_button("Edit", |ui| {
+        ui.menu_button(t!("menu-edit"), |ui| {
             let (can_undo, can_redo) = app.state.doc.as_ref().map_or((false, false), |d| {
                 (d.history.can_undo(), d.history.can_redo())
             });
             if ui
-                .add_enabled(can_undo, egui::Button::new("Undo  (Ctrl+Z)"))
+                .add_enabled(can_undo, egui::Button::new(t!("menu-edit-undo")))
                 .clicked()
             {
                 app.act(Action::Undo);
             }
             if ui
-                .add_enabled(can_redo, egui::Button::new("Redo  (Ctrl+Shift+Z)"))
+                .add_enabled(can_redo, egui::Button::new(t!("menu-edit-redo")))
                 .clicked()
             {
                 app.act(Action::Redo);
@@ -175,39 +182,49 @@ fn menu_bar(app: &mut MatteboxApp, ui: &mut Ui) {
             ui.separator();
             colour_menus(app, ui);
         });
-        ui.menu_button("View", |ui| {
-            ui.label(RichText::new("Proxy").strong());
+        ui.menu_button(t!("menu-view"), |ui| {
+            ui.label(RichText::new(t!("menu-view-proxy")).strong());
             for p in super::jobs::Proxy::ALL {
                 if ui.radio(app.state.proxy == p, p.label()).clicked() {
                     app.act(Action::SetProxy(p));
                 }
             }
             ui.separator();
-            ui.label(RichText::new("RAM preview").strong());
+            ui.label(RichText::new(t!("menu-view-ram-preview")).strong());
             ui.add(
                 egui::DragValue::new(&mut app.cache_budget_mb)
                     .range(64..=65536)
                     .speed(16.0)
                     .suffix(" MB"),
             )
-            .on_hover_text(
-                "memory for composited frames kept for playback; the least recently shown go first",
-            );
+            .on_hover_text(t!("menu-view-ram-preview-hover"));
             ui.separator();
             if ui
-                .button(format!("Problems ({})", app.problems.len()))
+                .button(t!("menu-view-problems", count = app.problems.len()))
                 .clicked()
             {
                 ui.close();
                 app.dialog = Dialog::Problems;
             }
-            if ui.button("Clear the RAM preview").clicked()
+            if ui.button(t!("menu-view-clear-ram")).clicked()
                 && let Ok(mut cache) = app.cache.lock()
             {
                 cache.clear();
             }
+            ui.separator();
+            // Each language in its own name, so a user who cannot read the current one finds
+            // theirs.
+            ui.label(RichText::new(t!("menu-view-language")).strong());
+            for language in super::i18n::Language::ALL {
+                if ui
+                    .radio(super::i18n::language() == language, language.name())
+                    .clicked()
+                {
+                    app.set_language(language);
+                }
+            }
         });
-        ui.menu_button("Passes", |ui| {
+        ui.menu_button(t!("menu-passes"), |ui| {
             let has_doc = app.state.doc.is_some();
             if let Some(doc) = &app.state.doc {
                 let current = doc.project.passes.clone();
@@ -215,8 +232,8 @@ fn menu_bar(app: &mut MatteboxApp, ui: &mut Ui) {
                 match &app.manifest {
                     Ok(manifest) => {
                         for (task, label) in [
-                            (crate::infer::Task::Depth, "Depth model"),
-                            (crate::infer::Task::Matte, "Matte model"),
+                            (crate::infer::Task::Depth, t!("menu-passes-depth-model")),
+                            (crate::infer::Task::Matte, t!("menu-passes-matte-model")),
                         ] {
                             ui.label(RichText::new(label).strong());
                             for entry in manifest.models.iter().filter(|e| e.task == task) {
@@ -225,12 +242,15 @@ fn menu_bar(app: &mut MatteboxApp, ui: &mut Ui) {
                                     crate::infer::Task::Depth => &mut chosen.depth_model,
                                     _ => &mut chosen.matte_model,
                                 };
-                                let text = format!(
-                                    "{}  ({}{})",
-                                    entry.id,
-                                    entry.licence,
-                                    if present { "" } else { ", not installed" }
-                                );
+                                let text = if present {
+                                    t!("menu-passes-model", id = entry.id, licence = entry.licence)
+                                } else {
+                                    t!(
+                                        "menu-passes-model-missing",
+                                        id = entry.id,
+                                        licence = entry.licence
+                                    )
+                                };
                                 ui.add_enabled_ui(present, |ui| {
                                     ui.radio_value(slot, entry.id.clone(), text).on_hover_text(
                                         entry.description.clone().unwrap_or_default(),
@@ -243,32 +263,30 @@ fn menu_bar(app: &mut MatteboxApp, ui: &mut Ui) {
                         ui.label(RichText::new(e).color(Color32::LIGHT_RED));
                     }
                 }
-                ui.checkbox(&mut chosen.temporal, "Steady sequences (temporal filter)")
-                    .on_hover_text(
-                        "Blends each frame's depth and matte with its neighbours' where the plate is still; moving subjects keep their own",
-                    );
+                ui.checkbox(&mut chosen.temporal, t!("menu-passes-temporal"))
+                    .on_hover_text(t!("menu-passes-temporal-hover"));
                 if chosen != current {
                     app.edit(Edit::SetPasses(chosen));
                 }
                 ui.separator();
             }
             if ui
-                .add_enabled(has_doc, egui::Button::new("Run on this frame"))
+                .add_enabled(has_doc, egui::Button::new(t!("menu-passes-run-frame")))
                 .clicked()
             {
                 ui.close();
                 app.run_passes(false);
             }
             if ui
-                .add_enabled(has_doc, egui::Button::new("Run on the whole shot"))
+                .add_enabled(has_doc, egui::Button::new(t!("menu-passes-run-shot")))
                 .clicked()
             {
                 ui.close();
                 app.run_passes(true);
             }
         });
-        ui.menu_button("Help", |ui| {
-            if ui.button("Keyboard shortcuts").clicked() {
+        ui.menu_button(t!("menu-help"), |ui| {
+            if ui.button(t!("menu-help-shortcuts")).clicked() {
                 ui.close();
                 app.dialog = Dialog::Shortcuts;
             }
@@ -290,33 +308,29 @@ fn colour_menus(app: &mut MatteboxApp, ui: &mut Ui) {
         .as_ref()
         .map(|d| (d.project.shot.clone(), d.project.colour))
     else {
-        ui.add_enabled(false, egui::Button::new("Input colour space"));
-        ui.add_enabled(false, egui::Button::new("Working space"));
+        ui.add_enabled(false, egui::Button::new(t!("menu-edit-input-colour")));
+        ui.add_enabled(false, egui::Button::new(t!("menu-edit-working-space")));
         return;
     };
     let mut input = shot.colour_space;
-    ui.menu_button("Input colour space", |ui| {
-        ui.radio_value(&mut input, None, "auto").on_hover_text(
-            "sRGB for 8- and 16-bit files, linear for float files (EXR, float TIFF)",
-        );
+    ui.menu_button(t!("menu-edit-input-colour"), |ui| {
+        ui.radio_value(&mut input, None, t!("colour-auto"))
+            .on_hover_text(t!("colour-auto-hover"));
         for space in ColourSpace::ALL {
-            ui.radio_value(&mut input, Some(space), space.label())
-                .on_hover_text(format!(
-                    "{} (OpenColorIO: {}); also {}",
-                    space.name(),
-                    space.ocio_name(),
-                    space.aliases().join(", ")
+            ui.radio_value(&mut input, Some(space), colour_space_label(space))
+                .on_hover_text(t!(
+                    "colour-space-hover",
+                    name = space.name(),
+                    ocio = space.ocio_name(),
+                    aliases = space.aliases().join(", ")
                 ));
         }
     });
     let mut working = colour.working_space;
-    ui.menu_button("Working space", |ui| {
+    ui.menu_button(t!("menu-edit-working-space"), |ui| {
         for w in WorkingSpace::ALL {
-            ui.radio_value(&mut working, w, w.label()).on_hover_text(
-                "the space the plates are converted to, the compositor works in and the EXRs \
-                 are written in; the viewer, PNGs and models get sRGB-encoded Rec.709 whatever \
-                 it is",
-            );
+            ui.radio_value(&mut working, w, colour_space_label(w.colour_space()))
+                .on_hover_text(t!("working-space-hover"));
         }
     });
     if input != shot.colour_space {
@@ -332,26 +346,41 @@ fn colour_menus(app: &mut MatteboxApp, ui: &mut Ui) {
     }
 }
 
+/// A colour space's name in the menus, in the language in use (the library's
+/// [`label`](crate::shot::ColourSpace::label) is English: the command line's).
+fn colour_space_label(space: crate::shot::ColourSpace) -> String {
+    use crate::shot::ColourSpace;
+    match space {
+        ColourSpace::Srgb => t!("colour-space-srgb"),
+        ColourSpace::Rec709 => t!("colour-space-rec709"),
+        ColourSpace::Rec1886 => t!("colour-space-rec1886"),
+        ColourSpace::Linear => t!("colour-space-linear"),
+        ColourSpace::LinearRec2020 => t!("colour-space-linear-rec2020"),
+        ColourSpace::Raw => t!("colour-space-raw"),
+        // Names, the same in every language.
+        ColourSpace::AcesCg | ColourSpace::Aces2065_1 => space.label().to_string(),
+    }
+}
+
 /// Every keyboard shortcut, as the Help window lists them (the keyboard handler in `mod.rs`
-/// implements these).
-pub const SHORTCUTS: &[(&str, &str)] = &[
-    ("Space", "play / pause"),
-    ("Left / Right", "previous / next frame"),
-    ("Home / End", "first / last frame"),
-    ("K", "add a camera key at the playhead"),
-    ("B", "matte brush on / off"),
-    ("[ / ]", "smaller / larger brush"),
-    ("Delete", "remove the selected key, else the selected layer"),
-    (
-        "R / G / Shift+B / A",
-        "show one channel (the same key again: RGB)",
-    ),
-    ("Y / Z / M", "show luminance / depth / matte (again: RGB)"),
-    ("F", "fit the image in the viewer"),
-    ("1", "100 %"),
-    ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo"),
-    ("Ctrl+S", "save"),
-];
+/// implements these): the keys as printed on them, and what they do in the language in use.
+pub fn shortcuts() -> Vec<(&'static str, String)> {
+    vec![
+        ("Space", t!("shortcut-play")),
+        ("Left / Right", t!("shortcut-step")),
+        ("Home / End", t!("shortcut-ends")),
+        ("K", t!("shortcut-add-key")),
+        ("B", t!("shortcut-brush")),
+        ("[ / ]", t!("shortcut-brush-size")),
+        ("Delete", t!("shortcut-delete")),
+        ("R / G / Shift+B / A", t!("shortcut-channel")),
+        ("Y / Z / M", t!("shortcut-channel-aux")),
+        ("F", t!("shortcut-fit")),
+        ("1", t!("shortcut-one-to-one")),
+        ("Ctrl+Z / Ctrl+Shift+Z", t!("shortcut-undo")),
+        ("Ctrl+S", t!("shortcut-save")),
+    ]
+}
 
 /// The Export dialog's defaults: a `renders/<shot>` folder beside the project (or, untitled,
 /// beside the shot), never the program's own folder; the project's export settings.
@@ -399,24 +428,30 @@ fn status_bar(app: &mut MatteboxApp, ui: &mut Ui) {
     ui.horizontal(|ui| {
         ui.label(RichText::new(&app.provider).small());
         ui.separator();
-        ui.label(RichText::new(format!("wgpu: {}", app.adapter)).small());
+        ui.label(RichText::new(t!("status-wgpu", adapter = app.adapter)).small());
         ui.separator();
-        for (job, name) in [(&app.passes, "passes"), (&app.export, "export")] {
+        for (job, name) in [
+            (&app.passes, t!("job-passes")),
+            (&app.export, t!("job-export")),
+        ] {
             if let Some(job) = job {
                 ui.add(
                     egui::ProgressBar::new(job.progress())
                         .desired_width(140.0)
                         .text(match job.eta() {
-                            Some(eta) => format!(
-                                "{name} {}/{}, about {} s left",
-                                job.done,
-                                job.total,
-                                eta.as_secs() + 1
+                            Some(eta) => t!(
+                                "status-job-eta",
+                                job = name,
+                                done = job.done,
+                                total = job.total,
+                                seconds = eta.as_secs() + 1
                             ),
-                            None => format!("{name} {}/{}", job.done, job.total),
+                            None => {
+                                t!("status-job", job = name, done = job.done, total = job.total)
+                            }
                         }),
                 );
-                if ui.button("Cancel").clicked() {
+                if ui.button(t!("button-cancel")).clicked() {
                     job.cancel();
                 }
                 ui.separator();
@@ -435,62 +470,78 @@ fn timeline(app: &mut MatteboxApp, ui: &mut Ui) {
     ui.horizontal(|ui| {
         if ui
             .button("|<")
-            .on_hover_text("First frame (Home)")
+            .on_hover_text(t!("timeline-first-hover"))
             .clicked()
         {
             app.act(Action::First);
         }
         if ui
             .button("<")
-            .on_hover_text("Previous frame (Left)")
+            .on_hover_text(t!("timeline-previous-hover"))
             .clicked()
         {
             app.act(Action::Step(-1));
         }
-        let play = if app.state.playing { "Pause" } else { "Play" };
+        let play = if app.state.playing {
+            t!("timeline-pause")
+        } else {
+            t!("timeline-play")
+        };
         if ui
             .button(play)
-            .on_hover_text("Play / pause (Space)")
+            .on_hover_text(t!("timeline-play-hover"))
             .clicked()
         {
             app.act(Action::TogglePlay);
         }
-        if ui.button(">").on_hover_text("Next frame (Right)").clicked() {
+        if ui
+            .button(">")
+            .on_hover_text(t!("timeline-next-hover"))
+            .clicked()
+        {
             app.act(Action::Step(1));
         }
-        if ui.button(">|").on_hover_text("Last frame (End)").clicked() {
+        if ui
+            .button(">|")
+            .on_hover_text(t!("timeline-last-hover"))
+            .clicked()
+        {
             app.act(Action::Last);
         }
-        ui.label(RichText::new(format!("frame {label}  ({}/{len})", frame + 1)).monospace())
-            .on_hover_text("the sequence's own frame number");
+        let text = t!(
+            "timeline-frame",
+            frame = label,
+            position = frame + 1,
+            count = len
+        );
+        ui.label(RichText::new(text).monospace())
+            .on_hover_text(t!("timeline-frame-hover"));
         if app.state.playing {
-            ui.label(RichText::new(format!("{:5.1} fps", app.play_fps)).monospace())
-                .on_hover_text("playback's measured rate (the shot's fps once frames are cached)");
+            let fps = format!("{:5.1}", app.play_fps);
+            ui.label(RichText::new(t!("timeline-fps", fps = fps)).monospace())
+                .on_hover_text(t!("timeline-fps-hover"));
         }
         let stats = app.cache.lock().map(|c| c.stats()).unwrap_or_default();
         ui.label(
-            RichText::new(format!(
-                "RAM {} fr, {}/{} MB",
-                stats.frames,
-                stats.bytes >> 20,
-                stats.budget >> 20
+            RichText::new(t!(
+                "timeline-ram",
+                frames = stats.frames,
+                used = stats.bytes >> 20,
+                budget = stats.budget >> 20
             ))
             .small(),
         )
-        .on_hover_text(
-            "RAM preview: composited frames kept in memory (green on the timeline); \
-             the budget is under View",
-        );
+        .on_hover_text(t!("timeline-ram-hover"));
         ui.separator();
         if ui
-            .button("Add key")
-            .on_hover_text("Add a camera key at this frame")
+            .button(t!("timeline-add-key"))
+            .on_hover_text(t!("timeline-add-key-hover"))
             .clicked()
         {
             app.act(Action::AddKeyHere);
         }
         if let Some(k) = app.ui.selected_key
-            && ui.button("Delete key").clicked()
+            && ui.button(t!("timeline-delete-key")).clicked()
         {
             app.ui.selected_key = None;
             app.edit(Edit::RemoveKey { index: k });
@@ -515,7 +566,7 @@ fn timeline(app: &mut MatteboxApp, ui: &mut Ui) {
     );
     let painter = ui.painter_at(space);
     response.widget_info(|| {
-        egui::WidgetInfo::labeled(egui::accesskit::Role::Group, true, "camera keys and frames")
+        egui::WidgetInfo::labeled(egui::accesskit::Role::Group, true, t!("timeline-track"))
     });
     let rect = response.rect;
     painter.rect_filled(rect, 2.0, Color32::from_gray(30));
@@ -766,20 +817,21 @@ fn timeline(app: &mut MatteboxApp, ui: &mut Ui) {
         });
 }
 
-fn kind_name(kind: &LayerKind) -> &'static str {
+/// A layer kind's name in the language in use (a new layer's name too).
+fn kind_name(kind: &LayerKind) -> String {
     match kind {
-        LayerKind::Plate => "Plate",
-        LayerKind::Cutout(_) => "Cut-out",
-        LayerKind::Background(_) => "Background",
-        LayerKind::DepthFog(_) => "Depth fog",
-        LayerKind::DepthOfField(_) => "Depth of field",
-        LayerKind::DepthGrade(_) => "Depth grade",
+        LayerKind::Plate => t!("layer-kind-plate"),
+        LayerKind::Cutout(_) => t!("layer-kind-cutout"),
+        LayerKind::Background(_) => t!("layer-kind-background"),
+        LayerKind::DepthFog(_) => t!("layer-kind-fog"),
+        LayerKind::DepthOfField(_) => t!("layer-kind-dof"),
+        LayerKind::DepthGrade(_) => t!("layer-kind-grade"),
     }
 }
 
 fn new_layer(kind: LayerKind) -> Layer {
     Layer {
-        name: kind_name(&kind).to_string(),
+        name: kind_name(&kind),
         visible: true,
         opacity: 1.0,
         blend: BlendMode::Over,
@@ -800,9 +852,9 @@ pub fn unique_name(base: &str, layers: &[Layer]) -> String {
 }
 
 fn layers_panel(app: &mut MatteboxApp, ui: &mut Ui) {
-    ui.heading("Layers");
+    ui.heading(t!("layers-heading"));
     ui.horizontal(|ui| {
-        ui.menu_button("Add…", |ui| {
+        ui.menu_button(t!("layers-add"), |ui| {
             let kinds = [
                 LayerKind::Plate,
                 LayerKind::Cutout(CutoutSettings::default()),
@@ -825,7 +877,7 @@ fn layers_panel(app: &mut MatteboxApp, ui: &mut Ui) {
         let selected = app.state.selected;
         let count = app.state.layers().len();
         if ui
-            .add_enabled(selected.is_some(), egui::Button::new("Remove"))
+            .add_enabled(selected.is_some(), egui::Button::new(t!("layers-remove")))
             .clicked()
             && let Some(i) = selected
         {
@@ -834,9 +886,9 @@ fn layers_panel(app: &mut MatteboxApp, ui: &mut Ui) {
         if ui
             .add_enabled(
                 selected.is_some_and(|i| i + 1 < count),
-                egui::Button::new("Up"),
+                egui::Button::new(t!("layers-up")),
             )
-            .on_hover_text("Move up the stack")
+            .on_hover_text(t!("layers-up-hover"))
             .clicked()
             && let Some(i) = selected
         {
@@ -844,8 +896,11 @@ fn layers_panel(app: &mut MatteboxApp, ui: &mut Ui) {
             app.act(Action::Select(Some(i + 1)));
         }
         if ui
-            .add_enabled(selected.is_some_and(|i| i > 0), egui::Button::new("Down"))
-            .on_hover_text("Move down the stack")
+            .add_enabled(
+                selected.is_some_and(|i| i > 0),
+                egui::Button::new(t!("layers-down")),
+            )
+            .on_hover_text(t!("layers-down-hover"))
             .clicked()
             && let Some(i) = selected
         {
@@ -861,7 +916,7 @@ fn layers_panel(app: &mut MatteboxApp, ui: &mut Ui) {
             let mut visible = layer.visible;
             if ui
                 .checkbox(&mut visible, "")
-                .on_hover_text("Visible")
+                .on_hover_text(t!("layers-visible-hover"))
                 .changed()
             {
                 app.edit(Edit::SetVisible { index: i, visible });
@@ -869,7 +924,7 @@ fn layers_panel(app: &mut MatteboxApp, ui: &mut Ui) {
             let soloed = app.state.solo == Some(i);
             if ui
                 .selectable_label(soloed, "S")
-                .on_hover_text("Solo: show this layer alone")
+                .on_hover_text(t!("layers-solo-hover"))
                 .clicked()
             {
                 app.act(Action::Solo(if soloed { None } else { Some(i) }));
@@ -877,7 +932,7 @@ fn layers_panel(app: &mut MatteboxApp, ui: &mut Ui) {
             let selected = app.state.selected == Some(i);
             // The name once; the kind too when the name does not say it.
             let kind = kind_name(&layer.kind);
-            let text = if layer.name.starts_with(kind) {
+            let text = if layer.name.starts_with(&kind) {
                 layer.name.clone()
             } else {
                 format!("{}  ·  {kind}", layer.name)
@@ -894,9 +949,9 @@ fn layers_panel(app: &mut MatteboxApp, ui: &mut Ui) {
 /// Sliders that edit a copy of the selected layer; the change is applied live and recorded as
 /// one undo step per drag.
 fn inspector(app: &mut MatteboxApp, ui: &mut Ui) {
-    ui.heading("Inspector");
+    ui.heading(t!("inspector-heading"));
     let Some(i) = app.state.selected else {
-        ui.label(RichText::new("Select a layer").weak());
+        ui.label(RichText::new(t!("inspector-select")).weak());
         camera_panel(app, ui);
         return;
     };
@@ -911,15 +966,15 @@ fn inspector(app: &mut MatteboxApp, ui: &mut Ui) {
         finished.set(finished.get() | r.drag_stopped() | (r.changed() && !r.dragged()));
     };
     ui.horizontal(|ui| {
-        let label = ui.label("Name");
+        let label = ui.label(t!("inspector-name"));
         track(
             ui.text_edit_singleline(&mut layer.name)
                 .labelled_by(label.id),
         );
     });
-    track(ui.add(egui::Slider::new(&mut layer.opacity, 0.0..=1.0).text("opacity")));
-    egui::ComboBox::from_label("blend")
-        .selected_text(format!("{:?}", layer.blend))
+    track(ui.add(egui::Slider::new(&mut layer.opacity, 0.0..=1.0).text(t!("inspector-opacity"))));
+    egui::ComboBox::from_label(t!("inspector-blend"))
+        .selected_text(blend_name(layer.blend))
         .show_ui(ui, |ui| {
             for mode in [
                 BlendMode::Over,
@@ -927,25 +982,27 @@ fn inspector(app: &mut MatteboxApp, ui: &mut Ui) {
                 BlendMode::Multiply,
                 BlendMode::Screen,
             ] {
-                track(ui.selectable_value(&mut layer.blend, mode, format!("{mode:?}")));
+                track(ui.selectable_value(&mut layer.blend, mode, blend_name(mode)));
             }
         });
     ui.separator();
     match &mut layer.kind {
         LayerKind::Plate => {
-            ui.label("The source plate, as it is.");
+            ui.label(t!("inspector-plate"));
         }
         LayerKind::Cutout(s) => {
             track(
-                ui.add(egui::Slider::new(&mut s.erode_px, -64.0..=64.0).text("erode px"))
-                    .on_hover_text("positive shrinks the matte, negative grows it"),
+                ui.add(egui::Slider::new(&mut s.erode_px, -64.0..=64.0).text(t!("cutout-erode")))
+                    .on_hover_text(t!("cutout-erode-hover")),
             );
-            track(ui.add(egui::Slider::new(&mut s.feather_px, 0.0..=64.0).text("feather px")));
-            track(ui.checkbox(&mut s.decontaminate, "decontaminate edges"));
+            track(
+                ui.add(egui::Slider::new(&mut s.feather_px, 0.0..=64.0).text(t!("cutout-feather"))),
+            );
+            track(ui.checkbox(&mut s.decontaminate, t!("cutout-decontaminate")));
             track(
                 ui.add(
                     egui::Slider::new(&mut s.decontaminate_radius_px, 1.0..=64.0)
-                        .text("decontam. radius px"),
+                        .text(t!("cutout-decontaminate-radius")),
                 ),
             );
         }
@@ -957,9 +1014,9 @@ fn inspector(app: &mut MatteboxApp, ui: &mut Ui) {
             };
             let before_kind = kind;
             ui.horizontal(|ui| {
-                ui.radio_value(&mut kind, 0, "solid");
-                ui.radio_value(&mut kind, 1, "image");
-                ui.radio_value(&mut kind, 2, "blurred plate");
+                ui.radio_value(&mut kind, 0, t!("background-solid"));
+                ui.radio_value(&mut kind, 1, t!("background-image"));
+                ui.radio_value(&mut kind, 2, t!("background-blurred"));
             });
             if kind != before_kind {
                 *s = match kind {
@@ -980,14 +1037,14 @@ fn inspector(app: &mut MatteboxApp, ui: &mut Ui) {
                 }
                 BackgroundSettings::Image { path } => {
                     let mut text = path.display().to_string();
-                    ui.label("image file (relative to the project)");
+                    ui.label(t!("background-image-file"));
                     let r = ui.text_edit_singleline(&mut text);
                     if r.lost_focus() {
                         *path = PathBuf::from(text);
                         changed.set(true);
                         finished.set(true);
                     }
-                    if ui.button("Browse…").clicked()
+                    if ui.button(t!("button-browse")).clicked()
                         && let Some(p) = rfd::FileDialog::new().pick_file()
                     {
                         *path = p;
@@ -996,24 +1053,26 @@ fn inspector(app: &mut MatteboxApp, ui: &mut Ui) {
                     }
                 }
                 BackgroundSettings::BlurredPlate { radius_px } => {
-                    track(ui.add(egui::Slider::new(radius_px, 0.0..=256.0).text("radius px")));
+                    track(ui.add(
+                        egui::Slider::new(radius_px, 0.0..=256.0).text(t!("background-radius")),
+                    ));
                 }
             }
         }
         LayerKind::DepthFog(s) => {
             track(ui.color_edit_button_rgb(&mut s.colour));
-            track(ui.add(egui::Slider::new(&mut s.near_m, 0.0..=200.0).text("near m")));
-            track(ui.add(egui::Slider::new(&mut s.far_m, 0.0..=200.0).text("far m")));
-            track(ui.add(egui::Slider::new(&mut s.density, 0.0..=1.0).text("density")));
-            egui::ComboBox::from_label("falloff")
-                .selected_text(format!("{:?}", s.falloff))
+            track(ui.add(egui::Slider::new(&mut s.near_m, 0.0..=200.0).text(t!("fx-near"))));
+            track(ui.add(egui::Slider::new(&mut s.far_m, 0.0..=200.0).text(t!("fx-far"))));
+            track(ui.add(egui::Slider::new(&mut s.density, 0.0..=1.0).text(t!("fog-density"))));
+            egui::ComboBox::from_label(t!("fog-falloff"))
+                .selected_text(falloff_name(s.falloff))
                 .show_ui(ui, |ui| {
                     for f in [
                         FogFalloff::Linear,
                         FogFalloff::Smooth,
                         FogFalloff::Exponential,
                     ] {
-                        track(ui.selectable_value(&mut s.falloff, f, format!("{f:?}")));
+                        track(ui.selectable_value(&mut s.falloff, f, falloff_name(f)));
                     }
                 });
         }
@@ -1022,29 +1081,37 @@ fn inspector(app: &mut MatteboxApp, ui: &mut Ui) {
                 ui.add(
                     egui::Slider::new(&mut s.focus_m, 0.05..=200.0)
                         .logarithmic(true)
-                        .text("focus m"),
+                        .text(t!("dof-focus")),
                 ),
             );
             track(
                 ui.add(
                     egui::Slider::new(&mut s.f_stop, 0.5..=64.0)
                         .logarithmic(true)
-                        .text("f-stop"),
+                        .text(t!("dof-f-stop")),
                 ),
             );
-            track(ui.add(egui::Slider::new(&mut s.max_blur_px, 0.0..=64.0).text("max blur px")));
+            track(
+                ui.add(egui::Slider::new(&mut s.max_blur_px, 0.0..=64.0).text(t!("dof-max-blur"))),
+            );
         }
         LayerKind::DepthGrade(s) => {
-            track(ui.add(egui::Slider::new(&mut s.near_m, 0.0..=200.0).text("near m")));
-            track(ui.add(egui::Slider::new(&mut s.far_m, 0.0..=200.0).text("far m")));
-            track(ui.add(egui::Slider::new(&mut s.softness_m, 0.0..=50.0).text("softness m")));
+            track(ui.add(egui::Slider::new(&mut s.near_m, 0.0..=200.0).text(t!("fx-near"))));
+            track(ui.add(egui::Slider::new(&mut s.far_m, 0.0..=200.0).text(t!("fx-far"))));
+            track(
+                ui.add(egui::Slider::new(&mut s.softness_m, 0.0..=50.0).text(t!("grade-softness"))),
+            );
             track(ui.add(
-                egui::Slider::new(&mut s.exposure_stops, -10.0..=10.0).text("exposure stops"),
+                egui::Slider::new(&mut s.exposure_stops, -10.0..=10.0).text(t!("grade-exposure")),
             ));
-            track(ui.add(egui::Slider::new(&mut s.contrast, 0.0..=4.0).text("contrast")));
-            track(ui.add(egui::Slider::new(&mut s.saturation, 0.0..=4.0).text("saturation")));
+            track(ui.add(egui::Slider::new(&mut s.contrast, 0.0..=4.0).text(t!("grade-contrast"))));
+            track(
+                ui.add(
+                    egui::Slider::new(&mut s.saturation, 0.0..=4.0).text(t!("grade-saturation")),
+                ),
+            );
             ui.horizontal(|ui| {
-                ui.label("gain");
+                ui.label(t!("grade-gain"));
                 track(ui.color_edit_button_rgb(&mut s.gain));
             });
         }
@@ -1053,6 +1120,44 @@ fn inspector(app: &mut MatteboxApp, ui: &mut Ui) {
         apply_layer_edit(app, i, before, layer, finished.get());
     }
     camera_panel(app, ui);
+}
+
+/// A blend mode's name in the language in use.
+fn blend_name(mode: BlendMode) -> String {
+    match mode {
+        BlendMode::Over => t!("blend-over"),
+        BlendMode::Add => t!("blend-add"),
+        BlendMode::Multiply => t!("blend-multiply"),
+        BlendMode::Screen => t!("blend-screen"),
+    }
+}
+
+/// A fog falloff's name in the language in use.
+fn falloff_name(falloff: FogFalloff) -> String {
+    match falloff {
+        FogFalloff::Linear => t!("falloff-linear"),
+        FogFalloff::Smooth => t!("falloff-smooth"),
+        FogFalloff::Exponential => t!("falloff-exponential"),
+    }
+}
+
+/// A depth mapping's name in the language in use.
+fn mapping_name(mapping: DepthMapping) -> String {
+    match mapping {
+        DepthMapping::Scene => t!("mapping-scene"),
+        DepthMapping::Metric => t!("mapping-metric"),
+    }
+}
+
+/// A camera key's easing in the language in use.
+fn ease_name(ease: Ease) -> String {
+    match ease {
+        Ease::Linear => t!("ease-linear"),
+        Ease::EaseIn => t!("ease-in"),
+        Ease::EaseOut => t!("ease-out"),
+        Ease::EaseInOut => t!("ease-in-out"),
+        Ease::Hold => t!("ease-hold"),
+    }
 }
 
 fn apply_layer_edit(app: &mut MatteboxApp, i: usize, before: Layer, layer: Layer, finished: bool) {
@@ -1084,21 +1189,22 @@ fn scene_panel(app: &mut MatteboxApp, ui: &mut Ui) {
     let before = doc.project.scene.clone();
     let mut scene = before.clone();
     let mut done = false;
-    egui::CollapsingHeader::new("Depth (scene)")
+    egui::CollapsingHeader::new(t!("scene-heading"))
+        .id_salt("scene")
         .default_open(true)
         .show(ui, |ui| {
-            egui::ComboBox::from_label("mapping")
-                .selected_text(format!("{:?}", scene.depth_mapping))
+            egui::ComboBox::from_label(t!("scene-mapping"))
+                .selected_text(mapping_name(scene.depth_mapping))
                 .show_ui(ui, |ui| {
                     for m in [DepthMapping::Scene, DepthMapping::Metric] {
                         done |= ui
-                            .selectable_value(&mut scene.depth_mapping, m, format!("{m:?}"))
+                            .selectable_value(&mut scene.depth_mapping, m, mapping_name(m))
                             .changed();
                     }
                 });
             for (value, range, label) in [
-                (&mut scene.near_m, 0.05..=100.0, "near m"),
-                (&mut scene.far_m, 0.1..=1000.0, "far m"),
+                (&mut scene.near_m, 0.05..=100.0, t!("fx-near")),
+                (&mut scene.far_m, 0.1..=1000.0, t!("fx-far")),
             ] {
                 let r = ui.add(
                     egui::Slider::new(value, range)
@@ -1111,11 +1217,12 @@ fn scene_panel(app: &mut MatteboxApp, ui: &mut Ui) {
                 .add(
                     egui::Slider::new(&mut scene.depth_curve, 0.1..=10.0)
                         .logarithmic(true)
-                        .text("curve"),
+                        .text(t!("scene-curve")),
                 )
-                .on_hover_text("above 1 pushes mid depths farther, below 1 nearer");
+                .on_hover_text(t!("scene-curve-hover"));
             done |= r.drag_stopped() || (r.changed() && !r.dragged());
-            let r = ui.add(egui::Slider::new(&mut scene.fov_deg, 1.0..=170.0).text("fov °"));
+            let r =
+                ui.add(egui::Slider::new(&mut scene.fov_deg, 1.0..=170.0).text(t!("scene-fov")));
             done |= r.drag_stopped() || (r.changed() && !r.dragged());
         });
     if done && scene != before {
@@ -1132,15 +1239,15 @@ fn subject_depth_panel(app: &mut MatteboxApp, ui: &mut Ui) {
     let before = doc.project.subject_depth;
     let mut subject = before;
     let mut done = false;
-    egui::CollapsingHeader::new("Subject depth")
+    egui::CollapsingHeader::new(t!("subject-heading"))
         .default_open(true)
         .show(ui, |ui| {
             let name = |s: &SubjectDepth| match s {
-                SubjectDepth::Model => "model's depth",
-                SubjectDepth::Distance { .. } => "at a distance",
-                SubjectDepth::InFront { .. } => "in front",
+                SubjectDepth::Model => t!("subject-model"),
+                SubjectDepth::Distance { .. } => t!("subject-distance"),
+                SubjectDepth::InFront { .. } => t!("subject-in-front"),
             };
-            egui::ComboBox::from_label("subject")
+            egui::ComboBox::from_label(t!("subject-label"))
                 .selected_text(name(&subject))
                 .show_ui(ui, |ui| {
                     for choice in [
@@ -1157,13 +1264,11 @@ fn subject_depth_panel(app: &mut MatteboxApp, ui: &mut Ui) {
                     }
                 })
                 .response
-                .on_hover_text(
-                    "places the matte's subject as a card when the depth model puts it wrong",
-                );
+                .on_hover_text(t!("subject-hover"));
             let value = match &mut subject {
                 SubjectDepth::Model => None,
-                SubjectDepth::Distance { metres } => Some((metres, "distance m")),
-                SubjectDepth::InFront { margin_m } => Some((margin_m, "margin m")),
+                SubjectDepth::Distance { metres } => Some((metres, t!("subject-distance-m"))),
+                SubjectDepth::InFront { margin_m } => Some((margin_m, t!("subject-margin-m"))),
             };
             if let Some((value, label)) = value {
                 let r = ui.add(
@@ -1187,24 +1292,24 @@ fn camera_panel(app: &mut MatteboxApp, ui: &mut Ui) {
         return;
     };
     ui.separator();
-    ui.heading(format!("Camera key at {}", before.frame));
+    ui.heading(t!("camera-key-heading", frame = before.frame));
     let mut key = before.clone();
     let mut done = false;
     for (value, range, label) in [
-        (&mut key.dolly_m, -5.0..=5.0, "dolly m"),
-        (&mut key.truck_m, -5.0..=5.0, "truck m"),
-        (&mut key.pedestal_m, -5.0..=5.0, "pedestal m"),
-        (&mut key.pan_deg, -45.0..=45.0, "pan °"),
-        (&mut key.tilt_deg, -45.0..=45.0, "tilt °"),
-        (&mut key.roll_deg, -45.0..=45.0, "roll °"),
-        (&mut key.orbit_deg, -45.0..=45.0, "orbit °"),
-        (&mut key.zoom, 0.1..=10.0, "zoom ×"),
+        (&mut key.dolly_m, -5.0..=5.0, t!("camera-dolly")),
+        (&mut key.truck_m, -5.0..=5.0, t!("camera-truck")),
+        (&mut key.pedestal_m, -5.0..=5.0, t!("camera-pedestal")),
+        (&mut key.pan_deg, -45.0..=45.0, t!("camera-pan")),
+        (&mut key.tilt_deg, -45.0..=45.0, t!("camera-tilt")),
+        (&mut key.roll_deg, -45.0..=45.0, t!("camera-roll")),
+        (&mut key.orbit_deg, -45.0..=45.0, t!("camera-orbit")),
+        (&mut key.zoom, 0.1..=10.0, t!("camera-zoom")),
     ] {
         let r = ui.add(egui::Slider::new(value, range).text(label));
         done |= r.drag_stopped() || (r.changed() && !r.dragged());
     }
-    egui::ComboBox::from_label("ease")
-        .selected_text(format!("{:?}", key.ease))
+    egui::ComboBox::from_label(t!("camera-ease"))
+        .selected_text(ease_name(key.ease))
         .show_ui(ui, |ui| {
             for e in [
                 Ease::Linear,
@@ -1214,7 +1319,7 @@ fn camera_panel(app: &mut MatteboxApp, ui: &mut Ui) {
                 Ease::Hold,
             ] {
                 done |= ui
-                    .selectable_value(&mut key.ease, e, format!("{e:?}"))
+                    .selectable_value(&mut key.ease, e, ease_name(e))
                     .changed();
             }
         });
@@ -1238,20 +1343,20 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
         let mut wipe = app.state.wipe;
         egui::ComboBox::from_label("A/B")
             .selected_text(match wipe {
-                Some(v) => format!("wipe: {}", v.label()),
-                None => "no wipe".into(),
+                Some(v) => t!("viewer-wipe", view = v.label()),
+                None => t!("viewer-no-wipe"),
             })
             .show_ui(ui, |ui| {
-                ui.selectable_value(&mut wipe, None, "no wipe");
+                ui.selectable_value(&mut wipe, None, t!("viewer-no-wipe"));
                 for v in View::ALL {
-                    ui.selectable_value(&mut wipe, Some(v), format!("wipe: {}", v.label()));
+                    ui.selectable_value(&mut wipe, Some(v), t!("viewer-wipe", view = v.label()));
                 }
             });
         if wipe != app.state.wipe {
             app.act(Action::SetWipe(wipe));
         }
         ui.separator();
-        if ui.button("Fit").on_hover_text("F").clicked() {
+        if ui.button(t!("viewer-fit")).on_hover_text("F").clicked() {
             app.act(Action::Fit);
         }
         if ui.button("1:1").on_hover_text("1").clicked() {
@@ -1259,31 +1364,29 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
         }
         let mut proxy = app.state.proxy;
         egui::ComboBox::from_id_salt("proxy")
-            .selected_text(format!("proxy {}", proxy.label()))
+            .selected_text(t!("viewer-proxy", proxy = proxy.label()))
             .show_ui(ui, |ui| {
                 for p in super::jobs::Proxy::ALL {
                     ui.selectable_value(&mut proxy, p, p.label());
                 }
             })
             .response
-            .on_hover_text(
-                "The viewer's size: auto (full on a GPU, at most 960 px wide on a software \
-                 adapter), full, 1/2 or 1/4; exports are always full size",
-            );
+            .on_hover_text(t!("viewer-proxy-hover"));
         if proxy != app.state.proxy {
             app.act(Action::SetProxy(proxy));
         }
         ui.separator();
         let mut brush = app.ui.brush;
-        ui.label("Matte brush");
-        ui.selectable_value(&mut brush, None, "off");
-        ui.selectable_value(&mut brush, Some(BrushMode::Add), "add");
-        ui.selectable_value(&mut brush, Some(BrushMode::Subtract), "subtract");
-        ui.label("Depth brush");
-        ui.selectable_value(&mut brush, Some(BrushMode::Push), "push")
-            .on_hover_text("pushes the depth back under the brush");
-        ui.selectable_value(&mut brush, Some(BrushMode::Pull), "pull")
-            .on_hover_text("pulls the depth nearer under the brush");
+        ui.label(t!("viewer-brush"));
+        ui.selectable_value(&mut brush, None, t!("brush-off"));
+        ui.selectable_value(&mut brush, Some(BrushMode::Add), t!("brush-add"));
+        ui.selectable_value(&mut brush, Some(BrushMode::Subtract), t!("brush-subtract"));
+        // Never split across the toolbar's rows.
+        ui.add(egui::Label::new(t!("viewer-depth-brush")).extend());
+        ui.selectable_value(&mut brush, Some(BrushMode::Push), t!("brush-push"))
+            .on_hover_text(t!("brush-push-hover"));
+        ui.selectable_value(&mut brush, Some(BrushMode::Pull), t!("brush-pull"))
+            .on_hover_text(t!("brush-pull-hover"));
         if brush != app.ui.brush {
             app.ui.brush = brush;
             // Paint where the pass shows: the depth brush on the depth view, the matte's on the
@@ -1300,32 +1403,32 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
             }
         }
         if app.ui.brush.is_some() {
-            let label = ui.label("radius");
+            let label = ui.label(t!("brush-radius"));
             ui.add(
                 egui::DragValue::new(&mut app.ui.brush_radius_px)
                     .range(0.5..=500.0)
                     .suffix(" px"),
             )
             .labelled_by(label.id)
-            .on_hover_text("brush radius in plate pixels ([ and ] change it)");
-            let label = ui.label("softness");
+            .on_hover_text(t!("brush-radius-hover"));
+            let label = ui.label(t!("brush-softness"));
             ui.add(
                 egui::DragValue::new(&mut app.ui.brush_softness)
                     .range(0.0..=1.0)
                     .speed(0.01),
             )
             .labelled_by(label.id)
-            .on_hover_text("0 hard edge, 1 soft");
+            .on_hover_text(t!("brush-softness-hover"));
             if app.ui.brush.is_some_and(BrushMode::is_depth) {
-                let label = ui.label("strength");
+                let label = ui.label(t!("brush-strength"));
                 ui.add(
                     egui::DragValue::new(&mut app.ui.brush_amount)
                         .range(0.0..=8.0)
                         .speed(0.02)
-                        .suffix(" stops"),
+                        .suffix(t!("display-stops")),
                 )
                 .labelled_by(label.id)
-                .on_hover_text("1 doubles (push) or halves (pull) the distance at the centre");
+                .on_hover_text(t!("brush-strength-hover"));
             }
         }
     });
@@ -1354,12 +1457,7 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
                 if app.state.doc.is_some() {
                     ui.spinner();
                 } else {
-                    ui.label(
-                        RichText::new(
-                            "Open a shot or a project: File > Open, drop it here, or pass it on the command line",
-                        )
-                        .size(16.0),
-                    );
+                    ui.label(RichText::new(t!("viewer-empty")).size(16.0));
                 }
             });
             return;
@@ -1523,7 +1621,7 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
         ui.painter().text(
             available.right_top() + egui::vec2(-8.0, 8.0),
             egui::Align2::RIGHT_TOP,
-            "rendering...",
+            t!("viewer-rendering"),
             egui::FontId::proportional(12.0),
             Color32::from_rgba_unmultiplied(255, 255, 255, 170),
         );
@@ -1639,7 +1737,7 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
         );
         let mut child = ui.new_child(egui::UiBuilder::new().max_rect(r));
         child.label(
-            RichText::new(format!("unreadable: {reason}"))
+            RichText::new(t!("viewer-unreadable", reason = reason))
                 .color(Color32::from_rgb(255, 120, 120))
                 .strong(),
         );
@@ -1650,8 +1748,8 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
         );
         let mut child = ui.new_child(egui::UiBuilder::new().max_rect(r));
         child.horizontal(|ui| {
-            ui.label(RichText::new("No passes for this frame yet.").color(Color32::LIGHT_YELLOW));
-            if ui.button("Run passes").clicked() {
+            ui.label(RichText::new(t!("viewer-no-passes")).color(Color32::LIGHT_YELLOW));
+            if ui.button(t!("viewer-run-passes")).clicked() {
                 app.run_passes(false);
             }
         });
@@ -1664,24 +1762,24 @@ fn display_toolbar(app: &mut MatteboxApp, ui: &mut Ui) {
     use super::state::{Channel, Transform};
     let d = &mut app.state.display;
     ui.horizontal_wrapped(|ui| {
-        ui.label("exposure");
+        ui.label(t!("display-exposure"));
         ui.add(
             egui::DragValue::new(&mut d.exposure_stops)
                 .range(-16.0..=16.0)
                 .speed(0.05)
                 .fixed_decimals(2)
-                .suffix(" stops"),
+                .suffix(t!("display-stops")),
         )
-        .on_hover_text("display gain in stops (f-stops), screen only");
-        ui.label("gamma");
+        .on_hover_text(t!("display-exposure-hover"));
+        ui.label(t!("display-gamma"));
         ui.add(
             egui::DragValue::new(&mut d.gamma)
                 .range(0.2..=5.0)
                 .speed(0.01)
                 .fixed_decimals(2),
         )
-        .on_hover_text("display gamma, screen only");
-        if ui.small_button("reset").clicked() {
+        .on_hover_text(t!("display-gamma-hover"));
+        if ui.small_button(t!("display-reset")).clicked() {
             d.exposure_stops = 0.0;
             d.gamma = 1.0;
         }
@@ -1694,25 +1792,22 @@ fn display_toolbar(app: &mut MatteboxApp, ui: &mut Ui) {
                 }
             })
             .response
-            .on_hover_text("display transform");
+            .on_hover_text(t!("display-transform-hover"));
         egui::ComboBox::from_id_salt("channel")
-            .selected_text(format!("channel {}", d.channel.label()))
+            .selected_text(t!("display-channel", channel = d.channel.label()))
             .show_ui(ui, |ui| {
                 for c in Channel::ALL {
                     ui.selectable_value(&mut d.channel, c, c.label());
                 }
             })
             .response
-            .on_hover_text(
-                "isolate a channel (R, G, Shift+B, A, Y, Z, M; the same key again: RGB)",
-            );
+            .on_hover_text(t!("display-channel-hover"));
         ui.separator();
-        ui.label("matte overlay");
+        ui.label(t!("display-matte-overlay"));
         ui.add(egui::Slider::new(&mut d.matte_overlay, 0.0..=1.0).show_value(false))
-            .on_hover_text("the matte tinted red over the picture");
-        ui.checkbox(&mut d.zebra, "zebra").on_hover_text(
-            "stripes over pixels that clip on the display (dark: over 1, blue: under 0)",
-        );
+            .on_hover_text(t!("display-matte-overlay-hover"));
+        ui.checkbox(&mut d.zebra, t!("display-zebra"))
+            .on_hover_text(t!("display-zebra-hover"));
     });
 }
 
@@ -1738,24 +1833,22 @@ fn focus_at(app: &mut MatteboxApp, distance: Option<f32>) {
         .filter(|i| layers.get(*i).is_some_and(is_dof))
         .or_else(|| layers.iter().rposition(|l| l.visible && is_dof(l)));
     let Some(index) = pick else {
-        app.state.toast(
-            Level::Warning,
-            "no Depth of field layer to focus: add one with the Add… button of the Layers panel",
-        );
+        app.state.toast(Level::Warning, t!("toast-no-dof"));
         return;
     };
     let Some(d) = distance.filter(|d| d.is_finite() && *d > 0.0) else {
-        app.state.toast(
-            Level::Warning,
-            "no depth here yet: the passes are still being made",
-        );
+        app.state.toast(Level::Warning, t!("toast-no-depth"));
         return;
     };
     let mut layer = layers[index].clone();
     if let LayerKind::DepthOfField(s) = &mut layer.kind {
         s.focus_m = d.clamp(0.05, 200.0);
     }
-    let text = format!("{}: focus {:.2} m", layer.name, d.clamp(0.05, 200.0));
+    let text = t!(
+        "toast-focus",
+        layer = layer.name,
+        distance = format!("{:.2}", d.clamp(0.05, 200.0))
+    );
     app.act(Action::Edit(Edit::SetLayer { index, layer }));
     app.state.toast(Level::Info, text);
 }
@@ -1769,7 +1862,7 @@ fn probe_values(
     geo: &Geo,
     cached: Option<&crate::composite::frame_cache::CachedFrame>,
     frame: Option<&super::jobs::LoadedFrame>,
-) -> (&'static str, Option<[f32; 4]>, Option<[f32; 4]>) {
+) -> (String, Option<[f32; 4]>, Option<[f32; 4]>) {
     let loaded = |img: &crate::composite::image::Image| {
         img.pixels
             .get(y as usize * img.width as usize + x as usize)
@@ -1787,11 +1880,13 @@ fn probe_values(
     };
     let composite = cached.and_then(|c| c.composite.as_ref());
     match (view, composite) {
-        (View::Composite, Some((rgba, comp_aux))) => {
-            ("composite", rgba.pixel(x, y), comp_aux.pixel(x, y))
-        }
-        (View::Composite, None) if geo.has_aux => ("plate (composite rendering)", plate, aux),
-        (View::Composite, None) => ("plate (no passes yet)", plate, aux),
+        (View::Composite, Some((rgba, comp_aux))) => (
+            t!("probe-composite"),
+            rgba.pixel(x, y),
+            comp_aux.pixel(x, y),
+        ),
+        (View::Composite, None) if geo.has_aux => (t!("probe-plate-rendering"), plate, aux),
+        (View::Composite, None) => (t!("probe-plate-no-passes"), plate, aux),
         _ => (view.label(), plate, aux),
     }
 }
@@ -1815,21 +1910,35 @@ fn probe_text(
     );
     if let Some(c) = colour {
         let [r, g, b] = display.codes([c[0], c[1], c[2]], working);
-        text.push_str(&format!(
-            "  rgba {:.4} {:.4} {:.4} {:.3}  display {r} {g} {b}",
-            c[0], c[1], c[2], c[3],
+        text.push_str("  ");
+        text.push_str(&t!(
+            "probe-rgba",
+            r = format!("{:.4}", c[0]),
+            g = format!("{:.4}", c[1]),
+            b = format!("{:.4}", c[2]),
+            a = format!("{:.3}", c[3]),
+            dr = r,
+            dg = g,
+            db = b
         ));
     }
     if geo.scale < 1.0 {
-        text.push_str(&format!(
-            "  (preview {}x{} of {}x{})",
-            geo.width, geo.height, geo.full_size.0, geo.full_size.1
+        text.push_str("  ");
+        text.push_str(&t!(
+            "probe-preview",
+            width = geo.width,
+            height = geo.height,
+            full_width = geo.full_size.0,
+            full_height = geo.full_size.1
         ));
     }
     if let Some(a) = aux {
-        text.push_str(&format!(
-            "  depth {:.2} m (nearness {:.3})  matte {:.3}",
-            a[0], a[2], a[1]
+        text.push_str("  ");
+        text.push_str(&t!(
+            "probe-depth",
+            depth = format!("{:.2}", a[0]),
+            nearness = format!("{:.3}", a[2]),
+            matte = format!("{:.3}", a[1])
         ));
     }
     text
@@ -1865,25 +1974,36 @@ fn depth_legend(
         );
     }
     let scene = &doc.project.scene;
-    let meaning = frame.semantics.map_or("unknown", |s| s.as_str());
+    let meaning = match frame.semantics {
+        None => t!("depth-meaning-unknown"),
+        Some(crate::passes::DepthSemantics::Metric) => t!("depth-meaning-metric"),
+        Some(crate::passes::DepthSemantics::Relative) => t!("depth-meaning-relative"),
+        Some(crate::passes::DepthSemantics::RelativeInverse) => {
+            t!("depth-meaning-relative-inverse")
+        }
+    };
     painter.text(
         bar.left_bottom() + egui::vec2(0.0, 3.0),
         egui::Align2::LEFT_TOP,
-        format!("near {:.1} m", scene.near_m),
+        t!("legend-near", metres = format!("{:.1}", scene.near_m)),
         egui::FontId::proportional(11.0),
         Color32::WHITE,
     );
     painter.text(
         bar.right_bottom() + egui::vec2(0.0, 3.0),
         egui::Align2::RIGHT_TOP,
-        format!("far {:.1} m", scene.far_m),
+        t!("legend-far", metres = format!("{:.1}", scene.far_m)),
         egui::FontId::proportional(11.0),
         Color32::WHITE,
     );
     painter.text(
         bar.center_bottom() + egui::vec2(0.0, 16.0),
         egui::Align2::CENTER_TOP,
-        format!("model depth: {meaning}, {:?} mapping", scene.depth_mapping),
+        t!(
+            "legend-model",
+            meaning = meaning,
+            mapping = mapping_name(scene.depth_mapping)
+        ),
         egui::FontId::proportional(10.0),
         Color32::LIGHT_GRAY,
     );
@@ -1941,96 +2061,103 @@ fn dialogs(app: &mut MatteboxApp, ctx: &egui::Context) {
     match &mut dialog {
         Dialog::None => keep = false,
         Dialog::Open(text) => {
-            egui::Window::new("Open")
+            egui::Window::new(t!("dialog-open"))
+                .id(egui::Id::unique("mattebox dialog open"))
                 .collapsible(false)
                 .show(ctx, |ui| {
-                    ui.label("A shot (still, folder, name.####.png) or a project (.json):");
+                    ui.label(t!("dialog-open-prompt"));
                     ui.text_edit_singleline(text);
                     ui.horizontal(|ui| {
-                        if ui.button("Open").clicked() {
+                        if ui.button(t!("button-open")).clicked() {
                             app.act(Action::Open(PathBuf::from(text.trim())));
                             keep = false;
                         }
-                        if ui.button("Cancel").clicked() {
+                        if ui.button(t!("button-cancel")).clicked() {
                             keep = false;
                         }
                     });
                 });
         }
         Dialog::SaveAs(text) => {
-            egui::Window::new("Save as")
+            egui::Window::new(t!("dialog-save-as"))
+                .id(egui::Id::unique("mattebox dialog save as"))
                 .collapsible(false)
                 .show(ctx, |ui| {
-                    ui.label("Project file:");
+                    ui.label(t!("dialog-save-as-prompt"));
                     ui.text_edit_singleline(text);
                     ui.horizontal(|ui| {
-                        if ui.button("Save").clicked() {
+                        if ui.button(t!("button-save")).clicked() {
                             app.act(Action::SaveAs(PathBuf::from(text.trim())));
                             keep = false;
                         }
-                        if ui.button("Cancel").clicked() {
+                        if ui.button(t!("button-cancel")).clicked() {
                             keep = false;
                         }
                     });
                 });
         }
         Dialog::Export(request) => {
-            egui::Window::new("Export")
+            egui::Window::new(t!("dialog-export"))
+                .id(egui::Id::unique("mattebox dialog export"))
                 .collapsible(false)
                 .show(ctx, |ui| {
                     let mut dir = request.out_dir.display().to_string();
-                    ui.label("Output folder:");
+                    ui.label(t!("export-folder"));
                     if ui.text_edit_singleline(&mut dir).changed() {
                         request.out_dir = PathBuf::from(dir);
                     }
-                    if ui.button("Browse…").clicked()
+                    if ui.button(t!("button-browse")).clicked()
                         && let Some(p) = rfd::FileDialog::new().pick_folder()
                     {
                         request.out_dir = p;
                     }
-                    ui.checkbox(&mut request.what.composite, "composite (layered frames)");
+                    ui.checkbox(&mut request.what.composite, t!("export-composite"));
                     ui.horizontal(|ui| {
                         ui.add_space(16.0);
                         ui.checkbox(&mut request.formats.exr, "EXR");
                         ui.checkbox(&mut request.formats.png, "PNG");
                     });
-                    ui.checkbox(&mut request.what.animatic, "animatic (PNG frames + MP4)");
+                    ui.checkbox(&mut request.what.animatic, t!("export-animatic"));
                     let shot_range = app.state.doc.as_ref().and_then(|d| d.shot.number_range());
                     if let Some(all) = shot_range {
                         ui.horizontal(|ui| {
                             let mut whole = request.range.is_none();
-                            if ui.checkbox(&mut whole, "all frames").changed() {
+                            if ui.checkbox(&mut whole, t!("export-all-frames")).changed() {
                                 request.range = if whole { None } else { Some(all) };
                             }
                             if let Some(r) = &mut request.range {
-                                ui.label("from");
+                                ui.label(t!("export-from"));
                                 ui.add(
                                     egui::DragValue::new(&mut r.first).range(all.first..=all.last),
                                 );
-                                ui.label("to");
+                                ui.label(t!("export-to"));
                                 ui.add(egui::DragValue::new(&mut r.last).range(r.first..=all.last));
                             }
                         });
                     }
                     ui.horizontal(|ui| {
-                        ui.label("resolution");
-                        ui.selectable_value(&mut request.scale_divisor, 1, "full");
-                        ui.selectable_value(&mut request.scale_divisor, 2, "half");
+                        ui.label(t!("export-resolution"));
+                        ui.selectable_value(&mut request.scale_divisor, 1, t!("export-full"));
+                        ui.selectable_value(&mut request.scale_divisor, 2, t!("export-half"));
                     });
-                    egui::ComboBox::from_label("EXR compression")
+                    egui::ComboBox::from_label(t!("export-compression"))
                         .selected_text(request.exr_compression.as_str())
                         .show_ui(ui, |ui| {
                             for c in crate::export::ExrCompression::ALL {
                                 ui.selectable_value(&mut request.exr_compression, c, c.as_str());
                             }
                         });
-                    egui::ComboBox::from_label("renderer")
-                        .selected_text(format!("{:?}", request.renderer))
+                    egui::ComboBox::from_label(t!("export-renderer"))
+                        .selected_text(match request.renderer {
+                            RendererChoice::Auto => t!("renderer-auto"),
+                            RendererChoice::Gpu(_) => "gpu".to_string(),
+                            RendererChoice::Cpu => "cpu".to_string(),
+                        })
                         .show_ui(ui, |ui| {
                             ui.selectable_value(
                                 &mut request.renderer,
                                 RendererChoice::Auto,
-                                "auto",
+                                t!("renderer-auto"),
                             );
                             ui.selectable_value(
                                 &mut request.renderer,
@@ -2043,23 +2170,27 @@ fn dialogs(app: &mut MatteboxApp, ctx: &egui::Context) {
                         && (request.formats.exr || request.formats.png))
                         || request.what.animatic;
                     ui.horizontal(|ui| {
-                        if ui.add_enabled(valid, egui::Button::new("Export")).clicked() {
+                        if ui
+                            .add_enabled(valid, egui::Button::new(t!("button-export")))
+                            .clicked()
+                        {
                             app.start_export(request.clone());
                             keep = false;
                         }
-                        if ui.button("Cancel").clicked() {
+                        if ui.button(t!("button-cancel")).clicked() {
                             keep = false;
                         }
                     });
                 });
         }
         Dialog::ConfirmQuit => {
-            egui::Window::new("Unsaved changes")
+            egui::Window::new(t!("dialog-unsaved"))
+                .id(egui::Id::unique("mattebox dialog unsaved quit"))
                 .collapsible(false)
                 .show(ctx, |ui| {
-                    ui.label("The project has changes that are not saved.");
+                    ui.label(t!("unsaved-text"));
                     ui.horizontal(|ui| {
-                        if ui.button("Save and quit").clicked() {
+                        if ui.button(t!("button-save-and-quit")).clicked() {
                             if app.state.doc.as_ref().is_some_and(|d| d.path.is_some()) {
                                 app.act(Action::Save);
                                 if !app.state.doc.as_ref().is_some_and(|d| d.history.is_dirty()) {
@@ -2071,11 +2202,11 @@ fn dialogs(app: &mut MatteboxApp, ctx: &egui::Context) {
                                 keep = false;
                             }
                         }
-                        if ui.button("Quit without saving").clicked() {
+                        if ui.button(t!("button-quit-without-saving")).clicked() {
                             app.quit(ctx);
                             keep = false;
                         }
-                        if ui.button("Cancel").clicked() {
+                        if ui.button(t!("button-cancel")).clicked() {
                             keep = false;
                         }
                     });
@@ -2083,12 +2214,13 @@ fn dialogs(app: &mut MatteboxApp, ctx: &egui::Context) {
         }
         Dialog::Problems => {
             let mut open = true;
-            egui::Window::new("Problems")
+            egui::Window::new(t!("dialog-problems"))
+                .id(egui::Id::unique("mattebox dialog problems"))
                 .collapsible(false)
                 .open(&mut open)
                 .show(ctx, |ui| {
                     if app.problems.is_empty() {
-                        ui.label("No problems.");
+                        ui.label(t!("problems-none"));
                     }
                     egui::ScrollArea::vertical()
                         .max_height(400.0)
@@ -2104,14 +2236,15 @@ fn dialogs(app: &mut MatteboxApp, ctx: &egui::Context) {
         }
         Dialog::Shortcuts => {
             let mut open = true;
-            egui::Window::new("Keyboard shortcuts")
+            egui::Window::new(t!("dialog-shortcuts"))
+                .id(egui::Id::unique("mattebox dialog shortcuts"))
                 .collapsible(false)
                 .open(&mut open)
                 .show(ctx, |ui| {
                     egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
-                        for (key, what) in SHORTCUTS {
-                            ui.label(RichText::new(*key).monospace().strong());
-                            ui.label(*what);
+                        for (key, what) in shortcuts() {
+                            ui.label(RichText::new(key).monospace().strong());
+                            ui.label(what);
                             ui.end_row();
                         }
                     });
@@ -2120,22 +2253,21 @@ fn dialogs(app: &mut MatteboxApp, ctx: &egui::Context) {
         }
         Dialog::ConfirmReplace { then, save_path } => {
             let untitled = app.state.doc.as_ref().is_some_and(|d| d.path.is_none());
-            let what = match then {
-                Action::Open(p) => format!("before opening {}?", p.display()),
-                _ => "before closing it?".to_string(),
+            let question = match then {
+                Action::Open(p) => t!("unsaved-before-open", path = p.display()),
+                _ => t!("unsaved-before-close"),
             };
-            egui::Window::new("Unsaved changes")
+            egui::Window::new(t!("dialog-unsaved"))
+                .id(egui::Id::unique("mattebox dialog unsaved replace"))
                 .collapsible(false)
                 .show(ctx, |ui| {
-                    ui.label(format!(
-                        "The project has changes that are not saved. Save them {what}"
-                    ));
+                    ui.label(question);
                     if untitled {
-                        ui.label("Save as:");
+                        ui.label(t!("unsaved-save-as"));
                         ui.text_edit_singleline(save_path);
                     }
                     ui.horizontal(|ui| {
-                        if ui.button("Save").clicked() {
+                        if ui.button(t!("button-save")).clicked() {
                             if untitled {
                                 app.act(Action::SaveAs(PathBuf::from(save_path.trim())));
                             } else {
@@ -2147,11 +2279,11 @@ fn dialogs(app: &mut MatteboxApp, ctx: &egui::Context) {
                                 keep = false;
                             }
                         }
-                        if ui.button("Discard").clicked() {
+                        if ui.button(t!("button-discard")).clicked() {
                             app.confirm_replace(then.clone());
                             keep = false;
                         }
-                        if ui.button("Cancel").clicked() {
+                        if ui.button(t!("button-cancel")).clicked() {
                             keep = false;
                         }
                     });
@@ -2159,20 +2291,16 @@ fn dialogs(app: &mut MatteboxApp, ctx: &egui::Context) {
         }
         Dialog::Recover(path) => {
             let path = path.clone();
-            egui::Window::new("Recover")
+            egui::Window::new(t!("dialog-recover"))
+                .id(egui::Id::unique("mattebox dialog recover"))
                 .collapsible(false)
                 .show(ctx, |ui| {
-                    ui.label(format!(
-                        "An autosave newer than the project was found:\n{}",
-                        path.display()
-                    ));
-                    ui.label(
-                        "Enter recovers it; nothing is written to the project file until you save.",
-                    );
+                    ui.label(t!("recover-found", path = path.display()));
+                    ui.label(t!("recover-enter"));
                     let enter =
                         ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Enter));
                     ui.horizontal(|ui| {
-                        if ui.button("Recover it").clicked() || enter {
+                        if ui.button(t!("button-recover")).clicked() || enter {
                             match crate::project::Project::load(&path) {
                                 Ok((recovered, _)) => {
                                     if let Some(doc) = app.state.doc.as_mut() {
@@ -2180,14 +2308,15 @@ fn dialogs(app: &mut MatteboxApp, ctx: &egui::Context) {
                                         doc.history.mark_unsaved();
                                         app.state.revision += 1;
                                     }
-                                    app.state
-                                        .toast(Level::Info, "autosave recovered: save to keep it");
+                                    app.state.toast(Level::Info, t!("toast-recovered"));
                                 }
-                                Err(e) => app.state.toast(Level::Error, e.to_string()),
+                                Err(e) => app
+                                    .state
+                                    .toast(Level::Error, super::i18n::project_error(&e)),
                             }
                             keep = false;
                         }
-                        if ui.button("Discard it").clicked() {
+                        if ui.button(t!("button-discard-autosave")).clicked() {
                             let _ = std::fs::remove_file(&path);
                             keep = false;
                         }
