@@ -551,6 +551,42 @@ mod tests {
     }
 
     #[test]
+    fn the_depth_brush_pushes_and_pulls_the_distance_by_stops_and_leaves_the_matte() {
+        let scene = SceneSettings::default();
+        let start = 4.0f32;
+        let mut aux = Image::filled(60, 30, [start, 0.3, scene.nearness_at(start), 0.0]);
+        let mut push = stroke(BrushMode::Push, 8.0, 0.0, &[[15.0, 15.0]]);
+        push.amount = 1.0;
+        let mut pull = stroke(BrushMode::Pull, 8.0, 0.5, &[[45.0, 15.0]]);
+        pull.amount = 2.0;
+        let strokes = [push, pull];
+        // The matte pass leaves the depth strokes alone, and the depth pass the matte.
+        apply_strokes(&mut aux, &strokes, None);
+        assert!(aux.pixels.iter().all(|p| p[0] == start));
+        apply_depth_strokes_at(&mut aux, &strokes, None, [60, 30], &scene);
+        let at = |x: usize, y: usize| aux.pixels[y * 60 + x];
+        // A hard push of 1 stop doubles the distance; a pull of 2 stops quarters it at its centre.
+        assert!(
+            (at(15, 15)[0] - 2.0 * start).abs() < 1e-4,
+            "{:?}",
+            at(15, 15)
+        );
+        assert!(
+            (at(45, 15)[0] - start / 4.0).abs() < 1e-3,
+            "{:?}",
+            at(45, 15)
+        );
+        // Beyond the radius, nothing; the nearness follows the distance; the matte never moves.
+        assert_eq!(at(30, 15)[0], start);
+        for p in &aux.pixels {
+            assert!((p[2] - scene.nearness_at(p[0])).abs() < 1e-5, "{p:?}");
+            assert_eq!(p[1], 0.3);
+        }
+        // The soft pull eases out: farther from its centre, less pulled.
+        assert!(at(45, 15)[0] < at(50, 15)[0] && at(50, 15)[0] < start);
+    }
+
+    #[test]
     fn a_hard_dab_covers_exactly_the_pixels_whose_centres_are_inside_its_radius() {
         let mut aux = Image::filled(40, 30, [5.0, 0.0, 0.5, 0.0]);
         let dab = stroke(BrushMode::Add, 6.0, 0.0, &[[20.0, 15.0]]);
