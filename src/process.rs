@@ -531,6 +531,7 @@ pub fn process_shot(
             scene_depth: None,
             working_space: options.colour.working,
             input_space: None,
+            temporal: temporal.map(|t| t.describe()),
         },
         sampled: Mutex::new(HashMap::new()),
         cancel,

@@ -507,6 +507,12 @@ pub fn render_project(
         }),
         working_space: project.colour.working_space,
         input_space: None,
+        // The passes' own (a shot's single frame has nothing to blend with).
+        temporal: project
+            .passes
+            .temporal_settings()
+            .filter(|_| shot.frames.len() > 1)
+            .map(|t| t.describe()),
     };
 
     // 2. Which frames to write.

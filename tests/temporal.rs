@@ -218,6 +218,19 @@ fn the_filter_steadies_still_pixels_and_leaves_the_moving_subject_its_own() {
         (0..frames).map(|j| passes(out, &name(j), s)).collect()
     };
     let (per_frame, filtered) = (read(&out_off, &off), read(&out_on, &on));
+    // The headers say how the passes were made.
+    let temporal_attribute = |out: &Path| -> Option<String> {
+        let meta = exr::meta::MetaData::read_from_file(out.join(name(0)), false).unwrap();
+        meta.headers[0]
+            .own_attributes
+            .other
+            .iter()
+            .find(|(k, _)| *k == "mattebox/passes/temporal")
+            .map(|(_, v)| format!("{v:?}"))
+    };
+    assert!(temporal_attribute(&out_off).is_none());
+    let attribute = temporal_attribute(&out_on).expect("mattebox/passes/temporal");
+    assert!(attribute.contains("radius=3"), "{attribute}");
 
     // Flicker: the mean frame-to-frame change on pixels whose plate is still (and that the
     // subject never comes near), after the shot-wide depth normalisation.

@@ -446,6 +446,9 @@ fn header_attributes(
             input.name().to_string(),
         ));
     }
+    if let Some(temporal) = &meta.temporal {
+        out.push(("mattebox/passes/temporal".to_string(), temporal.clone()));
+    }
     if let Some(depth) = depth {
         let key = |field: &str| format!("mattebox/depth/{field}");
         out.push((key("channel"), DEPTH_CHANNEL.to_string()));
@@ -656,6 +659,7 @@ mod tests {
             scene_depth: None,
             working_space: WorkingSpace::Linear,
             input_space: Some(crate::shot::ColourSpace::Linear),
+            temporal: Some("radius=3 tolerance=0.02".into()),
         }
     }
 

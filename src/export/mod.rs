@@ -84,6 +84,11 @@ pub struct FrameMetadata {
     /// leaves it out.
     #[serde(default)]
     pub input_space: Option<ColourSpace>,
+    /// The temporal filter that steadied the depth and mattes (`passes::temporal`), e.g.
+    /// `radius=3 tolerance=0.02`, written as `mattebox/passes/temporal`; `None`: each frame's
+    /// results as the models made them.
+    #[serde(default)]
+    pub temporal: Option<String>,
 }
 
 /// How a composite's depth became scene metres: the project's scene settings at render time.
