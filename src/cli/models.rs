@@ -92,7 +92,7 @@ pub fn run(cmd: ModelsCommand) -> anyhow::Result<ExitCode> {
                         "{}",
                         serde_json::json!({
                             "id": m.id, "task": m.task.as_str(), "file": m.path_in(&manifest.models_dir),
-                            "present": present, "licence": m.licence, "sha256": m.sha256,
+                            "present": present, "licence": m.licence, "sha256": m.sha256, "url": m.url,
                             "semantics": m.output.semantics, "description": m.description,
                         })
                     );

@@ -53,7 +53,7 @@ pub enum AddOutcome {
         /// The family recognised.
         family: Family,
         /// The entry.
-        entry: ModelEntry,
+        entry: Box<ModelEntry>,
         /// The manifest file written (`None` for a dry run).
         written: Option<PathBuf>,
         /// The entry's text.
@@ -292,7 +292,7 @@ pub fn add_model(
         let check = check_run(runtime, &entry, models_dir, options.sample.as_deref())?;
         return Ok(AddOutcome::Added {
             family,
-            entry,
+            entry: Box::new(entry),
             written: None,
             text,
             check,
@@ -329,7 +329,7 @@ pub fn add_model(
     write_text(&toml_path, &text)?;
     Ok(AddOutcome::Added {
         family,
-        entry,
+        entry: Box::new(entry),
         written: Some(toml_path),
         text,
         check,
