@@ -1,7 +1,10 @@
 //! The models on real photos: near is nearer than far, the matte covers the subject (IoU against
 //! a reference made once with ONNX Runtime from Python), and the manifest profiles for models
 //! users bring (Depth Anything V2 Small, MiDaS v2.1 small) run on stand-in graphs of the same
-//! signature that this test generates with the `onnx` package.
+//! signature that this test generates with the `onnx` package. `mattebox models add` on those
+//! stand-ins (each family recognised, checked, its entry written; an unknown graph's template), and
+//! `mattebox models fetch` against a local HTTP server (tests/support/http_server.py): a full
+//! download, an interrupted one resumed with `Range`, a hash mismatch, a recorded hash.
 
 mod common;
 
