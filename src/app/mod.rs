@@ -513,13 +513,15 @@ impl MatteboxApp {
         }
         let (tx, rx) = crossbeam_channel::bounded(1);
         self.state.status = t!("status-adding-model", file = path.display().to_string());
+        // The models folder the app's manifest came from (the documented search otherwise).
+        let models_dir = self.manifest.as_ref().ok().map(|m| m.models_dir.clone());
         std::thread::spawn(move || {
             use crate::infer::add::{AddOptions, AddOutcome, add_model};
             let outcome = crate::infer::Runtime::new(Default::default())
                 .map_err(|e| e.to_string())
                 .and_then(|rt| {
-                    let manifest =
-                        crate::infer::Manifest::load(None, &[]).map_err(|e| e.to_string())?;
+                    let manifest = crate::infer::Manifest::load(models_dir.as_deref(), &[])
+                        .map_err(|e| e.to_string())?;
                     add_model(&rt, &manifest, &path, &AddOptions::default())
                         .map_err(|e| e.to_string())
                 });
@@ -555,7 +557,9 @@ impl MatteboxApp {
                 family,
                 written,
             } => {
-                self.manifest = crate::infer::Manifest::load(None, &[]).map_err(|e| e.to_string());
+                let models_dir = self.manifest.as_ref().ok().map(|m| m.models_dir.clone());
+                self.manifest = crate::infer::Manifest::load(models_dir.as_deref(), &[])
+                    .map_err(|e| e.to_string());
                 self.state.toast(
                     Level::Info,
                     t!(
