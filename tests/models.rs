@@ -566,6 +566,31 @@ fn models_add_writes_a_template_for_an_unknown_graph() {
         // The template is not read as a manifest until it is renamed.
         Manifest::load(Some(&user), &[]).unwrap();
     }
+
+    // A check run that fails writes no entry and leaves no copied file behind.
+    let fresh = tmp.path().join("fresh");
+    let bad_sample = tmp.path().join("not-an-image.png");
+    std::fs::write(&bad_sample, b"not a PNG").unwrap();
+    let source = standins.path().join("u2net_standin.onnx");
+    let out = models_add(
+        &fresh,
+        &[
+            source.to_str().unwrap(),
+            "--id",
+            "u2",
+            "--sample",
+            bad_sample.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the check run failed, so no entry was written")
+            && stderr.contains("not-an-image.png"),
+        "{stderr}"
+    );
+    assert!(!fresh.join("u2.toml").exists());
+    assert!(!fresh.join("u2net_standin.onnx").exists());
 }
 
 /// The local HTTP server of tests/support/http_server.py, serving `root`; killed on drop.

@@ -483,6 +483,16 @@ mod tests {
         }
         let fd = m.iter().find(|e| e.id == "fastdepth").unwrap();
         assert_eq!(fd.output.semantics.depth(), Some(DepthSemantics::Metric));
+        // The user profiles name their public downloads, for `mattebox models fetch`.
+        for (id, host) in [
+            ("depth-anything-v2-small", "https://huggingface.co/"),
+            ("midas-v21-small", "https://github.com/isl-org/MiDaS/"),
+        ] {
+            let e = m.iter().find(|e| e.id == id).unwrap();
+            assert!(e.url.as_deref().unwrap().starts_with(host), "{id}");
+            assert!(!e.non_commercial, "{id} is Apache-2.0 / MIT");
+        }
+        assert!(m.iter().all(|e| e.url.is_some() || e.sha256.is_some()));
     }
 
     #[test]
