@@ -1600,3 +1600,63 @@ fn view_language_switches_at_run_time_and_is_kept() {
     let saved = mattebox::app::settings::Settings::load_from(&settings).unwrap();
     assert_eq!(saved.language.as_deref(), Some("en"));
 }
+
+/// A file dropped on the window, as the windowing backend hands it over.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn a_dropped_onnx_file_is_added_as_a_model() {
+    let _env = test_env();
+    let mut harness = app(None);
+    // A models folder of its own, and the real U-2-Netp under a name of its own.
+    let models = scratch().join("added-models");
+    let _ = std::fs::remove_dir_all(&models);
+    std::fs::create_dir_all(&models).unwrap();
+    let source = scratch().join("my_u2netp.onnx");
+    std::fs::copy(common::repo().join("models/u2netp.onnx"), &source).unwrap();
+    harness.state_mut().manifest = Ok(mattebox::infer::Manifest::load(Some(&models), &[]).unwrap());
+    harness
+        .input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(source)));
+    wait_until(
+        &mut harness,
+        "the model added",
+        Duration::from_secs(120),
+        |h| {
+            h.state().adding_model.is_none()
+                && h.state()
+                    .state
+                    .toasts
+                    .iter()
+                    .any(|t| t.text.contains("my-u2netp"))
+        },
+    );
+    let toast = harness
+        .state()
+        .state
+        .toasts
+        .iter()
+        .map(|t| t.text.clone())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        toast.contains("model my-u2netp added (U²-Net)") && toast.contains("sample frame"),
+        "{toast}"
+    );
+    assert!(models.join("my-u2netp.toml").is_file());
+    assert!(models.join("my_u2netp.onnx").is_file());
+    // The Passes menu offers it now.
+    let manifest = harness.state().manifest.as_ref().unwrap();
+    assert!(manifest.models.iter().any(|m| m.id == "my-u2netp"));
+}

@@ -1,7 +1,10 @@
 //! The models on real photos: near is nearer than far, the matte covers the subject (IoU against
 //! a reference made once with ONNX Runtime from Python), and the manifest profiles for models
 //! users bring (Depth Anything V2 Small, MiDaS v2.1 small) run on stand-in graphs of the same
-//! signature that this test generates with the `onnx` package.
+//! signature that this test generates with the `onnx` package. `mattebox models add` on those
+//! stand-ins (each family recognised, checked, its entry written; an unknown graph's template), and
+//! `mattebox models fetch` against a local HTTP server (tests/support/http_server.py): a full
+//! download, an interrupted one resumed with `Range`, a hash mismatch, a recorded hash.
 
 mod common;
 
@@ -327,5 +330,494 @@ fn a_graph_whose_input_differs_from_its_manifest_is_refused() {
     assert!(
         msg.contains("bad_shape.onnx") && msg.contains("100") && msg.contains("320"),
         "{msg}"
+    );
+}
+
+/// `mattebox models add` with a fresh models folder.
+fn models_add(models_dir: &Path, args: &[&str]) -> std::process::Output {
+    bin()
+        .args(["models", "add", "--models-dir"])
+        .arg(models_dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn models_add_recognises_each_family_and_checks_it_on_the_sample_frame() {
+    let standins = standin_models();
+    let tmp = tempfile::tempdir().unwrap();
+    let user = tmp.path().join("user-models");
+    // (file, id, family, task, size, aspect, post)
+    for (file, family, task, width, aspect, post) in [
+        (
+            "depth_anything_v2_vits.onnx",
+            "Depth Anything V2",
+            "depth",
+            518,
+            "keep",
+            "none",
+        ),
+        (
+            "midas_v21_small_256.onnx",
+            "MiDaS",
+            "depth",
+            256,
+            "stretch",
+            "none",
+        ),
+        (
+            "u2net_standin.onnx",
+            "U²-Net",
+            "matte",
+            320,
+            "stretch",
+            "minmax",
+        ),
+        (
+            "isnet_standin.onnx",
+            "IS-Net",
+            "matte",
+            1024,
+            "stretch",
+            "minmax",
+        ),
+        (
+            "birefnet_standin.onnx",
+            "BiRefNet",
+            "matte",
+            1024,
+            "stretch",
+            "sigmoid",
+        ),
+    ] {
+        let source = standins.path().join(file);
+        let id = format!("my-{}", file.trim_end_matches(".onnx").replace('_', "-"));
+        let out = models_add(&user, &[source.to_str().unwrap(), "--id", &id]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{file}: {stdout}\n{stderr}");
+        assert!(
+            stdout.contains(&format!("recognised as {family}")),
+            "{file}: {stdout}"
+        );
+        assert!(
+            stdout.contains("check: ran on") && stdout.contains("astronaut.1001.png"),
+            "{file}: {stdout}"
+        );
+        // The written entry loads as part of the manifest, with the file copied and pinned.
+        assert!(user.join(format!("{id}.toml")).is_file());
+        assert!(user.join(file).is_file(), "{file} copied");
+        let manifest = Manifest::load(Some(&user), &[]).unwrap();
+        let task_enum = if task == "depth" {
+            Task::Depth
+        } else {
+            Task::Matte
+        };
+        let entry = manifest.get(&id, task_enum).unwrap();
+        assert_eq!(entry.input.width, width, "{file}");
+        assert_eq!(
+            serde_json::to_value(entry.input.aspect).unwrap(),
+            aspect,
+            "{file}"
+        );
+        assert_eq!(serde_json::to_value(entry.output.post).unwrap(), post);
+        let bytes = std::fs::read(&source).unwrap();
+        assert_eq!(
+            entry.sha256.as_deref(),
+            Some(mattebox::infer::manifest::sha256_hex(&bytes).as_str())
+        );
+        if task == "depth" {
+            assert_eq!(
+                entry.output.semantics.depth(),
+                Some(DepthSemantics::RelativeInverse)
+            );
+        }
+        // The check run's output: the stand-in is the channel mean, so a matte's values after
+        // min-max span 0..1, and a sigmoid's stay inside it.
+        let line = stdout.lines().find(|l| l.starts_with("check:")).unwrap();
+        // Depth Anything V2 keeps the frame's shape (each side at least 518, a multiple of 14).
+        let frame = plate(&sample_frames()[0]);
+        let (w, h, _) =
+            mattebox::infer::model::input_geometry(&entry.input, frame.width, frame.height);
+        if aspect == "keep" {
+            assert!(h == 518 && w > 518 && w % 14 == 0, "{w}x{h}");
+        }
+        let size = format!("{w}x{h}");
+        assert!(line.contains(&format!("output {size}")), "{line}");
+        if post == "minmax" {
+            assert!(line.contains("values 0.0000..1.0000"), "{line}");
+        }
+        // The model runs through the normal path.
+        let mut model = Model::load(runtime(), entry, &manifest.models_dir).unwrap();
+        let raw = model.run(&plate(&sample_frames()[0])).unwrap();
+        assert!(raw.values.iter().all(|v| v.is_finite()));
+    }
+
+    // An existing entry is not replaced without --force; with it, it is.
+    let source = standins.path().join("midas_v21_small_256.onnx");
+    let out = models_add(
+        &user,
+        &[source.to_str().unwrap(), "--id", "my-midas-v21-small-256"],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("already has a model `my-midas-v21-small-256`")
+            && stderr.contains("--force"),
+        "{stderr}"
+    );
+    let out = models_add(
+        &user,
+        &[
+            source.to_str().unwrap(),
+            "--id",
+            "my-midas-v21-small-256",
+            "--force",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A task that contradicts the graph is refused; a dry run writes nothing.
+    let out = models_add(
+        &user,
+        &[source.to_str().unwrap(), "--id", "x", "--task", "matte"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("not a matte model"),
+        "{stderr}"
+    );
+    let out = models_add(
+        &user,
+        &[source.to_str().unwrap(), "--id", "dry", "--dry-run"],
+    );
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("dry run: nothing written"));
+    assert!(!user.join("dry.toml").exists());
+
+    // The real bundled U-2-Netp is recognised as its family too.
+    let out = models_add(
+        &user,
+        &[
+            repo().join("models/u2netp.onnx").to_str().unwrap(),
+            "--id",
+            "u2netp-copy",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("recognised as U²-Net"),
+        "{stdout}"
+    );
+    let manifest = Manifest::load(Some(&user), &[]).unwrap();
+    let copy = manifest.get("u2netp-copy", Task::Matte).unwrap();
+    let bundled = manifest.get("u2netp", Task::Matte).unwrap();
+    assert_eq!(
+        (&copy.input, &copy.normalise, &copy.output, &copy.sha256),
+        (
+            &bundled.input,
+            &bundled.normalise,
+            &bundled.output,
+            &bundled.sha256
+        ),
+        "the proposal is the bundled entry's pipeline"
+    );
+}
+
+#[test]
+fn models_add_writes_a_template_for_an_unknown_graph() {
+    let standins = standin_models();
+    let tmp = tempfile::tempdir().unwrap();
+    let user = tmp.path().join("user-models");
+    // FastDepth (real) and the 100x100 stand-in are of no known family.
+    for source in [
+        repo().join("models/fastdepth.onnx"),
+        standins.path().join("bad_shape.onnx"),
+    ] {
+        let id = format!("my-{}", mattebox::infer::inspect::id_from_file(&source));
+        let out = models_add(&user, &[source.to_str().unwrap(), "--id", &id]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("of no model family Mattebox knows") && stderr.contains("TODO"),
+            "{stderr}"
+        );
+        let template = std::fs::read_to_string(user.join(format!("{id}.toml.template"))).unwrap();
+        assert!(template.contains("TODO"), "{template}");
+        assert!(
+            !user.join(format!("{id}.toml")).exists(),
+            "no entry is written"
+        );
+        // The inspected signature is filled in.
+        if id == "my-fastdepth" {
+            assert!(
+                template.contains("name = \"0\"")
+                    && template.contains("width = 224")
+                    && template.contains("name = \"350\""),
+                "{template}"
+            );
+        } else {
+            assert!(template.contains("width = 100"), "{template}");
+        }
+        // The template is not read as a manifest until it is renamed.
+        Manifest::load(Some(&user), &[]).unwrap();
+    }
+
+    // A check run that fails writes no entry and leaves no copied file behind.
+    let fresh = tmp.path().join("fresh");
+    let bad_sample = tmp.path().join("not-an-image.png");
+    std::fs::write(&bad_sample, b"not a PNG").unwrap();
+    let source = standins.path().join("u2net_standin.onnx");
+    let out = models_add(
+        &fresh,
+        &[
+            source.to_str().unwrap(),
+            "--id",
+            "u2",
+            "--sample",
+            bad_sample.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the check run failed, so no entry was written")
+            && stderr.contains("not-an-image.png"),
+        "{stderr}"
+    );
+    assert!(!fresh.join("u2.toml").exists());
+    assert!(!fresh.join("u2net_standin.onnx").exists());
+}
+
+/// The local HTTP server of tests/support/http_server.py, serving `root`; killed on drop.
+struct Server {
+    child: std::process::Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl Server {
+    fn start(root: &Path, log: &Path, cut_after: Option<u64>) -> Server {
+        use std::io::BufRead;
+        let mut cmd = std::process::Command::new(repo().join(".venv/bin/python"));
+        cmd.arg(repo().join("tests/support/http_server.py"))
+            .arg(root)
+            .arg(log)
+            .stdout(std::process::Stdio::piped());
+        if let Some(n) = cut_after {
+            cmd.args(["--cut-after", &n.to_string()]);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().strip_prefix("port ").unwrap().parse().unwrap();
+        Server {
+            child,
+            port,
+            log: log.to_path_buf(),
+        }
+    }
+
+    fn requests(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn models_fetch(models_dir: &Path, args: &[&str]) -> std::process::Output {
+    bin()
+        .args(["models", "fetch", "--models-dir"])
+        .arg(models_dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn models_fetch_downloads_resumes_and_checks_hashes_against_a_local_server() {
+    let standins = standin_models();
+    let tmp = tempfile::tempdir().unwrap();
+    let served = tmp.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    // The stand-in for a published export: the MiDaS-signature graph, a few hundred kB with
+    // padding so that a cut-off download is a real partial file.
+    let mut bytes = std::fs::read(standins.path().join("midas_v21_small_256.onnx")).unwrap();
+    let graph_len = bytes.len();
+    bytes.extend(std::iter::repeat_n(0u8, 300_000 - graph_len.min(300_000)));
+    // Trailing bytes after the protobuf are not valid ONNX: serve the plain graph for the model
+    // that is loaded, and the padded file for the transfer tests.
+    std::fs::write(served.join("padded.bin.onnx"), &bytes).unwrap();
+    std::fs::copy(
+        standins.path().join("midas_v21_small_256.onnx"),
+        served.join("midas.onnx"),
+    )
+    .unwrap();
+    let padded_sha = mattebox::infer::manifest::sha256_hex(&bytes);
+    let midas_sha =
+        mattebox::infer::manifest::sha256_hex(&std::fs::read(served.join("midas.onnx")).unwrap());
+
+    let write_manifest = |dir: &Path, port: u16| {
+        std::fs::create_dir_all(dir).unwrap();
+        let entry = |id: &str, file: &str, url: &str, sha: Option<&str>, extra: &str| {
+            format!(
+                "[[model]]\nid = \"{id}\"\ntask = \"depth\"\nfile = \"{file}\"\n{}licence = \"MIT\"\n\
+                 url = \"http://127.0.0.1:{port}/{url}\"\n{extra}\
+                 input = {{ width = 256, height = 256, resize = \"bicubic\" }}\n\
+                 normalise = {{ mean = [0.485, 0.456, 0.406], std = [0.229, 0.224, 0.225] }}\n\
+                 output = {{ semantics = \"relative_inverse_depth\" }}\n\n",
+                sha.map(|s| format!("sha256 = \"{s}\"\n"))
+                    .unwrap_or_default()
+            )
+        };
+        let text = [
+            entry(
+                "pinned",
+                "pinned.onnx",
+                "padded.bin.onnx",
+                Some(&padded_sha),
+                "",
+            ),
+            entry(
+                "wrong",
+                "wrong.onnx",
+                "padded.bin.onnx",
+                Some(&"0".repeat(64)),
+                "",
+            ),
+            entry("unpinned", "unpinned.onnx", "midas.onnx", None, ""),
+            entry(
+                "nc",
+                "nc.onnx",
+                "midas.onnx",
+                None,
+                "non_commercial = true\n",
+            ),
+        ]
+        .concat();
+        std::fs::write(dir.join("served.toml"), text).unwrap();
+    };
+
+    // An interrupted download keeps its .part; the rerun resumes it with a Range request.
+    let user = tmp.path().join("user");
+    let server = Server::start(&served, &tmp.path().join("cut.log"), Some(100_000));
+    write_manifest(&user, server.port);
+    let out = models_fetch(&user, &["pinned"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("interrupted after") && stderr.contains("pinned.onnx.part"),
+        "{stderr}"
+    );
+    let part = user.join("pinned.onnx.part");
+    assert_eq!(std::fs::metadata(&part).unwrap().len(), 100_000);
+    assert!(!user.join("pinned.onnx").exists());
+    let out = models_fetch(&user, &["pinned"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("resumed a partial download at 100000 bytes")
+            && stdout.contains("licence MIT")
+            && stdout.contains("matches the manifest"),
+        "{stdout}"
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(requests[0]["range"].is_null());
+    assert_eq!(requests[1]["range"], "bytes=100000-");
+    let got = std::fs::read(user.join("pinned.onnx")).unwrap();
+    assert_eq!(mattebox::infer::manifest::sha256_hex(&got), padded_sha);
+    assert!(!part.exists());
+    // Fetching again downloads nothing and checks the file.
+    let out = models_fetch(&user, &["pinned"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("already here"));
+    assert_eq!(server.requests().len(), 2);
+    drop(server);
+
+    // A full download in one go; a hash mismatch deletes the partial file and names both hashes.
+    let user = tmp.path().join("user2");
+    let server = Server::start(&served, &tmp.path().join("full.log"), None);
+    write_manifest(&user, server.port);
+    let out = models_fetch(&user, &["wrong"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("wrong.onnx")
+            && stderr.contains(&"0".repeat(64))
+            && stderr.contains(&padded_sha),
+        "{stderr}"
+    );
+    assert!(!user.join("wrong.onnx").exists() && !user.join("wrong.onnx.part").exists());
+
+    // Non-commercial weights need --accept-licence.
+    let out = models_fetch(&user, &["nc"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("--accept-licence"),
+        "{stderr}"
+    );
+    assert_eq!(server.requests().len(), 1, "nothing was requested for it");
+    let out = models_fetch(&user, &["nc", "--accept-licence"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // No pinned hash: recorded on the first fetch, checked on every later use.
+    let out = models_fetch(&user, &["unpinned"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("recorded it in"),
+        "{stdout}"
+    );
+    let sidecar = user.join("unpinned.onnx.sha256");
+    assert_eq!(std::fs::read_to_string(&sidecar).unwrap().trim(), midas_sha);
+    let manifest = Manifest::load(Some(&user), &[]).unwrap();
+    let entry = manifest.get("unpinned", Task::Depth).unwrap();
+    Model::load(runtime(), entry, &manifest.models_dir).unwrap();
+    // A changed file is caught by the next load.
+    let mut changed = std::fs::read(user.join("unpinned.onnx")).unwrap();
+    changed.push(0);
+    std::fs::write(user.join("unpinned.onnx"), changed).unwrap();
+    let err = Model::load(runtime(), entry, &manifest.models_dir).unwrap_err();
+    assert!(
+        matches!(err, InferError::RecordedHashMismatch { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("unpinned.onnx.sha256"), "{err}");
+    let out = bin()
+        .args(["models", "verify", "unpinned", "--models-dir"])
+        .arg(&user)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    drop(server);
+
+    // An entry without a url says where to put the file.
+    let out = models_fetch(&user, &["fastdepth"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("no `url`"),
+        "{stderr}"
     );
 }

@@ -197,6 +197,31 @@ pub struct MatteboxApp {
     pub render_delay_ms: Arc<std::sync::atomic::AtomicU64>,
     /// The model manifest, for choosing models (and their licences), or why it failed to load.
     pub manifest: Result<crate::infer::Manifest, String>,
+    /// Passes ▸ Add model… (or a dropped `.onnx` file) in progress on its thread.
+    pub adding_model: Option<crossbeam_channel::Receiver<AddedModel>>,
+}
+
+/// What adding a model on its thread gave (the text to show is made on the UI thread).
+#[derive(Debug)]
+pub enum AddedModel {
+    /// Recognised, checked on the sample frame and written.
+    Added {
+        /// The entry's id.
+        id: String,
+        /// The family recognised.
+        family: &'static str,
+        /// The entry written.
+        written: PathBuf,
+    },
+    /// A graph of no known family: a template was written.
+    Unknown {
+        /// The `.onnx` file.
+        file: PathBuf,
+        /// The template.
+        template: PathBuf,
+    },
+    /// It could not be added.
+    Failed(String),
 }
 
 impl MatteboxApp {
@@ -317,6 +342,7 @@ impl MatteboxApp {
             composites_prefetched: 0,
             render_delay_ms,
             manifest: crate::infer::Manifest::load(None, &[]).map_err(|e| e.to_string()),
+            adding_model: None,
             preview_max_width: match std::env::var("MATTEBOX_PREVIEW_WIDTH")
                 .ok()
                 .and_then(|v| v.parse::<u32>().ok())
@@ -476,6 +502,86 @@ impl MatteboxApp {
             .unwrap_or_else(|| doc.base_dir.join("untitled.mattebox.json"));
         self.export = Some(jobs::start_export(&doc.project, &project_path, request));
         self.state.status = t!("status-exporting");
+    }
+
+    /// Adds the model file `path` to the models folder on a thread, as `mattebox models add`
+    /// does (its family recognised, checked once on the sample frame, its entry written).
+    pub fn add_model(&mut self, path: PathBuf) {
+        if self.adding_model.is_some() {
+            self.state.toast(Level::Info, t!("toast-add-model-running"));
+            return;
+        }
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        self.state.status = t!("status-adding-model", file = path.display().to_string());
+        // The models folder the app's manifest came from (the documented search otherwise).
+        let models_dir = self.manifest.as_ref().ok().map(|m| m.models_dir.clone());
+        std::thread::spawn(move || {
+            use crate::infer::add::{AddOptions, AddOutcome, add_model};
+            let outcome = crate::infer::Runtime::new(Default::default())
+                .map_err(|e| e.to_string())
+                .and_then(|rt| {
+                    let manifest = crate::infer::Manifest::load(models_dir.as_deref(), &[])
+                        .map_err(|e| e.to_string())?;
+                    add_model(&rt, &manifest, &path, &AddOptions::default())
+                        .map_err(|e| e.to_string())
+                });
+            let msg = match outcome {
+                Ok(AddOutcome::Added {
+                    family,
+                    entry,
+                    written,
+                    ..
+                }) => AddedModel::Added {
+                    id: entry.id,
+                    family: family.name(),
+                    written: written.unwrap_or_default(),
+                },
+                Ok(AddOutcome::Unknown { written, .. }) => AddedModel::Unknown {
+                    file: path,
+                    template: written.unwrap_or_default(),
+                },
+                Err(e) => AddedModel::Failed(e),
+            };
+            let _ = tx.send(msg);
+        });
+        self.adding_model = Some(rx);
+    }
+
+    fn poll_add_model(&mut self) {
+        let Some(rx) = &self.adding_model else { return };
+        let Ok(msg) = rx.try_recv() else { return };
+        self.adding_model = None;
+        match msg {
+            AddedModel::Added {
+                id,
+                family,
+                written,
+            } => {
+                let models_dir = self.manifest.as_ref().ok().map(|m| m.models_dir.clone());
+                self.manifest = crate::infer::Manifest::load(models_dir.as_deref(), &[])
+                    .map_err(|e| e.to_string());
+                self.state.toast(
+                    Level::Info,
+                    t!(
+                        "toast-model-added",
+                        id = id,
+                        family = family,
+                        file = written.display().to_string()
+                    ),
+                );
+            }
+            AddedModel::Unknown { file, template } => self.state.toast(
+                Level::Warning,
+                t!(
+                    "toast-model-unknown",
+                    file = file.display().to_string(),
+                    template = template.display().to_string()
+                ),
+            ),
+            AddedModel::Failed(error) => self
+                .state
+                .toast(Level::Error, t!("toast-model-add-failed", error = error)),
+        }
     }
 
     fn poll_jobs(&mut self) {
@@ -969,8 +1075,17 @@ impl eframe::App for MatteboxApp {
                 .collect()
         });
         if let Some(path) = dropped.into_iter().next() {
-            self.act(Action::Open(path));
+            // A dropped ONNX model is added, as Passes ▸ Add model… does.
+            if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+            {
+                self.add_model(path);
+            } else {
+                self.act(Action::Open(path));
+            }
         }
+        self.poll_add_model();
         // Quitting with unsaved changes asks first.
         if ctx.input(|i| i.viewport().close_requested())
             && !self.allow_close

@@ -270,6 +270,19 @@ fn menu_bar(app: &mut MatteboxApp, ui: &mut Ui) {
                 }
                 ui.separator();
             }
+            if ui.button(t!("menu-passes-add-model")).clicked() {
+                ui.close();
+                match rfd::FileDialog::new()
+                    .add_filter(t!("file-filter-onnx"), &["onnx"])
+                    .pick_file()
+                {
+                    Some(p) => app.add_model(p),
+                    None => app
+                        .state
+                        .toast(crate::app::state::Level::Info, t!("toast-add-model-drop")),
+                }
+            }
+            ui.separator();
             if ui
                 .add_enabled(has_doc, egui::Button::new(t!("menu-passes-run-frame")))
                 .clicked()

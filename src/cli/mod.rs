@@ -29,7 +29,7 @@ enum Command {
     Process(process::ProcessArgs),
     /// Composite a project's layers (with its camera move) into frames and an animatic.
     Render(render::RenderArgs),
-    /// List or verify the models in the manifest.
+    /// List, verify, add or fetch models.
     #[command(subcommand)]
     Models(models::ModelsCommand),
     /// Show an EXR's layers, channels, sizes and metadata.

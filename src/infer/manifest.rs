@@ -62,7 +62,7 @@ pub enum ChannelOrder {
 #[serde(deny_unknown_fields)]
 pub struct InputSpec {
     /// Input tensor name; the graph's first input when absent (exports differ in naming).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Width in pixels the plate is resized to.
     pub width: u32,
@@ -217,7 +217,7 @@ pub enum Post {
 #[serde(deny_unknown_fields)]
 pub struct OutputSpec {
     /// Output tensor name; the first output when absent.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// What the values mean.
     pub semantics: OutputSemantics,
@@ -237,15 +237,22 @@ pub struct ModelEntry {
     /// The `.onnx` file, relative to the models folder (or absolute).
     pub file: PathBuf,
     /// Expected SHA-256 (lower-case hex), if pinned.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
     /// Licence of the package and the weights.
     pub licence: String,
     /// Where the file comes from.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// A public URL of the file, for `mattebox models fetch ID`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The weights' licence forbids commercial use: `mattebox models fetch` asks for
+    /// `--accept-licence`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub non_commercial: bool,
     /// One line for humans.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The image input.
     pub input: InputSpec,
@@ -256,6 +263,12 @@ pub struct ModelEntry {
 }
 
 impl ModelEntry {
+    /// The file beside a model file that records its SHA-256 when no hash is pinned: written by
+    /// `mattebox models fetch` on the first download, checked by [`super::Model::load`].
+    pub fn sidecar_in(&self, models_dir: &Path) -> PathBuf {
+        sha256_sidecar(&self.path_in(models_dir))
+    }
+
     /// The model file's path given the models folder.
     pub fn path_in(&self, models_dir: &Path) -> PathBuf {
         if self.file.is_absolute() {
@@ -437,6 +450,13 @@ impl Manifest {
     }
 }
 
+/// `<file>.sha256`: the hash recorded for a model file that its entry does not pin.
+pub fn sha256_sidecar(model_file: &Path) -> PathBuf {
+    let mut name = model_file.as_os_str().to_os_string();
+    name.push(".sha256");
+    PathBuf::from(name)
+}
+
 /// SHA-256 of a byte slice, lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
@@ -463,6 +483,16 @@ mod tests {
         }
         let fd = m.iter().find(|e| e.id == "fastdepth").unwrap();
         assert_eq!(fd.output.semantics.depth(), Some(DepthSemantics::Metric));
+        // The user profiles name their public downloads, for `mattebox models fetch`.
+        for (id, host) in [
+            ("depth-anything-v2-small", "https://huggingface.co/"),
+            ("midas-v21-small", "https://github.com/isl-org/MiDaS/"),
+        ] {
+            let e = m.iter().find(|e| e.id == id).unwrap();
+            assert!(e.url.as_deref().unwrap().starts_with(host), "{id}");
+            assert!(!e.non_commercial, "{id} is Apache-2.0 / MIT");
+        }
+        assert!(m.iter().all(|e| e.url.is_some() || e.sha256.is_some()));
     }
 
     #[test]

@@ -3,6 +3,9 @@
 //!
 //! Sessions are built once per model and reused for every frame of a shot.
 
+pub mod add;
+pub mod fetch;
+pub mod inspect;
 pub mod manifest;
 pub mod model;
 pub mod runtime;
@@ -87,6 +90,68 @@ pub enum InferError {
         expected: String,
         /// The file's hash.
         actual: String,
+    },
+    /// The model file's hash differs from the one recorded when it was first fetched.
+    #[error(
+        "model file {path} has SHA-256 {actual}, but {recorded} was recorded in {sidecar} when it was fetched; the file has changed since: fetch it again with `mattebox models fetch`, or delete {sidecar} if you replaced it on purpose"
+    )]
+    RecordedHashMismatch {
+        /// The model file.
+        path: PathBuf,
+        /// The `<file>.sha256` record.
+        sidecar: PathBuf,
+        /// The recorded hash.
+        recorded: String,
+        /// The file's hash.
+        actual: String,
+    },
+    /// A download's hash differs from the manifest's.
+    #[error(
+        "the download of {url} for {path} has SHA-256 {actual}, but the manifest expects {expected}; the partial file was deleted"
+    )]
+    DownloadHashMismatch {
+        /// The URL.
+        url: String,
+        /// The model file it was for.
+        path: PathBuf,
+        /// The manifest's hash.
+        expected: String,
+        /// The download's hash.
+        actual: String,
+    },
+    /// A download failed (or was cut off; a rerun resumes it).
+    #[error("downloading {url} to {path}: {reason}")]
+    Download {
+        /// The URL.
+        url: String,
+        /// The file being written.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// `models fetch` on an entry that needs something first (a URL, the licence accepted).
+    #[error("cannot fetch model `{id}`: {reason}")]
+    Fetch {
+        /// The model id.
+        id: String,
+        /// Why.
+        reason: String,
+    },
+    /// `models add` could not add a model file.
+    #[error("cannot add {path}: {reason}")]
+    Add {
+        /// The `.onnx` file (or the entry written for it).
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Writing a file failed.
+    #[error("cannot write {path}: {reason}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
     },
     /// The model's graph does not have the inputs or outputs the manifest describes.
     #[error("model file {path} does not match its manifest entry `{id}`: {reason}")]

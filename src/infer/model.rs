@@ -90,6 +90,21 @@ impl Model {
                 actual: sha256,
             });
         }
+        if entry.sha256.is_none() {
+            // No pinned hash: the one recorded on the first fetch, when there is one.
+            let sidecar = super::manifest::sha256_sidecar(&path);
+            if let Ok(text) = std::fs::read_to_string(&sidecar) {
+                let recorded = text.trim().to_ascii_lowercase();
+                if recorded != sha256 {
+                    return Err(InferError::RecordedHashMismatch {
+                        path,
+                        sidecar,
+                        recorded,
+                        actual: sha256,
+                    });
+                }
+            }
+        }
         let ort_err = |during: &'static str, reason: String| InferError::Ort {
             path: path.clone(),
             during,
