@@ -159,6 +159,18 @@ pub fn apply_strokes_at(
     frame: Option<u32>,
     plate_size: [u32; 2],
 ) {
+    paint_all(aux, strokes, frame, plate_size, None);
+}
+
+/// Paints the matte strokes (`scene` `None`) or the depth strokes (`Some`) that apply to `frame`,
+/// in order, their coordinates scaled from a `plate_size` plate to `aux`.
+fn paint_all(
+    aux: &mut Image,
+    strokes: &[MatteStroke],
+    frame: Option<u32>,
+    plate_size: [u32; 2],
+    scene: Option<&SceneSettings>,
+) {
     if aux.width == 0 || aux.height == 0 || plate_size[0] == 0 || plate_size[1] == 0 {
         return;
     }
@@ -166,9 +178,9 @@ pub fn apply_strokes_at(
     let sy = aux.height as f32 / plate_size[1] as f32;
     for stroke in strokes
         .iter()
-        .filter(|s| s.applies_to(frame) && !s.mode.is_depth())
+        .filter(|s| s.applies_to(frame) && s.mode.is_depth() == scene.is_some())
     {
-        paint(aux, stroke, sx, sy, None);
+        paint(aux, stroke, sx, sy, scene);
     }
 }
 
@@ -182,17 +194,7 @@ pub fn apply_depth_strokes_at(
     plate_size: [u32; 2],
     scene: &SceneSettings,
 ) {
-    if aux.width == 0 || aux.height == 0 || plate_size[0] == 0 || plate_size[1] == 0 {
-        return;
-    }
-    let sx = aux.width as f32 / plate_size[0] as f32;
-    let sy = aux.height as f32 / plate_size[1] as f32;
-    for stroke in strokes
-        .iter()
-        .filter(|s| s.applies_to(frame) && s.mode.is_depth())
-    {
-        paint(aux, stroke, sx, sy, Some(scene));
-    }
+    paint_all(aux, strokes, frame, plate_size, Some(scene));
 }
 
 /// How far (pixels) every region is widened before it is cut out of a row, so rounding never
