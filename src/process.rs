@@ -483,8 +483,9 @@ pub fn process_shot(
         ),
         _ => (0, 0),
     };
+    let selected_count = frames.len();
     let (listed, selected): (Vec<&Frame>, Vec<bool>) = if radius == 0 || picked.is_empty() {
-        (frames.clone(), vec![true; frames.len()])
+        (frames, vec![true; selected_count])
     } else {
         let mut selected = vec![false; hi + 1 - lo];
         for &i in &picked {
@@ -505,7 +506,7 @@ pub fn process_shot(
     let mut run = Run {
         frames: listed,
         plan: Vec::new(),
-        selected: frames.len(),
+        selected: selected_count,
         temporal,
         options,
         settings_key: String::new(),
@@ -1004,6 +1005,7 @@ fn is_current(run: &Run<'_>, frame: &Frame, hash: &str, key: &str) -> bool {
 /// What to do with each frame: those selected whose outputs are not current are exported; with
 /// the temporal filter, the frames within its radius of those are decoded too, for the filter.
 fn make_plan(run: &Run<'_>, selected: &[bool], hashes: Vec<Result<String, String>>) -> Vec<Plan> {
+    use rayon::prelude::*;
     let n = run.frames.len();
     let radius = run.temporal.map_or(0, |t| t.radius as usize);
     let window = |i: usize| i.saturating_sub(radius)..=(i + radius).min(n.saturating_sub(1));
@@ -1020,7 +1022,9 @@ fn make_plan(run: &Run<'_>, selected: &[bool], hashes: Vec<Result<String, String
         h.finalize().to_hex().to_string()
     };
     let keys: Vec<String> = (0..n).map(key).collect();
+    // Every stamp is read in parallel, as the decoders used to.
     let export: Vec<bool> = (0..n)
+        .into_par_iter()
         .map(|i| match &hashes[i] {
             Ok(hash) => selected[i] && !is_current(run, run.frames[i], hash, &keys[i]),
             Err(_) => false,
@@ -1224,16 +1228,14 @@ struct Held {
     matte: Option<Guided>,
 }
 
-/// A raw result and, with the temporal filter, its guide.
-type Guided = (RawOutput, Option<Guide>);
+/// A raw result and its guide.
+type Guided = (RawOutput, Guide);
 
 impl Held {
-    fn new(run: &Run<'_>, mut item: Inferred) -> Held {
+    fn new(mut item: Inferred) -> Held {
         let guided = |raw: Option<RawOutput>| {
             raw.map(|raw| {
-                let guide = run
-                    .temporal
-                    .map(|_| Guide::new(&item.plate, &item.luma, raw.width, raw.height));
+                let guide = Guide::new(&item.plate, &item.luma, raw.width, raw.height);
                 (raw, guide)
             })
         };
@@ -1247,23 +1249,23 @@ impl Held {
     }
 }
 
-/// Frame `t`'s results through the temporal filter (as they are without it).
-fn smoothed(run: &Run<'_>, held: &BTreeMap<usize, Held>, t: usize, mut item: Inferred) -> Inferred {
+/// Frame `t`'s results through the temporal filter.
+fn smoothed(
+    settings: &TemporalSettings,
+    held: &BTreeMap<usize, Held>,
+    t: usize,
+    mut item: Inferred,
+) -> Inferred {
     let Some(centre) = held.get(&t) else {
         return item;
     };
     let pass = |get: fn(&Held) -> Option<&Guided>| -> Option<RawOutput> {
         let (raw, guide) = get(centre)?;
-        let (Some(settings), Some(guide)) = (&run.temporal, guide) else {
-            return Some(raw.clone());
-        };
         let r = settings.radius as usize;
         let side = |offsets: &mut dyn Iterator<Item = usize>| -> Vec<temporal::Sample<'_>> {
             offsets
-                .filter_map(|j| match held.get(&j).and_then(get) {
-                    Some((raw, Some(guide))) => Some(temporal::Sample { raw, guide }),
-                    _ => None,
-                })
+                .filter_map(|j| held.get(&j).and_then(get))
+                .map(|(raw, guide)| temporal::Sample { raw, guide })
                 .collect()
         };
         let before = side(&mut (t.saturating_sub(r)..t).rev());
@@ -1282,13 +1284,25 @@ fn smoothed(run: &Run<'_>, held: &BTreeMap<usize, Held>, t: usize, mut item: Inf
 
 /// The temporal stage: takes frames from inference in any order and passes them to export in the
 /// shot's order, each once every frame within the filter's radius of it has come (or failed).
+/// Without the filter, each frame to export goes on as it comes.
 fn temporal_stage(
     run: &Run<'_>,
     rx: crossbeam_channel::Receiver<Slot>,
     tx: crossbeam_channel::Sender<Inferred>,
 ) {
+    let Some(settings) = run.temporal else {
+        for slot in rx {
+            if let Slot::Frame(item) = slot
+                && item.export
+                && tx.send(item).is_err()
+            {
+                return;
+            }
+        }
+        return;
+    };
     let n = run.frames.len();
-    let radius = run.temporal.map_or(0, |t| t.radius as usize);
+    let radius = settings.radius as usize;
     let mut held: BTreeMap<usize, Held> = BTreeMap::new();
     let (mut arrived, mut gone) = (vec![false; n], vec![false; n]);
     let mut next = 0usize;
@@ -1307,7 +1321,7 @@ fn temporal_stage(
                 }
                 let item = held.get_mut(&next).and_then(|h| h.item.take());
                 if let Some(item) = item {
-                    let item = smoothed(run, &held, next, item);
+                    let item = smoothed(&settings, &held, next, item);
                     if tx.send(item).is_err() {
                         return;
                     }
@@ -1328,7 +1342,7 @@ fn temporal_stage(
                 let i = item.index;
                 if i < n {
                     arrived[i] = true;
-                    held.insert(i, Held::new(run, item));
+                    held.insert(i, Held::new(item));
                 }
             }
             Ok(Slot::Gone(i)) => {
