@@ -244,7 +244,7 @@ fn edge_split(dist: &[f32], w: usize, h: usize, x: usize, y: usize, edge_ratio: 
 
 /// The maximum over the `(2·radius + 1)²` square around every pixel (clipped to the image): a
 /// running maximum along rows, then along columns, both O(1) per pixel and row-major.
-fn max_filter(data: &[f32], w: usize, h: usize, radius: usize) -> Vec<f32> {
+pub(crate) fn max_filter(data: &[f32], w: usize, h: usize, radius: usize) -> Vec<f32> {
     let mut rows = vec![0.0f32; w * h];
     rows.par_chunks_mut(w)
         .zip(data.par_chunks(w))

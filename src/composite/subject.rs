@@ -80,32 +80,18 @@ pub fn ring_nearest(aux: &Image) -> Option<f32> {
     }
     let cell = w.div_ceil(480).max(1);
     let (cw, ch) = (w.div_ceil(cell), h.div_ceil(cell));
-    let mut core = vec![false; cw * ch];
+    // 1 in every cell that holds a pixel of the matte, then a square dilation of those cells.
+    let mut core = vec![0.0f32; cw * ch];
     for (i, p) in aux.pixels.iter().enumerate().take(w * h) {
         if p[1] >= 0.5 {
-            core[(i / w / cell) * cw + (i % w) / cell] = true;
+            core[(i / w / cell) * cw + (i % w) / cell] = 1.0;
         }
     }
-    // Square dilation, separable: rows, then columns.
     let r = ((w as f32 * 0.02 / cell as f32).ceil() as usize).max(2);
-    let mut rows = vec![false; cw * ch];
-    for y in 0..ch {
-        let line = &core[y * cw..(y + 1) * cw];
-        for x in 0..cw {
-            let (a, b) = (x.saturating_sub(r), (x + r).min(cw - 1));
-            rows[y * cw + x] = line[a..=b].iter().any(|&v| v);
-        }
-    }
-    let mut near = vec![false; cw * ch];
-    for x in 0..cw {
-        for y in 0..ch {
-            let (a, b) = (y.saturating_sub(r), (y + r).min(ch - 1));
-            near[y * cw + x] = (a..=b).any(|yy| rows[yy * cw + x]);
-        }
-    }
+    let near = crate::composite::prepare::max_filter(&core, cw, ch, r);
     let mut nearest = f32::INFINITY;
     for (i, p) in aux.pixels.iter().enumerate().take(w * h) {
-        if p[1] < 0.25 && near[(i / w / cell) * cw + (i % w) / cell] && p[0].is_finite() {
+        if p[1] < 0.25 && near[(i / w / cell) * cw + (i % w) / cell] > 0.5 && p[0].is_finite() {
             nearest = nearest.min(p[0]);
         }
     }
