@@ -16,7 +16,7 @@ use std::time::Duration;
 use sha2::Digest;
 
 use super::InferError;
-use super::manifest::{ModelEntry, sha256_hex, sha256_sidecar};
+use super::manifest::{ModelEntry, sha256_finish, sha256_hex, sha256_sidecar};
 
 /// What `fetch` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,14 +57,6 @@ fn hash_file(path: &Path) -> Result<(sha2::Sha256, u64), InferError> {
         hasher.update(&buf[..got]);
         n += got as u64;
     }
-}
-
-fn hex(hasher: sha2::Sha256) -> String {
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn record_hash(sidecar: &Path, sha256: &str) -> Result<(), InferError> {
@@ -258,7 +250,7 @@ pub fn fetch(
     {
         return Err(interrupted(received, "the connection closed early".into()));
     }
-    let sha256 = hex(hasher);
+    let sha256 = sha256_finish(hasher);
     let mut recorded = None;
     match &entry.sha256 {
         Some(expected) if !expected.eq_ignore_ascii_case(&sha256) => {

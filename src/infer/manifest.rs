@@ -460,8 +460,17 @@ pub fn sha256_sidecar(model_file: &Path) -> PathBuf {
 /// SHA-256 of a byte slice, lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    sha256_finish(sha2::Sha256::new_with_prefix(bytes))
+}
+
+/// A SHA-256 fed piece by piece, finished as lower-case hex.
+pub fn sha256_finish(hasher: sha2::Sha256) -> String {
+    use sha2::Digest;
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
