@@ -1013,14 +1013,8 @@ fn load_recent() -> Vec<PathBuf> {
 }
 
 fn save_recent(recent: &[PathBuf]) {
-    let path = recent_file();
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let _ = crate::export::atomic::write_atomic(&path, |w| {
-        serde_json::to_writer_pretty(w, recent)
-            .map_err(|e| crate::export::ExportError::invalid(&path, e.to_string()))
-    });
+    // A list that cannot be saved is only a shorter list next time.
+    let _ = settings::write_json(&recent_file(), &recent);
 }
 
 impl eframe::App for MatteboxApp {

@@ -51,13 +51,19 @@ impl Settings {
 
     /// Writes `path` atomically (a temp file beside it, then a rename).
     pub fn save_to(&self, path: &Path) -> Result<(), String> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
-        crate::export::atomic::write_atomic(path, |w| {
-            serde_json::to_writer_pretty(w, self)
-                .map_err(|e| crate::export::ExportError::invalid(path, e.to_string()))
-        })
-        .map_err(|e| e.to_string())
+        write_json(path, self)
     }
+}
+
+/// Writes `value` as JSON to `path` atomically, creating its folder: the app's own files in
+/// [`config_dir`](super::config_dir) (settings, recent files).
+pub(crate) fn write_json(path: &Path, value: &impl Serialize) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    crate::export::atomic::write_atomic(path, |w| {
+        serde_json::to_writer_pretty(w, value)
+            .map_err(|e| crate::export::ExportError::invalid(path, e.to_string()))
+    })
+    .map_err(|e| e.to_string())
 }
