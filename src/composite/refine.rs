@@ -459,9 +459,6 @@ fn paint(aux: &mut Image, stroke: &MatteStroke, sx: f32, sy: f32, scene: Option<
     } else {
         DEFAULT_AMOUNT
     };
-    if mode.is_depth() && scene.is_none() {
-        return;
-    }
     aux.pixels[y0 * w..y1 * w]
         .par_chunks_mut(w)
         .enumerate()
