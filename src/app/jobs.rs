@@ -168,6 +168,8 @@ fn spawn_job(
     let spawned = std::thread::Builder::new()
         .name(name.into())
         .spawn(move || {
+            // Below the UI (ONNX Runtime's threads, made here, inherit it).
+            super::render_worker::lower_priority(super::render_worker::COMPOSITOR_NICE);
             let result = load_models(&project).and_then(|(mut models, label)| {
                 let _ = tx.send(JobMsg::Provider(label));
                 work(&project, &mut models, &tx, &flag)
@@ -657,6 +659,8 @@ impl FrameLoader {
         let _ = std::thread::Builder::new()
             .name("mattebox frames".into())
             .spawn(move || {
+                // Below the UI, above the compositor: the playhead's frame comes first.
+                super::render_worker::lower_priority(5);
                 while let Ok(mut request) = requests.recv() {
                     // Skip to the newest request.
                     while let Ok(newer) = requests.try_recv() {
@@ -715,6 +719,7 @@ impl Thumbnails {
         let _ = std::thread::Builder::new()
             .name("mattebox thumbnails".into())
             .spawn(move || {
+                super::render_worker::lower_priority(super::render_worker::COMPOSITOR_NICE);
                 while let Ok((i, path)) = requests.recv() {
                     let result = image::open(&path)
                         .map(|img| {

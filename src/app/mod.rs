@@ -199,6 +199,13 @@ pub struct MatteboxApp {
     pub manifest: Result<crate::infer::Manifest, String>,
     /// Passes ▸ Add model… (or a dropped `.onnx` file) in progress on its thread.
     pub adding_model: Option<crossbeam_channel::Receiver<AddedModel>>,
+    /// The window's backdrop is drawn by `viewer::BackdropPaint` (the panels' fills are
+    /// transparent); false without its GPU resources, when egui fills the panels itself.
+    pub backdrop: bool,
+    /// The window is drawn by a software rasterizer (llvmpipe): every repaint costs CPU.
+    pub software_ui: bool,
+    /// The viewer's rectangle in this window frame (the backdrop leaves it out).
+    pub viewer_rect: Option<egui::Rect>,
 }
 
 /// What adding a model on its thread gave (the text to show is made on the UI thread).
@@ -268,6 +275,7 @@ impl MatteboxApp {
         let mut adapter_parts = None;
         let mut software = false;
         let mut startup_error = None;
+        let mut backdrop = false;
         let render_delay_ms = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let cache_budget_mb = std::env::var("MATTEBOX_RAM_PREVIEW_MB")
             .ok()
@@ -293,6 +301,13 @@ impl MatteboxApp {
                     rs.renderer.write().callback_resources.insert(res);
                 }
                 Err(e) => startup_error = Some(t!("viewer-error", error = e)),
+            }
+            match viewer::BackdropResources::new(rs) {
+                Ok(res) => {
+                    rs.renderer.write().callback_resources.insert(res);
+                    backdrop = true;
+                }
+                Err(e) => eprintln!("mattebox: the window backdrop: {e}; egui fills the panels"),
             }
         }
         let mut app = MatteboxApp {
@@ -343,6 +358,9 @@ impl MatteboxApp {
             render_delay_ms,
             manifest: crate::infer::Manifest::load(None, &[]).map_err(|e| e.to_string()),
             adding_model: None,
+            backdrop,
+            software_ui: software,
+            viewer_rect: None,
             preview_max_width: match std::env::var("MATTEBOX_PREVIEW_WIDTH")
                 .ok()
                 .and_then(|v| v.parse::<u32>().ok())
@@ -858,11 +876,16 @@ impl MatteboxApp {
             };
             self.act(Action::Seek(next));
         }
-        let wait = self
-            .next_play_step
-            .saturating_duration_since(Instant::now())
-            .min(Duration::from_millis(50));
-        ctx.request_repaint_after(wait);
+        // Waiting for the frame (its load or composite), the window is not redrawn: the loader
+        // and the compositor repaint it when the frame lands. Redrawing meanwhile would only
+        // take the CPU from them (on a software rasterizer a window frame is tens of ms).
+        if ready || self.shown_cached.is_some() {
+            let wait = self
+                .next_play_step
+                .saturating_duration_since(Instant::now())
+                .min(Duration::from_millis(50));
+            ctx.request_repaint_after(wait);
+        }
     }
 
     /// The RAM preview frame at the playhead, looked up once per repaint.
@@ -1103,7 +1126,13 @@ impl eframe::App for MatteboxApp {
             ctx.request_repaint_after(AUTOSAVE_AFTER_EDIT);
         }
         if self.passes.is_some() || self.export.is_some() {
-            ctx.request_repaint_after(Duration::from_millis(100));
+            // The progress bar: on a software rasterizer a window frame costs tens of ms of the
+            // CPU the job runs on, so it is redrawn less often there.
+            ctx.request_repaint_after(if self.software_ui {
+                Duration::from_millis(500)
+            } else {
+                Duration::from_millis(100)
+            });
         }
         if let Some(rs) = _frame.wgpu_render_state()
             && let Some(res) = rs

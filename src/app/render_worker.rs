@@ -36,7 +36,7 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 use crate::composite::frame_cache::{CacheKey, CachedFrame, FrameCache, HalfImage};
 use crate::composite::gpu::{GpuChoice, GpuRenderer};
 use crate::composite::plan::Plan;
-use crate::composite::{FrameInputs, Rendered, cpu};
+use crate::composite::{CompositeError, FrameInputs, Rendered, cpu};
 
 use super::jobs::{LoadRequest, LoadedFrame, PlanInputs, load};
 
@@ -87,11 +87,26 @@ struct Pending {
     request: Option<RenderRequest>,
     prefetch: VecDeque<PrefetchItem>,
     stop: bool,
+    /// What the worker is composing now.
+    in_flight: InFlight,
+}
+
+/// What the worker is composing now (a newer request cancels a stale one: see
+/// [`RenderWorker::request`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum InFlight {
+    #[default]
+    Nothing,
+    Full,
+    Draft,
+    Ahead,
 }
 
 /// The compositor thread and its two channels: one pending request in, results out.
 pub struct RenderWorker {
     pending: Arc<(Mutex<Pending>, Condvar)>,
+    /// Set to stop the composite in flight between two ops (the CPU path).
+    cancel: Arc<AtomicBool>,
     done: Receiver<RenderDone>,
     busy: Arc<AtomicBool>,
     renders: Arc<AtomicU64>,
@@ -103,8 +118,32 @@ pub struct RenderWorker {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// Lowers the calling thread's scheduling priority to `nice` (Linux: per thread). The app's
+/// background threads (the compositor and its pool, the frame loader, thumbnails, pass and
+/// export jobs) run below the UI thread, so that on a busy 2-core machine a key press, a drag
+/// or a repaint is never queued behind a composite: the UI, and a software rasterizer drawing
+/// it, take the CPU first, and the background work takes the rest (issue 8).
+pub fn lower_priority(nice: i32) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority only reads its arguments; `0` is the calling thread on Linux.
+        // A refusal (nothing to do) leaves the thread as it was.
+        let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) };
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
+}
+
+/// The niceness of the compositor and its rayon pool (see [`lower_priority`]).
+pub const COMPOSITOR_NICE: i32 = 10;
+
 /// What the thread owns.
 struct Worker {
+    /// Set by [`RenderWorker::request`] to stop the composite in flight.
+    cancel: Arc<AtomicBool>,
+    /// The CPU compositor's own rayon pool, of threads below the UI's priority (`None`: the
+    /// global pool, when the pool could not be made).
+    pool: Option<rayon::ThreadPool>,
     gpu: Option<GpuRenderer>,
     cache: Arc<Mutex<FrameCache>>,
     /// The last frame's inputs as half floats (an edit re-renders the same frame).
@@ -124,6 +163,7 @@ impl RenderWorker {
         wake: impl Fn() + Send + 'static,
     ) -> RenderWorker {
         let pending: Arc<(Mutex<Pending>, Condvar)> = Arc::default();
+        let cancel = Arc::new(AtomicBool::new(false));
         let (tx, done) = unbounded();
         let busy = Arc::new(AtomicBool::new(false));
         let renders = Arc::new(AtomicU64::new(0));
@@ -140,8 +180,17 @@ impl RenderWorker {
         let thread = {
             let pending = Arc::clone(&pending);
             let busy = Arc::clone(&busy);
+            let cancel = Arc::clone(&cancel);
             let counters = [Arc::clone(&renders), Arc::clone(&prefetched)];
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(rayon::current_num_threads())
+                .thread_name(|i| format!("mattebox compositor {i}"))
+                .start_handler(|_| lower_priority(COMPOSITOR_NICE))
+                .build()
+                .ok();
             let mut worker = Worker {
+                cancel,
+                pool,
                 gpu,
                 cache: Arc::clone(&cache),
                 halves: None,
@@ -149,11 +198,15 @@ impl RenderWorker {
             };
             std::thread::Builder::new()
                 .name("mattebox compositor".into())
-                .spawn(move || worker.run(&pending, &tx, &busy, &counters, &delay_ms, wake))
+                .spawn(move || {
+                    lower_priority(COMPOSITOR_NICE);
+                    worker.run(&pending, &tx, &busy, &counters, &delay_ms, wake)
+                })
                 .ok()
         };
         RenderWorker {
             pending,
+            cancel,
             done,
             busy,
             renders,
@@ -174,10 +227,18 @@ impl RenderWorker {
         self.preview_gpu.as_deref()
     }
 
-    /// Asks for a composite; a request still waiting is replaced (the latest wins).
+    /// Asks for a composite; a request still waiting is replaced (the latest wins). A frame
+    /// being rendered ahead is stopped for it, and a draft (a drag in progress) stops whatever
+    /// is being drawn: none of them is what the artist waits for now. A full composite in
+    /// flight is finished when the next full one is asked for, so that stepping through
+    /// frames faster than they compose still shows some of them.
     pub fn request(&self, request: RenderRequest) {
         let (lock, cvar) = &*self.pending;
         if let Ok(mut p) = lock.lock() {
+            if p.in_flight == InFlight::Ahead || (request.key.2 && p.in_flight != InFlight::Nothing)
+            {
+                self.cancel.store(true, Ordering::Release);
+            }
             p.request = Some(request);
             self.busy.store(true, Ordering::Release);
             cvar.notify_one();
@@ -254,15 +315,24 @@ impl Worker {
         loop {
             let work = {
                 let Ok(mut p) = lock.lock() else { return };
+                p.in_flight = InFlight::Nothing;
+                // Under the lock: a request from now on sees what is in flight.
+                self.cancel.store(false, Ordering::Release);
                 loop {
                     if p.stop {
                         return;
                     }
                     if let Some(r) = p.request.take() {
+                        p.in_flight = if r.key.2 {
+                            InFlight::Draft
+                        } else {
+                            InFlight::Full
+                        };
                         break Work::Request(r);
                     }
                     busy.store(false, Ordering::Release);
                     if let Some(item) = p.prefetch.pop_front() {
+                        p.in_flight = InFlight::Ahead;
                         break Work::Prefetch(item);
                     }
                     p = match cvar.wait(p) {
@@ -279,6 +349,11 @@ impl Worker {
                         std::thread::sleep(Duration::from_millis(delay));
                     }
                     let result = self.render_request(&request);
+                    if result.as_ref().err().is_some_and(|e| e.is_none()) {
+                        // Cancelled for a newer request, which is waiting.
+                        continue;
+                    }
+                    let result = result.map_err(Option::unwrap_or_default);
                     renders.fetch_add(1, Ordering::AcqRel);
                     let done = RenderDone {
                         key: request.key,
@@ -296,6 +371,12 @@ impl Worker {
                         wake();
                     }
                     Ahead::Skipped => {}
+                    Ahead::Cancelled => {
+                        // Stopped for a request: rendered ahead later, unless the list changes.
+                        if let Ok(mut p) = lock.lock() {
+                            p.prefetch.push_front(item);
+                        }
+                    }
                     Ahead::Full => {
                         // The budget is reached: rendering more would evict frames to be played.
                         if let Ok(mut p) = lock.lock() {
@@ -308,16 +389,26 @@ impl Worker {
         }
     }
 
-    fn composite(&self, plan: &Plan, frame: &LoadedFrame) -> Result<Rendered, String> {
+    /// A composite of `frame`; `Err(None)`: cancelled for a newer request.
+    fn composite(&self, plan: &Plan, frame: &LoadedFrame) -> Result<Rendered, Option<String>> {
         let inputs = inputs_of(frame, plan);
-        match &self.gpu {
-            Some(g) => g.render(plan, &inputs),
-            None => cpu::render(plan, &inputs),
+        let cancel = Some(&*self.cancel);
+        match (&self.gpu, &self.pool) {
+            (Some(g), _) => g.render(plan, &inputs),
+            (None, Some(pool)) => pool.install(|| cpu::render_cancellable(plan, &inputs, cancel)),
+            (None, None) => cpu::render_cancellable(plan, &inputs, cancel),
         }
-        .map_err(|e| e.to_string())
+        .map_err(|e| match e {
+            CompositeError::Cancelled => None,
+            e => Some(e.to_string()),
+        })
     }
 
-    fn render_request(&mut self, request: &RenderRequest) -> Result<Arc<CachedFrame>, String> {
+    /// The requested composite; `Err(None)`: cancelled for a newer request.
+    fn render_request(
+        &mut self,
+        request: &RenderRequest,
+    ) -> Result<Arc<CachedFrame>, Option<String>> {
         let frame = &request.frame;
         if request.key.2 {
             let draft = match &self.draft {
@@ -401,8 +492,10 @@ impl Worker {
             return Ahead::Skipped;
         }
         let (plan, _) = item.spec.plan(&frame);
-        let Ok(rendered) = self.composite(&plan, &frame) else {
-            return Ahead::Skipped;
+        let rendered = match self.composite(&plan, &frame) {
+            Ok(r) => r,
+            Err(None) => return Ahead::Cancelled,
+            Err(Some(_)) => return Ahead::Skipped,
         };
         let cached = Arc::new(self.cached_frame(&frame, &rendered));
         match self.cache.lock() {
@@ -421,6 +514,8 @@ enum Ahead {
     Cached,
     Skipped,
     Full,
+    /// Stopped for a request.
+    Cancelled,
 }
 
 /// The plan's inputs from a loaded frame (copies at the preview's size), background pictures

@@ -63,6 +63,18 @@ impl Default for UiState {
 
 /// Draws the whole window.
 pub fn draw(app: &mut MatteboxApp, ui: &mut Ui) {
+    // The backdrop goes first, under everything; its shape is filled in at the end, once the
+    // viewer's rectangle (which it leaves out) is known. The panels' fills are transparent.
+    let backdrop = app.backdrop.then(|| {
+        let colour = if ui.visuals().dark_mode {
+            egui::Visuals::dark().panel_fill
+        } else {
+            egui::Visuals::light().panel_fill
+        };
+        ui.style_mut().visuals.panel_fill = Color32::TRANSPARENT;
+        (ui.painter().add(egui::Shape::Noop), colour)
+    });
+    app.viewer_rect = None;
     egui::Panel::top("menu").show(ui, |ui| menu_bar(app, ui));
     egui::Panel::bottom("status").show(ui, |ui| status_bar(app, ui));
     if app.state.doc.is_some() {
@@ -78,6 +90,18 @@ pub fn draw(app: &mut MatteboxApp, ui: &mut Ui) {
             .show(ui, |ui| inspector(app, ui));
     }
     egui::CentralPanel::default().show(ui, |ui| viewer(app, ui));
+    if let Some((shape, colour)) = backdrop {
+        ui.painter().set(
+            shape,
+            egui_wgpu::Callback::new_paint_callback(
+                ui.ctx().content_rect(),
+                super::viewer::BackdropPaint {
+                    colour,
+                    hole: app.viewer_rect,
+                },
+            ),
+        );
+    }
     toasts(app, ui.ctx());
     dialogs(app, ui.ctx());
 }
@@ -1611,6 +1635,7 @@ fn viewer(app: &mut MatteboxApp, ui: &mut Ui) {
             .map(|d| d.project.colour.working_space)
             .unwrap_or_default(),
     );
+    app.viewer_rect = Some(available);
     ui.painter().add(egui_wgpu::Callback::new_paint_callback(
         available,
         ViewerPaint {

@@ -476,3 +476,200 @@ impl egui_wgpu::CallbackTrait for ViewerPaint {
         render_pass.draw(0..3, 0..1);
     }
 }
+
+/// The window's backdrop: the panels' background colour, drawn first in every window frame by
+/// one opaque, untextured, unblended triangle per rectangle, while the panels' own fills are
+/// transparent (`MatteboxApp::new` clears `panel_fill`). On a software rasterizer egui's
+/// textured and blended panel fills were most of a window frame's cost (issue 8); the same
+/// pixels drawn this way cost several times less. The viewer's rectangle is left out: the
+/// display shader draws every pixel of it.
+pub struct BackdropResources {
+    pipeline: wgpu::RenderPipeline,
+    bind_group: wgpu::BindGroup,
+    uniform: wgpu::Buffer,
+    srgb_target: bool,
+}
+
+impl BackdropResources {
+    /// Builds the backdrop pipeline on eframe's device.
+    pub fn new(render_state: &egui_wgpu::RenderState) -> Result<BackdropResources, String> {
+        let device = &render_state.device;
+        let source = shaders::source("backdrop.wgsl").map_err(|e| e.to_string())?;
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("mattebox backdrop"),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("mattebox backdrop"),
+            entries: &[wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::FRAGMENT,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            }],
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("mattebox backdrop"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some("mattebox backdrop"),
+            layout: Some(&pipeline_layout),
+            vertex: wgpu::VertexState {
+                module: &module,
+                entry_point: Some("vs_main"),
+                buffers: &[],
+                compilation_options: Default::default(),
+            },
+            fragment: Some(wgpu::FragmentState {
+                module: &module,
+                entry_point: Some("fs_main"),
+                targets: &[Some(wgpu::ColorTargetState {
+                    format: render_state.target_format,
+                    blend: None,
+                    write_mask: wgpu::ColorWrites::ALL,
+                })],
+                compilation_options: Default::default(),
+            }),
+            primitive: wgpu::PrimitiveState::default(),
+            depth_stencil: None,
+            multisample: wgpu::MultisampleState::default(),
+            multiview_mask: None,
+            cache: None,
+        });
+        let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("mattebox backdrop"),
+            contents: bytemuck::bytes_of(&[0.0f32; 4]),
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        });
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("mattebox backdrop"),
+            layout: &layout,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: uniform.as_entire_binding(),
+            }],
+        });
+        Ok(BackdropResources {
+            pipeline,
+            bind_group,
+            uniform,
+            srgb_target: render_state.target_format.is_srgb(),
+        })
+    }
+}
+
+/// One window frame's backdrop: its colour, and the viewer's rectangle to leave out (points).
+pub struct BackdropPaint {
+    pub colour: egui::Color32,
+    pub hole: Option<egui::Rect>,
+}
+
+impl BackdropPaint {
+    /// The rectangles (x, y, width, height in pixels) of a `width`×`height` screen around the
+    /// hole. The hole shrinks to whole pixels inside it, so no pixel is left undrawn: the
+    /// viewer, drawn later, covers the pixels its edge only partly covers.
+    fn rects(&self, pixels_per_point: f32, [width, height]: [u32; 2]) -> Vec<[u32; 4]> {
+        let Some(hole) = self.hole else {
+            return vec![[0, 0, width, height]];
+        };
+        let px = |v: f32, limit: u32| (v * pixels_per_point).clamp(0.0, limit as f32);
+        let x0 = px(hole.min.x, width).ceil() as u32;
+        let y0 = px(hole.min.y, height).ceil() as u32;
+        let x1 = (px(hole.max.x, width).floor() as u32).max(x0);
+        let y1 = (px(hole.max.y, height).floor() as u32).max(y0);
+        [
+            [0, 0, width, y0],
+            [0, y1, width, height - y1],
+            [0, y0, x0, y1 - y0],
+            [x1, y0, width - x1, y1 - y0],
+        ]
+        .into_iter()
+        .filter(|r| r[2] > 0 && r[3] > 0)
+        .collect()
+    }
+}
+
+impl egui_wgpu::CallbackTrait for BackdropPaint {
+    fn prepare(
+        &self,
+        _device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        _screen: &egui_wgpu::ScreenDescriptor,
+        _encoder: &mut wgpu::CommandEncoder,
+        resources: &mut egui_wgpu::CallbackResources,
+    ) -> Vec<wgpu::CommandBuffer> {
+        if let Some(res) = resources.get::<BackdropResources>() {
+            let colour = if res.srgb_target {
+                egui::Rgba::from(self.colour).to_array()
+            } else {
+                self.colour.to_normalized_gamma_f32()
+            };
+            queue.write_buffer(&res.uniform, 0, bytemuck::bytes_of(&colour));
+        }
+        Vec::new()
+    }
+
+    fn paint(
+        &self,
+        info: egui::PaintCallbackInfo,
+        render_pass: &mut wgpu::RenderPass<'static>,
+        resources: &egui_wgpu::CallbackResources,
+    ) {
+        let Some(res) = resources.get::<BackdropResources>() else {
+            return;
+        };
+        let [width, height] = info.screen_size_px;
+        render_pass.set_viewport(0.0, 0.0, width as f32, height as f32, 0.0, 1.0);
+        render_pass.set_pipeline(&res.pipeline);
+        render_pass.set_bind_group(0, &res.bind_group, &[]);
+        for [x, y, w, h] in self.rects(info.pixels_per_point, info.screen_size_px) {
+            render_pass.set_scissor_rect(x, y, w, h);
+            render_pass.draw(0..3, 0..1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BackdropPaint;
+
+    #[test]
+    fn the_backdrop_covers_the_screen_around_the_viewer_and_nothing_of_it() {
+        let paint = |hole| BackdropPaint {
+            colour: egui::Color32::BLACK,
+            hole,
+        };
+        assert_eq!(paint(None).rects(1.0, [100, 80]), vec![[0, 0, 100, 80]]);
+        // A hole at fractional pixels (ppp 1.5): the bands reach into its partly covered edge.
+        let hole = egui::Rect::from_min_max(egui::pos2(10.2, 20.0), egui::pos2(60.0, 50.1));
+        let rects = paint(Some(hole)).rects(1.5, [100, 80]);
+        let mut covered = vec![0u8; 100 * 80];
+        for [x, y, w, h] in &rects {
+            for yy in *y..y + h {
+                for xx in *x..x + w {
+                    covered[(yy * 100 + xx) as usize] += 1;
+                }
+            }
+        }
+        for y in 0..80u32 {
+            for x in 0..100u32 {
+                // Pixels wholly inside the hole (in pixels: 15.3..90, 30..75.15) are left out.
+                let inside = (16..90).contains(&x) && (30..75).contains(&y);
+                assert_eq!(
+                    covered[(y * 100 + x) as usize],
+                    u8::from(!inside),
+                    "({x}, {y})"
+                );
+            }
+        }
+        // A hole past the screen's edge is clamped to it.
+        let big = egui::Rect::from_min_max(egui::pos2(-5.0, -5.0), egui::pos2(500.0, 500.0));
+        assert!(paint(Some(big)).rects(1.0, [100, 80]).is_empty());
+    }
+}

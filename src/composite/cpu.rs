@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::image::Image;
 use super::plan::Plan;
@@ -46,6 +47,17 @@ fn process_cpu_s() -> f64 {
 
 /// Renders a plan on the CPU.
 pub fn render(plan: &Plan, inputs: &FrameInputs) -> Result<Rendered, CompositeError> {
+    render_cancellable(plan, inputs, None)
+}
+
+/// Renders a plan on the CPU, stopping between two ops once `cancel` is set (the app's
+/// compositor drops a composite that a newer request has made stale): the result is then
+/// [`CompositeError::Cancelled`], and the working images go back to the pool.
+pub fn render_cancellable(
+    plan: &Plan,
+    inputs: &FrameInputs,
+    cancel: Option<&AtomicBool>,
+) -> Result<Rendered, CompositeError> {
     inputs.check(plan)?;
     let mut slots: Vec<Option<Cow<'_, Image>>> = vec![None; plan.slot_count];
     for (slot, input) in &plan.inputs {
@@ -61,7 +73,12 @@ pub fn render(plan: &Plan, inputs: &FrameInputs) -> Result<Rendered, CompositeEr
         .unwrap_or_default();
     // MATTEBOX_PROFILE_OPS=1 prints each op's time (for the benchmark's per-op table).
     let profile = std::env::var_os("MATTEBOX_PROFILE_OPS").is_some();
+    let mut cancelled = false;
     for (i, step) in plan.steps.iter().enumerate() {
+        if cancel.is_some_and(|c| c.load(Ordering::Acquire)) {
+            cancelled = true;
+            break;
+        }
         let started = std::time::Instant::now();
         let cpu_started = if profile { process_cpu_s() } else { 0.0 };
         let mut outputs: Vec<Image> = step
@@ -110,6 +127,15 @@ pub fn render(plan: &Plan, inputs: &FrameInputs) -> Result<Rendered, CompositeEr
             }
         }
     }
+    if cancelled {
+        for image in slots.into_iter().flatten() {
+            if let Cow::Owned(image) = image {
+                pool.push(image);
+            }
+        }
+        keep_pool(pool);
+        return Err(CompositeError::Cancelled);
+    }
     let mut take = |s: usize| {
         slots
             .get_mut(s)
@@ -129,6 +155,12 @@ pub fn render(plan: &Plan, inputs: &FrameInputs) -> Result<Rendered, CompositeEr
             pool.push(image);
         }
     }
+    keep_pool(pool);
+    Ok(Rendered { rgba, aux })
+}
+
+/// Hands the working images back to [`POOL`], within its bound.
+fn keep_pool(mut pool: Vec<Image>) {
     let mut kept = 0usize;
     pool.retain(|im| {
         kept += im.pixels.len() * 16;
@@ -137,5 +169,4 @@ pub fn render(plan: &Plan, inputs: &FrameInputs) -> Result<Rendered, CompositeEr
     if let Ok(mut shared) = POOL.lock() {
         *shared = pool;
     }
-    Ok(Rendered { rgba, aux })
 }

@@ -54,6 +54,9 @@ pub enum CompositeError {
     /// The plan is inconsistent (a bug, reported rather than panicking).
     #[error("render plan: {0}")]
     Plan(String),
+    /// The composite was stopped because a newer request made it stale (the app's viewer).
+    #[error("composite cancelled: a newer one was asked for")]
+    Cancelled,
 }
 
 use image::Image;
