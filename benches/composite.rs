@@ -326,6 +326,49 @@ fn main() -> Result<()> {
                 fps: 1.0 / export_s,
             });
         }
+        // The template's camera move at its last key (the largest move): the layers prepared
+        // once per source frame (as `mattebox render` does), then the reprojection and the
+        // stack per output frame.
+        if !project.camera.is_static() {
+            let plate = inputs.plate.as_ref().context("plate")?;
+            let aux = inputs.aux.as_ref().context("aux")?;
+            let prepared =
+                mattebox::composite::prepare::prepare(plate, aux, &project.camera.prepare);
+            let last = project
+                .camera
+                .keys
+                .iter()
+                .map(|k| k.frame)
+                .fold(0.0f32, f32::max);
+            let pose = project.camera.pose_at(last);
+            let moving = FrameSpec {
+                camera: Some(&pose),
+                prepare: &project.camera.prepare,
+                ..spec
+            };
+            let plan = plan_frame(&moving, w, h);
+            let mut inputs = inputs.clone();
+            inputs.front = Some(prepared.front);
+            inputs.fill = Some(prepared.fill);
+            let s = time(budget, 2, || {
+                cpu::render(&plan, &inputs)?;
+                Ok(())
+            })?;
+            rows.push(Row {
+                what: "CPU reference, with the template's camera move".into(),
+                fps: 1.0 / s,
+            });
+            if let Some(gpu) = &software {
+                let s = time(budget, 2, || {
+                    gpu.render(&plan, &inputs)?;
+                    Ok(())
+                })?;
+                rows.push(Row {
+                    what: "software GPU (llvmpipe), export, with the camera move".into(),
+                    fps: 1.0 / s,
+                });
+            }
+        }
         quality(&spec, &inputs, w, h)?;
         if std::env::var_os("MATTEBOX_BENCH_PROFILE").is_some() {
             profile(&plan, &inputs, software.as_ref())?;

@@ -170,3 +170,37 @@ fn keep_pool(mut pool: Vec<Image>) {
         *shared = pool;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::{render, render_cancellable};
+    use crate::composite::image::Image;
+    use crate::composite::ops::stack::plan_blur;
+    use crate::composite::plan::{Input, PlanBuilder};
+    use crate::composite::{CompositeError, FrameInputs};
+
+    #[test]
+    fn a_cancelled_composite_stops_and_an_uncancelled_one_is_the_plain_render() {
+        let plate = Image::from_fn(48, 32, |x, y| [x as f32 / 48.0, y as f32 / 32.0, 0.5, 1.0]);
+        let mut b = PlanBuilder::new(48, 32);
+        let input = b.input(Input::Plate);
+        let blurred = plan_blur(&mut b, input, 4.0);
+        let plan = b.finish(blurred, input);
+        let inputs = FrameInputs {
+            plate: Some(plate),
+            ..Default::default()
+        };
+        let cancel = AtomicBool::new(true);
+        assert!(matches!(
+            render_cancellable(&plan, &inputs, Some(&cancel)),
+            Err(CompositeError::Cancelled)
+        ));
+        cancel.store(false, Ordering::Release);
+        let kept = render_cancellable(&plan, &inputs, Some(&cancel)).unwrap();
+        let plain = render(&plan, &inputs).unwrap();
+        assert_eq!(kept.rgba, plain.rgba);
+        assert_eq!(kept.aux, plain.aux);
+    }
+}
