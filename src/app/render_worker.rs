@@ -99,7 +99,8 @@ enum InFlight {
     Nothing,
     Full,
     Draft,
-    Ahead,
+    /// Rendering this frame ahead of the playhead.
+    Ahead(CacheKey),
 }
 
 /// The compositor thread and its two channels: one pending request in, results out.
@@ -228,15 +229,21 @@ impl RenderWorker {
     }
 
     /// Asks for a composite; a request still waiting is replaced (the latest wins). A frame
-    /// being rendered ahead is stopped for it, and a draft (a drag in progress) stops whatever
+    /// being rendered ahead is stopped for it (unless it is that frame), and a draft (a drag in progress) stops whatever
     /// is being drawn: none of them is what the artist waits for now. A full composite in
     /// flight is finished when the next full one is asked for, so that stepping through
     /// frames faster than they compose still shows some of them.
     pub fn request(&self, request: RenderRequest) {
         let (lock, cvar) = &*self.pending;
         if let Ok(mut p) = lock.lock() {
-            if p.in_flight == InFlight::Ahead || (request.key.2 && p.in_flight != InFlight::Nothing)
-            {
+            let stale = match p.in_flight {
+                InFlight::Nothing => false,
+                // The playhead caught up with the frame being rendered ahead: it is the one
+                // asked for, and the request finds it in the cache when it is done.
+                InFlight::Ahead(key) => request.cache_key != Some(key),
+                InFlight::Full | InFlight::Draft => request.key.2,
+            };
+            if stale {
                 self.cancel.store(true, Ordering::Release);
             }
             p.request = Some(request);
@@ -332,7 +339,7 @@ impl Worker {
                     }
                     busy.store(false, Ordering::Release);
                     if let Some(item) = p.prefetch.pop_front() {
-                        p.in_flight = InFlight::Ahead;
+                        p.in_flight = InFlight::Ahead(item.cache_key);
                         break Work::Prefetch(item);
                     }
                     p = match cvar.wait(p) {
