@@ -659,8 +659,7 @@ impl FrameLoader {
         let _ = std::thread::Builder::new()
             .name("mattebox frames".into())
             .spawn(move || {
-                // Below the UI, above the compositor: the playhead's frame comes first.
-                super::render_worker::lower_priority(5);
+                super::render_worker::lower_priority(super::render_worker::LOADER_NICE);
                 while let Ok(mut request) = requests.recv() {
                     // Skip to the newest request.
                     while let Ok(newer) = requests.try_recv() {

@@ -137,6 +137,8 @@ pub fn lower_priority(nice: i32) {
 
 /// The niceness of the compositor and its rayon pool (see [`lower_priority`]).
 pub const COMPOSITOR_NICE: i32 = 10;
+/// The frame loader's: below the UI, above the compositor (the playhead's frame comes first).
+pub const LOADER_NICE: i32 = 5;
 
 /// What the thread owns.
 struct Worker {
@@ -229,10 +231,10 @@ impl RenderWorker {
     }
 
     /// Asks for a composite; a request still waiting is replaced (the latest wins). A frame
-    /// being rendered ahead is stopped for it (unless it is that frame), and a draft (a drag in progress) stops whatever
-    /// is being drawn: none of them is what the artist waits for now. A full composite in
-    /// flight is finished when the next full one is asked for, so that stepping through
-    /// frames faster than they compose still shows some of them.
+    /// being rendered ahead is stopped for it (unless it is that frame), and a draft (a drag in
+    /// progress) stops whatever is being drawn: none of them is what the artist waits for now.
+    /// A full composite in flight is finished when the next full one is asked for, so that
+    /// stepping through frames faster than they compose still shows some of them.
     pub fn request(&self, request: RenderRequest) {
         let (lock, cvar) = &*self.pending;
         if let Ok(mut p) = lock.lock() {
@@ -355,12 +357,11 @@ impl Worker {
                     if delay > 0 {
                         std::thread::sleep(Duration::from_millis(delay));
                     }
-                    let result = self.render_request(&request);
-                    if result.as_ref().err().is_some_and(|e| e.is_none()) {
+                    let result = match self.render_request(&request) {
                         // Cancelled for a newer request, which is waiting.
-                        continue;
-                    }
-                    let result = result.map_err(Option::unwrap_or_default);
+                        Err(None) => continue,
+                        r => r.map_err(Option::unwrap_or_default),
+                    };
                     renders.fetch_add(1, Ordering::AcqRel);
                     let done = RenderDone {
                         key: request.key,

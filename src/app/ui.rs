@@ -66,11 +66,8 @@ pub fn draw(app: &mut MatteboxApp, ui: &mut Ui) {
     // The backdrop goes first, under everything; its shape is filled in at the end, once the
     // viewer's rectangle (which it leaves out) is known. The panels' fills are transparent.
     let backdrop = app.backdrop.then(|| {
-        let colour = if ui.visuals().dark_mode {
-            egui::Visuals::dark().panel_fill
-        } else {
-            egui::Visuals::light().panel_fill
-        };
+        // The theme's fill, from this frame's style (the context's style keeps it).
+        let colour = ui.visuals().panel_fill;
         ui.style_mut().visuals.panel_fill = Color32::TRANSPARENT;
         (ui.painter().add(egui::Shape::Noop), colour)
     });

@@ -450,7 +450,7 @@ impl egui_wgpu::CallbackTrait for ViewerPaint {
 
 /// The window's backdrop: the panels' background colour, drawn first in every window frame by
 /// one opaque, untextured, unblended triangle per rectangle, while the panels' own fills are
-/// transparent (`MatteboxApp::new` clears `panel_fill`). On a software rasterizer egui's
+/// transparent (`ui::draw` clears `panel_fill` for the frame). On a software rasterizer egui's
 /// textured and blended panel fills were most of a window frame's cost (issue 8); the same
 /// pixels drawn this way cost several times less. The viewer's rectangle is left out: the
 /// display shader draws every pixel of it.

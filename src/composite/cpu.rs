@@ -73,11 +73,10 @@ pub fn render_cancellable(
         .unwrap_or_default();
     // MATTEBOX_PROFILE_OPS=1 prints each op's time (for the benchmark's per-op table).
     let profile = std::env::var_os("MATTEBOX_PROFILE_OPS").is_some();
-    let mut cancelled = false;
     for (i, step) in plan.steps.iter().enumerate() {
         if cancel.is_some_and(|c| c.load(Ordering::Acquire)) {
-            cancelled = true;
-            break;
+            keep_pool(pool, slots);
+            return Err(CompositeError::Cancelled);
         }
         let started = std::time::Instant::now();
         let cpu_started = if profile { process_cpu_s() } else { 0.0 };
@@ -127,15 +126,6 @@ pub fn render_cancellable(
             }
         }
     }
-    if cancelled {
-        for image in slots.into_iter().flatten() {
-            if let Cow::Owned(image) = image {
-                pool.push(image);
-            }
-        }
-        keep_pool(pool);
-        return Err(CompositeError::Cancelled);
-    }
     let mut take = |s: usize| {
         slots
             .get_mut(s)
@@ -149,18 +139,18 @@ pub fn render_cancellable(
     } else {
         take(plan.aux_output.0)?
     };
-    // What the frame still holds goes back to the pool for the next frame.
+    keep_pool(pool, slots);
+    Ok(Rendered { rgba, aux })
+}
+
+/// Hands the working images back to [`POOL`] for the next frame, within its bound: the pool's,
+/// and those the frame's slots still own (the frame's inputs are only borrowed).
+fn keep_pool(mut pool: Vec<Image>, slots: Vec<Option<Cow<'_, Image>>>) {
     for slot in slots.into_iter().flatten() {
         if let Cow::Owned(image) = slot {
             pool.push(image);
         }
     }
-    keep_pool(pool);
-    Ok(Rendered { rgba, aux })
-}
-
-/// Hands the working images back to [`POOL`], within its bound.
-fn keep_pool(mut pool: Vec<Image>) {
     let mut kept = 0usize;
     pool.retain(|im| {
         kept += im.pixels.len() * 16;
