@@ -20,11 +20,12 @@ fn main() {
         "/// Every shader file: (file name, source).\npub const FILES: &[(&str, &str)] = &[\n",
     );
     for name in &names {
-        let path = dir.join(name);
+        // The path is resolved where the library compiles (not baked in here), so a build
+        // script output left by another checkout sharing `target/` (benches/compare.sh builds a
+        // baseline beside this tree) still reads this tree's shaders.
         let _ = writeln!(
             out,
-            "    ({name:?}, include_str!({:?})),",
-            path.display().to_string()
+            "    ({name:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/shaders/{name}\"))),"
         );
     }
     out.push_str("];\n");
