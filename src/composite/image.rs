@@ -68,7 +68,7 @@ impl Image {
     }
 
     /// The pixel at `(x, y)`, with coordinates clamped to the edge (WGSL `load_clamped`).
-    #[inline]
+    #[inline(always)]
     pub fn load_clamped(&self, x: i32, y: i32) -> [f32; 4] {
         let x = x.clamp(0, self.width as i32 - 1) as usize;
         let y = y.clamp(0, self.height as i32 - 1) as usize;
@@ -77,7 +77,7 @@ impl Image {
 
     /// Bilinear sample at a position in pixel units, where pixel `(i, j)` has its centre at
     /// `(i + 0.5, j + 0.5)`; clamp-to-edge (WGSL `sample_bilinear`).
-    #[inline]
+    #[inline(always)]
     pub fn sample_bilinear(&self, px: f32, py: f32) -> [f32; 4] {
         let qx = px - 0.5;
         let qy = py - 0.5;

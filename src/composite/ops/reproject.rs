@@ -220,20 +220,14 @@ impl ReprojectOp {
                     front_tiles: DepthTiles::new(front_aux),
                     fill_tiles: DepthTiles::new(fill_aux),
                 };
-                // Both outputs come from one march, so they are computed together.
-                let both: Vec<([f32; 4], [f32; 4])> = (0..out_plate.pixels.len())
-                    .into_par_iter()
-                    .map(|i| reproject_pixel(p, (i % w) as u32, (i / w) as u32, &layers))
-                    .collect();
-                for ((o, a), (plate, aux)) in out_plate
+                // Both outputs come from one march, so they are computed together, a row per
+                // task.
+                out_plate
                     .pixels
-                    .iter_mut()
-                    .zip(out_aux.pixels.iter_mut())
-                    .zip(both)
-                {
-                    *o = plate;
-                    *a = aux;
-                }
+                    .par_chunks_mut(w.max(1))
+                    .zip(out_aux.pixels.par_chunks_mut(w.max(1)))
+                    .enumerate()
+                    .for_each(|(y, (plate, aux))| reproject_row(p, y as u32, &layers, plate, aux));
             }
         }
     }
@@ -304,6 +298,7 @@ impl DepthTiles {
     /// affine in `s`) is below the bound of every tile that the stretch's footprints can touch.
     /// Between its ends the ray's image is a straight segment (a projection of one), so those
     /// tiles are the ones under its bounding box, widened by a pixel for rounding.
+    #[inline(always)]
     fn stretch_in_front(
         &self,
         p: &ReprojectParams,
@@ -340,7 +335,7 @@ impl DepthTiles {
 
     /// The bound for a sample at `(u, v)` (the tile of its footprint's top-left texel, clamped
     /// as `sample_depth` clamps it).
-    #[inline]
+    #[inline(always)]
     fn at(&self, u: f32, v: f32) -> f32 {
         let ix = ((u - 0.5).floor() as i32).clamp(0, self.width - 1) as usize;
         let iy = ((v - 0.5).floor() as i32).clamp(0, self.height - 1) as usize;
@@ -349,13 +344,13 @@ impl DepthTiles {
 }
 
 /// WGSL `lerp1`: `a·(1 − t) + b·t`.
-#[inline]
+#[inline(always)]
 fn lerp1(a: f32, b: f32, t: f32) -> f32 {
     a * (1.0 - t) + b * t
 }
 
 /// WGSL `project`: the ray's point at depth `s` as `(u, v, z)` in the source image.
-#[inline]
+#[inline(always)]
 fn project(p: &ReprojectParams, origin: [f32; 3], dir: [f32; 3], s: f32) -> [f32; 3] {
     let px = origin[0] + dir[0] * s;
     let py = origin[1] + dir[1] * s;
@@ -367,7 +362,7 @@ fn project(p: &ReprojectParams, origin: [f32; 3], dir: [f32; 3], s: f32) -> [f32
 }
 
 /// WGSL `sample_depth`: bilinear distance, or the nearest texel across a depth edge.
-#[inline]
+#[inline(always)]
 fn sample_depth(p: &ReprojectParams, t: &Image, u: f32, v: f32) -> f32 {
     let qx = u - 0.5;
     let qy = v - 0.5;
@@ -406,7 +401,7 @@ fn sample_depth(p: &ReprojectParams, t: &Image, u: f32, v: f32) -> f32 {
 }
 
 /// WGSL `height`: `(depth under the surface, source z)` of the ray's point at `s`.
-#[inline]
+#[inline(always)]
 fn height(p: &ReprojectParams, t: &Image, origin: [f32; 3], dir: [f32; 3], s: f32) -> [f32; 2] {
     let [u, v, z] = project(p, origin, dir, s);
     if z <= p.min_z {
@@ -416,7 +411,7 @@ fn height(p: &ReprojectParams, t: &Image, origin: [f32; 3], dir: [f32; 3], s: f3
 }
 
 /// WGSL `step_depth`: the depth of march step `i` of `n`, evenly spaced in inverse depth.
-#[inline]
+#[inline(always)]
 fn step_depth(p: &ReprojectParams, i: u32, n: u32) -> f32 {
     let inv = lerp1(p.march[0], p.march[1], i as f32 / (n - 1) as f32);
     1.0 / inv
@@ -434,6 +429,7 @@ enum Found {
 }
 
 /// WGSL `march_steps`: one step per `step_px` source pixels of the ray's image, clamped.
+#[inline(always)]
 fn march_steps(p: &ReprojectParams, origin: [f32; 3], dir: [f32; 3]) -> u32 {
     let most = p.steps.max(2);
     if p.step_px <= 0.0 {
@@ -450,6 +446,7 @@ fn march_steps(p: &ReprojectParams, origin: [f32; 3], dir: [f32; 3]) -> u32 {
 /// halving of the full march (`steps`) that `n` gives up, so the refined interval is never wider
 /// than the full march's (a ray that barely moves in the source view still lands on the surface
 /// within the thickness).
+#[inline(always)]
 fn refine_count(p: &ReprojectParams, n: u32) -> u32 {
     let mut extra = 0;
     let mut m = n.max(1);
@@ -465,6 +462,7 @@ fn refine_count(p: &ReprojectParams, n: u32) -> u32 {
 /// under it, `(sb, hb, zb)`, `refine` bisections and a secant step. `Ok` with the hit, or
 /// `Err(sa)`, the last depth in front, when the refined point is still behind the surface by
 /// more than the thickness (the ray passed behind a depth edge).
+#[inline(always)]
 fn refine_crossing(
     p: &ReprojectParams,
     t: &Image,
@@ -498,6 +496,7 @@ fn refine_crossing(
 /// WGSL `march`, passing over the steps that `tiles` proves in front of the surface: their
 /// height is only computed (exactly as the shader does) when the next step is under the
 /// surface and needs it, so every result is the shader's.
+#[inline(always)]
 fn march(
     p: &ReprojectParams,
     t: &Image,
@@ -601,7 +600,56 @@ fn march_every_step(
     behind
 }
 
+/// One row of the op's outputs. On x86-64 with SSE4.1 (every x86-64 CPU since 2008 or so) the
+/// row's whole march is compiled for it, detected at run time: `f32::floor` and `clamp` become
+/// one instruction each instead of a libm call that spills every register around it, which
+/// takes about a sixth off the reprojection. The arithmetic is the same IEEE arithmetic in the
+/// same order, so both builds give the same bits.
+fn reproject_row(
+    p: &ReprojectParams,
+    y: u32,
+    layers: &Layers,
+    plate: &mut [[f32; 4]],
+    aux: &mut [[f32; 4]],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("sse4.1") {
+        // SAFETY: the CPU has SSE4.1 (just detected), the only requirement of this function.
+        unsafe { reproject_row_sse41(p, y, layers, plate, aux) };
+        return;
+    }
+    reproject_row_baseline(p, y, layers, plate, aux);
+}
+
+/// [`reproject_row`] compiled for SSE4.1.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse4.1")]
+fn reproject_row_sse41(
+    p: &ReprojectParams,
+    y: u32,
+    layers: &Layers,
+    plate: &mut [[f32; 4]],
+    aux: &mut [[f32; 4]],
+) {
+    reproject_row_baseline(p, y, layers, plate, aux);
+}
+
+/// [`reproject_row`] for any CPU (inlined whole into the SSE4.1 build).
+#[inline(always)]
+fn reproject_row_baseline(
+    p: &ReprojectParams,
+    y: u32,
+    layers: &Layers,
+    plate: &mut [[f32; 4]],
+    aux: &mut [[f32; 4]],
+) {
+    for (x, (o, a)) in plate.iter_mut().zip(aux.iter_mut()).enumerate() {
+        (*o, *a) = reproject_pixel(p, x as u32, y, layers);
+    }
+}
+
 /// WGSL `main` for one pixel: `(plate, aux)`.
+#[inline(always)]
 fn reproject_pixel(p: &ReprojectParams, x: u32, y: u32, layers: &Layers) -> ([f32; 4], [f32; 4]) {
     let px = (x as f32 + 0.5 - p.lens[0]) / p.lens[3];
     let py = (y as f32 + 0.5 - p.lens[1]) / p.lens[3];
@@ -767,6 +815,54 @@ mod tests {
         assert!(
             passed_over > (W * H) as usize,
             "{passed_over} first stretches passed over"
+        );
+    }
+
+    #[test]
+    fn the_sse41_build_of_the_march_gives_the_baseline_build_s_bits() {
+        // The row the op runs (compiled for SSE4.1 where the CPU has it) against the same row
+        // compiled for any x86-64, on a photo's depth through an orbit with tilt and a dolly.
+        let (plate, _) = scene(2);
+        let settings = PrepareSettings::default();
+        let prepared = prepare(&plate, &photo_depth(), &settings);
+        let layers = Layers {
+            front_plate: &prepared.front.0,
+            front_aux: &prepared.front.1,
+            fill_plate: &prepared.fill.0,
+            fill_aux: &prepared.fill.1,
+            front_tiles: DepthTiles::new(&prepared.front.1),
+            fill_tiles: DepthTiles::new(&prepared.fill.1),
+        };
+        let poses = [
+            CameraKey {
+                orbit_deg: 6.0,
+                tilt_deg: 3.0,
+                pedestal_m: -0.2,
+                ..CameraKey::default()
+            }
+            .pose(4.0),
+            CameraKey {
+                dolly_m: 0.8,
+                ..CameraKey::default()
+            }
+            .pose(4.0),
+        ];
+        let mut disoccluded = 0;
+        for pose in &poses {
+            let p = reproject_params(pose, &SceneSettings::default(), W, H, DEFAULT_STEPS)
+                .with_settings(&settings);
+            for y in 0..H {
+                let mut fast = (vec![[0.0; 4]; W as usize], vec![[0.0; 4]; W as usize]);
+                let mut base = fast.clone();
+                reproject_row(&p, y, &layers, &mut fast.0, &mut fast.1);
+                reproject_row_baseline(&p, y, &layers, &mut base.0, &mut base.1);
+                assert_eq!(fast, base, "row {y}");
+                disoccluded += base.1.iter().filter(|a| a[3] == 1.0).count();
+            }
+        }
+        assert!(
+            disoccluded > 0,
+            "the moves reveal nothing: the fill march is not covered"
         );
     }
 
