@@ -42,6 +42,16 @@ struct Display {
 @group(0) @binding(1) var composite_tex: texture_2d<f32>;
 @group(0) @binding(2) var plate_tex: texture_2d<f32>;
 @group(0) @binding(3) var aux_tex: texture_2d<f32>;
+// `to_screen` of one channel tabulated (`fs_plain`'s lookup): entry i is the screen value of a
+// linear value t = (i / (N - 1))² after the gain, as the target wants it. The CPU writes it
+// (`viewer::screen_lut`) from the CPU twin of `to_screen` whenever the gain, transform or
+// target changes.
+@group(0) @binding(4) var screen_lut: texture_2d<f32>;
+// `fs_plain`'s picture: the composite (half floats, so filterable), sampled by the texture unit
+// with the filter the CPU picked (nearest when the viewer enlarges a full-size composite,
+// bilinear when it reduces one or enlarges a draft; the same pixels `fetch` and `colour_of` pick).
+@group(0) @binding(5) var shown_sampler: sampler;
+@group(0) @binding(6) var shown_tex: texture_2d<f32>;
 
 struct VertexOut {
     @builtin(position) position: vec4<f32>,
@@ -236,4 +246,37 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
         rgb = vec3<f32>(1.0, 0.8, 0.2);
     }
     return vec4<f32>(rgb, 1.0);
+}
+
+// `to_screen` of one channel from the table: the value after the gain, clamped, indexed by its
+// square root (even steps in the square root put more entries in the darks, where the curve
+// bends most) and interpolated. Within 1e-6 of `to_screen` for gamma 1.
+fn screen_from_lut(x: f32) -> f32 {
+    let n = textureDimensions(screen_lut).x;
+    let r = sqrt(clamp(x * display.gain, 0.0, 1.0)) * f32(n - 1u);
+    let i = min(u32(r), n - 2u);
+    let f = r - f32(i);
+    let a = textureLoad(screen_lut, vec2<i32>(i32(i), 0), 0).r;
+    let b = textureLoad(screen_lut, vec2<i32>(i32(i) + 1, 0), 0).r;
+    return mix(a, b, f);
+}
+
+// `fs_main` for the viewer's common case, which the CPU picks it for: the composite alone, with
+// no wipe line on screen, all channels, no matte overlay, no zebra, gamma 1.
+// The same pixels, in a fraction of the work: a software rasterizer runs every instruction of a
+// shader for every pixel whatever its uniforms select, and `fs_main`'s branches and three `pow`s
+// a pixel were most of a window frame there (issue 8).
+@fragment
+fn fs_plain(in: VertexOut) -> @location(0) vec4<f32> {
+    let local = in.position.xy - display.origin_px;
+    let p = (local - display.image_origin_px) / display.scale;
+    let size = vec2<f32>(textureDimensions(plate_tex));
+    if (p.x < 0.0 || p.y < 0.0 || p.x >= size.x || p.y >= size.y) {
+        return vec4<f32>(from_display(vec3<f32>(0.09)), 1.0);
+    }
+    let c = textureSampleLevel(shown_tex, shown_sampler, p / size, 0.0);
+    let rgb = display.to_rec709 * c.rgb;
+    let screen = vec3<f32>(screen_from_lut(rgb.r), screen_from_lut(rgb.g), screen_from_lut(rgb.b));
+    let under = from_display(checker(local));
+    return vec4<f32>(screen + under * (1.0 - clamp(c.a, 0.0, 1.0)), 1.0);
 }

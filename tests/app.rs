@@ -1058,6 +1058,55 @@ fn autosave_follows_edits_and_recovery_restores_them_all() {
     );
 }
 
+/// The viewer's two display shaders agree: `fs_plain` (the composite alone, all channels,
+/// gamma 1, which the viewer picks for it) against `fs_main` (picked when the gamma is off 1 by
+/// 1e-5, which moves no 8-bit value by more than a rounding), at two exposures, over every pixel
+/// of the real window's render.
+#[test]
+fn the_viewer_s_plain_shader_draws_what_the_full_one_draws() {
+    let _env = test_env();
+    let mut harness = app(None);
+    harness.state_mut().auto_passes = true;
+    harness
+        .state_mut()
+        .act(Action::Open(sample_project("plain_display")));
+    settle(&mut harness, PASSES_TIMEOUT);
+    let viewer = harness
+        .state()
+        .viewer_rect
+        .expect("the viewer is on screen");
+    for stops in [0.0, 1.5] {
+        let mut draw = |gamma: f32| {
+            let display = &mut harness.state_mut().state.display;
+            display.exposure_stops = stops;
+            display.gamma = gamma;
+            harness.run_steps(2);
+            harness
+                .render()
+                .expect("the test renderer draws the window")
+        };
+        let (plain, full) = (draw(1.0), draw(1.00001));
+        assert_eq!(plain.dimensions(), full.dimensions());
+        let (mut worst, mut differ, mut inside) = (0u8, 0usize, 0usize);
+        for (x, y, p) in plain.enumerate_pixels() {
+            let q = full.get_pixel(x, y);
+            let d = (0..3).map(|c| p[c].abs_diff(q[c])).max().unwrap_or(0);
+            worst = worst.max(d);
+            differ += usize::from(d > 0);
+            inside += usize::from(viewer.contains(egui::pos2(x as f32, y as f32)));
+        }
+        assert!(inside > 100_000, "the viewer covers only {inside} pixels");
+        assert!(
+            worst <= 1,
+            "{stops} stops: a pixel differs by {worst} codes"
+        );
+        assert!(
+            differ * 100 < inside,
+            "{stops} stops: {differ} of the viewer's {inside} pixels differ"
+        );
+    }
+}
+
 /// The viewer for compositors: exposure (+2 stops), a single channel (R, then R again returns
 /// to RGB), the matte overlay, zebra stripes over clipping pixels, and the probe reading the
 /// composite (not the plate) with linear and 8-bit display values, clearing off the image.

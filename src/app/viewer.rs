@@ -101,6 +101,18 @@ impl DisplayUniform {
 pub struct ViewerResources {
     gpu: GpuRenderer,
     pipeline: wgpu::RenderPipeline,
+    /// `fs_plain`: the common case's shader (see [`plain_display`]).
+    plain_pipeline: wgpu::RenderPipeline,
+    /// Whether this frame draws with `plain_pipeline`.
+    plain: bool,
+    /// `screen_lut`'s table, and the (transform, sRGB target) it was made for.
+    lut: wgpu::Texture,
+    lut_key: Option<(u32, bool)>,
+    /// `fs_plain`'s samplers: nearest (a full-size composite enlarged) and bilinear.
+    nearest: wgpu::Sampler,
+    bilinear: wgpu::Sampler,
+    /// A half-float texel, bound as `fs_plain`'s picture when there is no composite.
+    dummy_half: wgpu::Texture,
     layout: wgpu::BindGroupLayout,
     uniform: wgpu::Buffer,
     srgb_target: bool,
@@ -163,18 +175,91 @@ impl ViewerResources {
                 texture_entry(1),
                 texture_entry(2),
                 texture_entry(3),
+                texture_entry(4),
+                wgpu::BindGroupLayoutEntry {
+                    binding: 5,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+                    count: None,
+                },
+                wgpu::BindGroupLayoutEntry {
+                    binding: 6,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Texture {
+                        sample_type: wgpu::TextureSampleType::Float { filterable: true },
+                        view_dimension: wgpu::TextureViewDimension::D2,
+                        multisampled: false,
+                    },
+                    count: None,
+                },
             ],
         });
-        let pipeline = opaque_pipeline(render_state, &module, &layout, "mattebox display");
+        let pipeline = opaque_pipeline(
+            render_state,
+            &module,
+            &layout,
+            "fs_main",
+            "mattebox display",
+        );
+        let plain_pipeline = opaque_pipeline(
+            render_state,
+            &module,
+            &layout,
+            "fs_plain",
+            "mattebox display",
+        );
+        let lut = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("mattebox screen table"),
+            size: wgpu::Extent3d {
+                width: SCREEN_LUT_SIZE as u32,
+                height: 1,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::R32Float,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        });
         let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("mattebox display"),
             contents: bytemuck::bytes_of(&DisplayUniform::default()),
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         });
         let dummy = gpu.upload(&Image::new(1, 1));
+        let sampler = |filter| {
+            device.create_sampler(&wgpu::SamplerDescriptor {
+                label: Some("mattebox display"),
+                mag_filter: filter,
+                min_filter: filter,
+                ..Default::default()
+            })
+        };
+        let (nearest, bilinear) = (
+            sampler(wgpu::FilterMode::Nearest),
+            sampler(wgpu::FilterMode::Linear),
+        );
+        let mut dummy_half = None;
+        upload_half(
+            &device,
+            &render_state.queue,
+            &mut dummy_half,
+            &HalfImage::from_image(&Image::new(1, 1)),
+        );
+        let Some(dummy_half) = dummy_half else {
+            return Err("the viewer could not make a texture".into());
+        };
         Ok(ViewerResources {
             gpu,
             pipeline,
+            plain_pipeline,
+            plain: false,
+            lut,
+            lut_key: None,
+            nearest,
+            bilinear,
+            dummy_half,
             layout,
             uniform,
             srgb_target: render_state.target_format.is_srgb(),
@@ -391,6 +476,29 @@ impl egui_wgpu::CallbackTrait for ViewerPaint {
         display.size_px = [self.rect.width() * ppp, self.rect.height() * ppp];
         display.srgb_target = u32::from(res.srgb_target);
         queue.write_buffer(&res.uniform, 0, bytemuck::bytes_of(&display));
+        res.plain = plain_display(&display) && res.result.is_some();
+        let lut_key = (display.transform, res.srgb_target);
+        if res.plain && res.lut_key != Some(lut_key) {
+            let table = screen_lut(display.transform, res.srgb_target);
+            crate::composite::gpu::write_texture(queue, &res.lut, bytemuck::cast_slice(&table), 4);
+            res.lut_key = Some(lut_key);
+        }
+        let lut_view = res.lut.create_view(&wgpu::TextureViewDescriptor::default());
+        let shown = res.result.as_ref().unwrap_or(&res.dummy_half);
+        let plate_size = res
+            .resident
+            .get(&Input::Plate)
+            .or(res.cached_inputs[0].as_ref())
+            .map(|t| (t.width(), t.height()));
+        // `fetch` loads the texel when the viewer enlarges, and `colour_of` enlarges a draft
+        // bilinearly: the sampler that gives the same pixels.
+        let full_size = plate_size == Some((shown.width(), shown.height()));
+        let sampler = if display.scale >= 1.0 && full_size {
+            &res.nearest
+        } else {
+            &res.bilinear
+        };
+        let shown_view = shown.create_view(&wgpu::TextureViewDescriptor::default());
         let view = |t: &wgpu::Texture| t.create_view(&wgpu::TextureViewDescriptor::default());
         let [cached_plate, cached_aux] = &res.cached_inputs;
         let plate = res
@@ -425,6 +533,18 @@ impl egui_wgpu::CallbackTrait for ViewerPaint {
                     binding: 3,
                     resource: wgpu::BindingResource::TextureView(&aux),
                 },
+                wgpu::BindGroupEntry {
+                    binding: 4,
+                    resource: wgpu::BindingResource::TextureView(&lut_view),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 5,
+                    resource: wgpu::BindingResource::Sampler(sampler),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 6,
+                    resource: wgpu::BindingResource::TextureView(&shown_view),
+                },
             ],
         }));
         Vec::new()
@@ -442,7 +562,11 @@ impl egui_wgpu::CallbackTrait for ViewerPaint {
         let Some(bind_group) = &res.bind_group else {
             return;
         };
-        render_pass.set_pipeline(&res.pipeline);
+        render_pass.set_pipeline(if res.plain {
+            &res.plain_pipeline
+        } else {
+            &res.pipeline
+        });
         render_pass.set_bind_group(0, bind_group, &[]);
         render_pass.draw(0..3, 0..1);
     }
@@ -483,7 +607,13 @@ impl BackdropResources {
                 count: None,
             }],
         });
-        let pipeline = opaque_pipeline(render_state, &module, &layout, "mattebox backdrop");
+        let pipeline = opaque_pipeline(
+            render_state,
+            &module,
+            &layout,
+            "fs_main",
+            "mattebox backdrop",
+        );
         let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("mattebox backdrop"),
             contents: bytemuck::bytes_of(&[0.0f32; 4]),
@@ -506,12 +636,57 @@ impl BackdropResources {
     }
 }
 
-/// A pipeline drawing `vs_main`/`fs_main` of `module` into eframe's target without blending
-/// (it replaces what is there): the viewer's display transform and the window's backdrop.
+/// Entries of `screen_lut`'s table.
+const SCREEN_LUT_SIZE: usize = 1024;
+
+/// Whether the display shader's `fs_plain` draws this display exactly as `fs_main` would (to
+/// within its table's 1e-6): the composite alone, with no wipe line on screen; all channels; no
+/// matte overlay; no zebra; gamma 1. Playback's and editing's common case. (The viewer also
+/// needs a composite on hand to draw it so.)
+pub fn plain_display(d: &DisplayUniform) -> bool {
+    let one_view = d.view_a == 3 && d.view_b == 3;
+    let no_wipe_line = d.wipe_px > d.size_px[0] + 1.0 || d.wipe_px < -1.0;
+    one_view
+        && no_wipe_line
+        && d.channel == 0
+        && (d.overlay <= 0.0 || d.has_aux == 0)
+        && d.zebra == 0
+        && (d.gamma - 1.0).abs() <= 1e-6
+}
+
+/// The table `fs_plain` reads (`screen_lut` in `display.wgsl`): entry `i` is the screen value
+/// of the linear value `(i / (N − 1))²` (after the gain) by the transform `transform`
+/// (`Transform::code`), as a target that encodes sRGB itself wants it when `srgb_target`: the
+/// CPU twin of `to_screen` at gamma 1.
+pub fn screen_lut(transform: u32, srgb_target: bool) -> Vec<f32> {
+    use super::state::Transform;
+    let t = match transform {
+        0 => Transform::Srgb,
+        1 => Transform::Rec709,
+        _ => Transform::Raw,
+    };
+    let last = (SCREEN_LUT_SIZE - 1) as f64;
+    (0..SCREEN_LUT_SIZE)
+        .map(|i| {
+            let r = i as f64 / last;
+            let v = t.encode((r * r) as f32).clamp(0.0, 1.0);
+            if srgb_target {
+                crate::shot::colour::srgb_to_linear(v)
+            } else {
+                v
+            }
+        })
+        .collect()
+}
+
+/// A pipeline drawing `vs_main` and the fragment entry `fragment` of `module` into eframe's
+/// target without blending (it replaces what is there): the viewer's display transform and the
+/// window's backdrop.
 fn opaque_pipeline(
     render_state: &egui_wgpu::RenderState,
     module: &wgpu::ShaderModule,
     layout: &wgpu::BindGroupLayout,
+    fragment: &str,
     label: &str,
 ) -> wgpu::RenderPipeline {
     let device = &render_state.device;
@@ -531,7 +706,7 @@ fn opaque_pipeline(
         },
         fragment: Some(wgpu::FragmentState {
             module,
-            entry_point: Some("fs_main"),
+            entry_point: Some(fragment),
             targets: &[Some(wgpu::ColorTargetState {
                 format: render_state.target_format,
                 blend: None,
@@ -620,7 +795,101 @@ impl egui_wgpu::CallbackTrait for BackdropPaint {
 
 #[cfg(test)]
 mod tests {
-    use super::BackdropPaint;
+    use super::{BackdropPaint, DisplayUniform, SCREEN_LUT_SIZE, plain_display, screen_lut};
+    use crate::app::state::Transform;
+
+    /// `screen_from_lut` in `display.wgsl`, in f32 as the shader does it.
+    fn lookup(table: &[f32], x: f32, gain: f32) -> f32 {
+        let n = table.len() as u32;
+        let r = (x * gain).clamp(0.0, 1.0).sqrt() * (n - 1) as f32;
+        let i = (r as u32).min(n - 2) as usize;
+        let f = r - i as f32;
+        table[i] * (1.0 - f) + table[i + 1] * f
+    }
+
+    #[test]
+    fn the_plain_shader_s_table_gives_the_display_transform_to_a_millionth() {
+        // Every transform, at 200,001 values from black to past white, and with a gain: the
+        // table's lookup against the CPU twin of `to_screen` (a 1e-5 error is 0.003 of an 8-bit
+        // code value).
+        for (code, t) in [Transform::Srgb, Transform::Rec709, Transform::Raw]
+            .into_iter()
+            .enumerate()
+        {
+            let table = screen_lut(code as u32, false);
+            assert_eq!(table.len(), SCREEN_LUT_SIZE);
+            let mut worst = 0.0f32;
+            for gain in [1.0f32, 2.0, 0.25] {
+                for i in 0..=200_000 {
+                    let x = 1.2 * i as f32 / 200_000.0;
+                    let want = t.encode(x * gain);
+                    worst = worst.max((lookup(&table, x, gain) - want).abs());
+                }
+            }
+            assert!(worst < 1e-5, "{t:?}: off by {worst}");
+        }
+        // A target that encodes sRGB itself gets the value its encoding turns into the screen
+        // value.
+        let table = screen_lut(0, true);
+        let v = lookup(&table, 0.18, 1.0);
+        let screen = crate::shot::colour::linear_to_srgb(v);
+        assert!((screen - Transform::Srgb.encode(0.18)).abs() < 1e-5);
+    }
+
+    #[test]
+    fn the_plain_shader_is_chosen_only_where_it_draws_what_the_full_one_draws() {
+        let composite = DisplayUniform {
+            view_a: 3,
+            view_b: 3,
+            size_px: [800.0, 600.0],
+            ..DisplayUniform::default()
+        };
+        assert!(plain_display(&composite));
+        for other in [
+            DisplayUniform {
+                view_a: 0,
+                view_b: 0,
+                ..composite
+            },
+            DisplayUniform {
+                view_b: 0,
+                ..composite
+            },
+            DisplayUniform {
+                view_a: 1,
+                view_b: 1,
+                ..composite
+            },
+            DisplayUniform {
+                view_a: 2,
+                view_b: 2,
+                ..composite
+            },
+            DisplayUniform {
+                wipe_px: 400.0,
+                ..composite
+            },
+            DisplayUniform {
+                channel: 4,
+                ..composite
+            },
+            DisplayUniform {
+                overlay: 0.5,
+                has_aux: 1,
+                ..composite
+            },
+            DisplayUniform {
+                zebra: 1,
+                ..composite
+            },
+            DisplayUniform {
+                gamma: 2.2,
+                ..composite
+            },
+        ] {
+            assert!(!plain_display(&other), "{other:?}");
+        }
+    }
 
     #[test]
     fn the_backdrop_covers_the_screen_around_the_viewer_and_nothing_of_it() {
