@@ -639,8 +639,8 @@ impl BackdropResources {
 /// Entries of `screen_lut`'s table.
 const SCREEN_LUT_SIZE: usize = 1024;
 
-/// Whether the display shader's `fs_plain` draws this display exactly as `fs_main` would (to
-/// within its table's 1e-6): the composite alone, with no wipe line on screen; all channels; no
+/// Whether the display shader's `fs_plain` draws this display as `fs_main` would (to within
+/// its table's error, 1e-5; 2e-4 at the Rec.709 curve's own step at 0.018): the composite alone, with no wipe line on screen; all channels; no
 /// matte overlay; no zebra; gamma 1. Playback's and editing's common case. (The viewer also
 /// needs a composite on hand to draw it so.)
 pub fn plain_display(d: &DisplayUniform) -> bool {
@@ -808,10 +808,11 @@ mod tests {
     }
 
     #[test]
-    fn the_plain_shader_s_table_gives_the_display_transform_to_a_millionth() {
+    fn the_plain_shader_s_table_gives_the_display_transform_within_a_twentieth_of_a_code() {
         // Every transform, at 200,001 values from black to past white, and with a gain: the
-        // table's lookup against the CPU twin of `to_screen` (a 1e-5 error is 0.003 of an 8-bit
-        // code value).
+        // table's lookup against the CPU twin of `to_screen`. sRGB and raw within 1e-5 (0.003 of
+        // an 8-bit code value); Rec.709 within 2e-4 (0.05 of a code), the curve's own step where
+        // its linear toe meets the power law at 0.018 (4.5 · 0.018 = 0.0810 against 0.0812).
         for (code, t) in [Transform::Srgb, Transform::Rec709, Transform::Raw]
             .into_iter()
             .enumerate()
@@ -826,7 +827,8 @@ mod tests {
                     worst = worst.max((lookup(&table, x, gain) - want).abs());
                 }
             }
-            assert!(worst < 1e-5, "{t:?}: off by {worst}");
+            let bound = if t == Transform::Rec709 { 2e-4 } else { 1e-5 };
+            assert!(worst < bound, "{t:?}: off by {worst}");
         }
         // A target that encodes sRGB itself gets the value its encoding turns into the screen
         // value.
