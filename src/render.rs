@@ -300,7 +300,8 @@ fn engine(choice: RendererChoice, warn: &mut dyn FnMut(String)) -> Result<Engine
         RendererChoice::Auto => match GpuRenderer::new(GpuChoice::Auto) {
             Ok(g) if g.is_software() => {
                 warn(format!(
-                    "{} is a software adapter; rendering on the CPU, which is faster                      (--renderer gpu uses the adapter anyway)",
+                    "{} is a software adapter; rendering on the CPU, which is faster \
+                     (--renderer gpu uses the adapter anyway)",
                     g.adapter_label()
                 ));
                 Ok(Engine::Cpu)
