@@ -710,6 +710,25 @@ mod tests {
         .pose(4.0)
     }
 
+    /// A truck, a dolly in, and an orbit with tilt and pedestal.
+    fn moves() -> [CameraPose; 3] {
+        [
+            truck_for_card_shift(12.0),
+            CameraKey {
+                dolly_m: 0.8,
+                ..CameraKey::default()
+            }
+            .pose(4.0),
+            CameraKey {
+                orbit_deg: 6.0,
+                tilt_deg: 3.0,
+                pedestal_m: -0.2,
+                ..CameraKey::default()
+            }
+            .pose(4.0),
+        ]
+    }
+
     fn at(img: &Image, x: u32, y: u32) -> [f32; 4] {
         img.pixels[(y * W + x) as usize]
     }
@@ -757,21 +776,7 @@ mod tests {
         // truck, dolly in, orbit and tilt, on the card-and-wall scene and on a photo's depth.
         let (plate, aux) = scene(2);
         let settings = PrepareSettings::default();
-        let poses = [
-            truck_for_card_shift(12.0),
-            CameraKey {
-                dolly_m: 0.8,
-                ..CameraKey::default()
-            }
-            .pose(4.0),
-            CameraKey {
-                orbit_deg: 6.0,
-                tilt_deg: 3.0,
-                pedestal_m: -0.2,
-                ..CameraKey::default()
-            }
-            .pose(4.0),
-        ];
+        let poses = moves();
         let (mut compared, mut passed_over) = (0usize, 0usize);
         for depth in [aux.clone(), photo_depth()] {
             let prepared = prepare(&plate, &depth, &settings);
@@ -821,7 +826,7 @@ mod tests {
     #[test]
     fn the_sse41_build_of_the_march_gives_the_baseline_build_s_bits() {
         // The row the op runs (compiled for SSE4.1 where the CPU has it) against the same row
-        // compiled for any x86-64, on a photo's depth through an orbit with tilt and a dolly.
+        // compiled for any x86-64, on a photo's depth through a truck, a dolly and an orbit.
         let (plate, _) = scene(2);
         let settings = PrepareSettings::default();
         let prepared = prepare(&plate, &photo_depth(), &settings);
@@ -833,22 +838,8 @@ mod tests {
             front_tiles: DepthTiles::new(&prepared.front.1),
             fill_tiles: DepthTiles::new(&prepared.fill.1),
         };
-        let poses = [
-            CameraKey {
-                orbit_deg: 6.0,
-                tilt_deg: 3.0,
-                pedestal_m: -0.2,
-                ..CameraKey::default()
-            }
-            .pose(4.0),
-            CameraKey {
-                dolly_m: 0.8,
-                ..CameraKey::default()
-            }
-            .pose(4.0),
-        ];
         let mut disoccluded = 0;
-        for pose in &poses {
+        for pose in &moves() {
             let p = reproject_params(pose, &SceneSettings::default(), W, H, DEFAULT_STEPS)
                 .with_settings(&settings);
             for y in 0..H {
