@@ -44,8 +44,8 @@ struct Display {
 @group(0) @binding(3) var aux_tex: texture_2d<f32>;
 // `to_screen` of one channel tabulated (`fs_plain`'s lookup): entry i is the screen value of a
 // linear value t = (i / (N - 1))² after the gain, as the target wants it. The CPU writes it
-// (`viewer::screen_lut`) from the CPU twin of `to_screen` whenever the gain, transform or
-// target changes.
+// (`viewer::screen_lut`) from the CPU twin of `to_screen` whenever the transform or the target
+// changes (the gain is applied here, before the lookup).
 @group(0) @binding(4) var screen_lut: texture_2d<f32>;
 // `fs_plain`'s picture: the composite (half floats, so filterable), sampled by the texture unit
 // with the filter the CPU picked (nearest when the viewer enlarges a full-size composite,

@@ -483,22 +483,6 @@ impl egui_wgpu::CallbackTrait for ViewerPaint {
             crate::composite::gpu::write_texture(queue, &res.lut, bytemuck::cast_slice(&table), 4);
             res.lut_key = Some(lut_key);
         }
-        let lut_view = res.lut.create_view(&wgpu::TextureViewDescriptor::default());
-        let shown = res.result.as_ref().unwrap_or(&res.dummy_half);
-        let plate_size = res
-            .resident
-            .get(&Input::Plate)
-            .or(res.cached_inputs[0].as_ref())
-            .map(|t| (t.width(), t.height()));
-        // `fetch` loads the texel when the viewer enlarges, and `colour_of` enlarges a draft
-        // bilinearly: the sampler that gives the same pixels.
-        let full_size = plate_size == Some((shown.width(), shown.height()));
-        let sampler = if display.scale >= 1.0 && full_size {
-            &res.nearest
-        } else {
-            &res.bilinear
-        };
-        let shown_view = shown.create_view(&wgpu::TextureViewDescriptor::default());
         let view = |t: &wgpu::Texture| t.create_view(&wgpu::TextureViewDescriptor::default());
         let [cached_plate, cached_aux] = &res.cached_inputs;
         let plate = res
@@ -511,8 +495,18 @@ impl egui_wgpu::CallbackTrait for ViewerPaint {
             .get(&Input::Aux)
             .or(cached_aux.as_ref())
             .unwrap_or(&res.dummy);
+        // `fs_plain`'s picture, and the filter that gives `fs_main`'s pixels: `fetch` loads the
+        // texel when the viewer enlarges, and `colour_of` enlarges a draft bilinearly.
+        let shown = res.result.as_ref().unwrap_or(&res.dummy_half);
+        let full_size = (plate.width(), plate.height()) == (shown.width(), shown.height());
+        let sampler = if display.scale >= 1.0 && full_size {
+            &res.nearest
+        } else {
+            &res.bilinear
+        };
         let composite = res.result.as_ref().unwrap_or(plate);
         let (composite, plate, aux) = (view(composite), view(plate), view(aux));
+        let (lut_view, shown_view) = (view(&res.lut), view(shown));
         res.bind_group = Some(device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("mattebox display"),
             layout: &res.layout,
@@ -640,9 +634,10 @@ impl BackdropResources {
 const SCREEN_LUT_SIZE: usize = 1024;
 
 /// Whether the display shader's `fs_plain` draws this display as `fs_main` would (to within
-/// its table's error, 1e-5; 2e-4 at the Rec.709 curve's own step at 0.018): the composite alone, with no wipe line on screen; all channels; no
-/// matte overlay; no zebra; gamma 1. Playback's and editing's common case. (The viewer also
-/// needs a composite on hand to draw it so.)
+/// its table's error, 1e-5; 2e-4 at the Rec.709 curve's own step at 0.018): the composite
+/// alone, with no wipe line on screen; all channels; no matte overlay; no zebra; gamma 1.
+/// Playback's and editing's common case. (The viewer also needs a composite on hand to draw it
+/// so.)
 pub fn plain_display(d: &DisplayUniform) -> bool {
     let one_view = d.view_a == 3 && d.view_b == 3;
     let no_wipe_line = d.wipe_px > d.size_px[0] + 1.0 || d.wipe_px < -1.0;
