@@ -19,8 +19,8 @@ struct Display {
     wipe_px: f32,
     // 1 when the aux (depth, matte) is valid.
     has_aux: u32,
-    // 1 when the render target encodes sRGB itself.
-    srgb_target: u32,
+    // Unused (the target's encoding is the SRGB_TARGET constant below).
+    pad2: u32,
     // The viewer's display settings (screen only): linear gain (2^stops), gamma, transform
     // (0 sRGB, 1 Rec.709, 2 raw), channel (0 RGB, 1 R, 2 G, 3 B, 4 A, 5 luminance, 6 depth,
     // 7 matte), matte overlay opacity, zebra (1 on).
@@ -39,6 +39,11 @@ struct Display {
 }
 
 @group(0) @binding(0) var<uniform> display: Display;
+// Whether the render target encodes sRGB itself: the CPU sets it when it makes the pipelines
+// (`viewer::opaque_pipeline`; the target's format never changes). A constant and not a uniform,
+// so that `to_target`'s decode is compiled out where the target does not want it: a software
+// rasterizer would otherwise run its three `pow`s for every pixel either way.
+override SRGB_TARGET: bool = false;
 @group(0) @binding(1) var composite_tex: texture_2d<f32>;
 @group(0) @binding(2) var plate_tex: texture_2d<f32>;
 @group(0) @binding(3) var aux_tex: texture_2d<f32>;
@@ -94,7 +99,7 @@ fn rec709_encode(c: f32) -> f32 {
 // the value that its encoding turns into this one.
 fn to_target(v: vec3<f32>) -> vec3<f32> {
     let c = clamp(v, vec3<f32>(0.0), vec3<f32>(1.0));
-    if (display.srgb_target == 1u) {
+    if (SRGB_TARGET) {
         return vec3<f32>(srgb_decode(c.r), srgb_decode(c.g), srgb_decode(c.b));
     }
     return c;
@@ -143,9 +148,17 @@ fn fetch(t: texture_2d<f32>, p: vec2<f32>) -> vec4<f32> {
     return sample_bilinear(t, p);
 }
 
+fn checker_light(px: vec2<f32>) -> bool {
+    return ((i32(floor(px.x / 8.0)) + i32(floor(px.y / 8.0))) & 1) == 1;
+}
+
 fn checker(px: vec2<f32>) -> vec3<f32> {
-    let c = (i32(floor(px.x / 8.0)) + i32(floor(px.y / 8.0))) & 1;
-    return select(vec3<f32>(0.16), vec3<f32>(0.22), c == 1);
+    return select(vec3<f32>(0.16), vec3<f32>(0.22), checker_light(px));
+}
+
+// `from_display(checker(px))`, with the two squares' colours converted as constants.
+fn checker_on_target(px: vec2<f32>) -> vec3<f32> {
+    return select(from_display(vec3<f32>(0.16)), from_display(vec3<f32>(0.22)), checker_light(px));
 }
 
 // The colour of a view at image point p, before the channel choice: premultiplied linear RGBA.
@@ -206,7 +219,7 @@ fn shade(view: u32, p: vec2<f32>, screen: vec2<f32>) -> vec3<f32> {
     var shown = rgb;
     if (display.channel == 0u) {
         // Premultiplied over a checkerboard (in display space, as viewers show transparency).
-        let under = from_display(checker(screen));
+        let under = checker_on_target(screen);
         out = to_screen(rgb) + under * (1.0 - clamp(c.a, 0.0, 1.0));
     } else {
         var g = 0.0;
@@ -278,6 +291,6 @@ fn fs_plain(in: VertexOut) -> @location(0) vec4<f32> {
     let c = textureSampleLevel(shown_tex, shown_sampler, p / size, 0.0);
     let rgb = display.to_rec709 * c.rgb;
     let screen = vec3<f32>(screen_from_lut(rgb.r), screen_from_lut(rgb.g), screen_from_lut(rgb.b));
-    let under = from_display(checker(local));
+    let under = checker_on_target(local);
     return vec4<f32>(screen + under * (1.0 - clamp(c.a, 0.0, 1.0)), 1.0);
 }

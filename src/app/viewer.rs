@@ -53,8 +53,8 @@ pub struct DisplayUniform {
     pub wipe_px: f32,
     /// 1 when depth and matte are available.
     pub has_aux: u32,
-    /// 1 when the target encodes sRGB itself.
-    pub srgb_target: u32,
+    /// Unused: the target's encoding is the shader's `SRGB_TARGET` constant.
+    pub pad2: u32,
     /// Linear gain, `2^exposure_stops`.
     pub gain: f32,
     /// Display gamma.
@@ -194,12 +194,18 @@ impl ViewerResources {
                 },
             ],
         });
+        // `display.wgsl`'s override constant: the target's encoding, fixed for the window.
+        let srgb_target = [(
+            "SRGB_TARGET",
+            f64::from(u8::from(render_state.target_format.is_srgb())),
+        )];
         let pipeline = opaque_pipeline(
             render_state,
             &module,
             &layout,
             "fs_main",
             "mattebox display",
+            &srgb_target,
         );
         let plain_pipeline = opaque_pipeline(
             render_state,
@@ -207,6 +213,7 @@ impl ViewerResources {
             &layout,
             "fs_plain",
             "mattebox display",
+            &srgb_target,
         );
         let lut = device.create_texture(&wgpu::TextureDescriptor {
             label: Some("mattebox screen table"),
@@ -411,7 +418,7 @@ impl Default for DisplayUniform {
             view_b: 0,
             wipe_px: 1e9,
             has_aux: 0,
-            srgb_target: 0,
+            pad2: 0,
             gain: 1.0,
             gamma: 1.0,
             transform: 0,
@@ -474,7 +481,6 @@ impl egui_wgpu::CallbackTrait for ViewerPaint {
         let mut display = self.display;
         display.origin_px = [self.rect.min.x * ppp, self.rect.min.y * ppp];
         display.size_px = [self.rect.width() * ppp, self.rect.height() * ppp];
-        display.srgb_target = u32::from(res.srgb_target);
         queue.write_buffer(&res.uniform, 0, bytemuck::bytes_of(&display));
         res.plain = plain_display(&display) && res.result.is_some();
         let lut_key = (display.transform, res.srgb_target);
@@ -607,6 +613,7 @@ impl BackdropResources {
             &layout,
             "fs_main",
             "mattebox backdrop",
+            &[],
         );
         let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("mattebox backdrop"),
@@ -676,13 +683,14 @@ pub fn screen_lut(transform: u32, srgb_target: bool) -> Vec<f32> {
 
 /// A pipeline drawing `vs_main` and the fragment entry `fragment` of `module` into eframe's
 /// target without blending (it replaces what is there): the viewer's display transform and the
-/// window's backdrop.
+/// window's backdrop. `constants` sets the module's override constants.
 fn opaque_pipeline(
     render_state: &egui_wgpu::RenderState,
     module: &wgpu::ShaderModule,
     layout: &wgpu::BindGroupLayout,
     fragment: &str,
     label: &str,
+    constants: &[(&str, f64)],
 ) -> wgpu::RenderPipeline {
     let device = &render_state.device;
     let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -707,7 +715,10 @@ fn opaque_pipeline(
                 blend: None,
                 write_mask: wgpu::ColorWrites::ALL,
             })],
-            compilation_options: Default::default(),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants,
+                ..Default::default()
+            },
         }),
         primitive: wgpu::PrimitiveState::default(),
         depth_stencil: None,
