@@ -188,8 +188,16 @@ mod bench {
         let rss_start = status_mb("VmRSS:");
 
         let initial = Some(shot.clone());
+        // The renderer options the app's window gets from eframe (dithering on, the texture
+        // unit's filtering), not kittest's `PREDICTABLE`, which its snapshot tests need: the
+        // frames measured are the ones a user's window draws.
+        let eframe_options = eframe::egui_wgpu::RendererOptions {
+            dithering: eframe::NativeOptions::default().dithering,
+            ..Default::default()
+        };
         let mut h = Harness::builder()
             .with_size(egui::vec2(1280.0, 800.0))
+            .with_render_options(eframe_options)
             .wgpu()
             .build_eframe(move |cc| MatteboxApp::new(cc, initial));
         println!("adapter: {}", h.state().adapter);
