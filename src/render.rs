@@ -550,106 +550,145 @@ pub fn render_project(
     let mut current: Option<(usize, Result<SourceFrame, String>)> = None;
     let mut background_cache: Vec<Image> = Vec::new();
 
-    for out in &frames {
-        if cancel.load(Ordering::Relaxed) {
-            summary.cancelled = true;
-            break;
-        }
-        let src = &selected.frames[out.source_index];
-        let label = out
-            .name
-            .output_name(None, "")
-            .trim_end_matches('.')
-            .to_string();
-        if let Some(f) = failed_sources.iter().find(|f| f.source == src.path) {
-            let error = format!("its passes failed: {}", f.error);
-            fail(on_event, &mut summary, &label, &src.path, error);
-            continue;
-        }
-        let t0 = Instant::now();
+    // A source frame's inputs (decode, passes, the move's layers), with the warnings loading
+    // them gave.
+    let load = |index: usize| {
+        let src = &selected.frames[index];
         let pass_exr = pass_dir.join(src.output_name(None, "exr"));
-        if current.as_ref().is_none_or(|(i, _)| *i != out.source_index) {
-            let loaded = load_source(
-                src,
-                &pass_exr,
-                semantics,
-                depth_range,
-                project,
-                options,
-                moving,
-                &mut |w| on_event(Phase::Frames, Event::Warning(w)),
-            );
-            current = Some((out.source_index, loaded));
-        }
-        let Some((_, loaded)) = &current else {
-            continue;
-        };
-        let source_frame = match loaded {
-            Ok(s) => s,
-            Err(error) => {
-                fail(on_event, &mut summary, &label, &src.path, error.clone());
+        let mut warnings = Vec::new();
+        let loaded = load_source(
+            src,
+            &pass_exr,
+            semantics,
+            depth_range,
+            project,
+            options,
+            moving,
+            &mut |w| warnings.push(w),
+        );
+        (loaded, warnings)
+    };
+    let load = &load;
+    let passes_failed = |index: usize| {
+        let path = &selected.frames[index].path;
+        failed_sources.iter().any(|f| &f.source == path)
+    };
+
+    // While a frame renders, the next source frame loads on another thread (its decode and
+    // pass read are serial work that would otherwise leave a core idle between composites).
+    std::thread::scope(|scope| {
+        let mut pending: Option<(usize, std::thread::ScopedJoinHandle<'_, Loaded>)> = None;
+        for (k, out) in frames.iter().enumerate() {
+            if cancel.load(Ordering::Relaxed) {
+                summary.cancelled = true;
+                break;
+            }
+            let src = &selected.frames[out.source_index];
+            let label = out
+                .name
+                .output_name(None, "")
+                .trim_end_matches('.')
+                .to_string();
+            if let Some(f) = failed_sources.iter().find(|f| f.source == src.path) {
+                let error = format!("its passes failed: {}", f.error);
+                fail(on_event, &mut summary, &label, &src.path, error);
                 continue;
             }
-        };
-        let pose = moving.then(|| project.camera.pose_at(out.time));
-        let key = frame_key(&settings_key, source_frame, pose.as_ref());
-        let outputs = output_paths(&out.name, options);
-        let stamp_path = render_stamp_path(&options.out_dir, &out.name);
-        if !options.force && stamp_is_current(&stamp_path, &key, &options.out_dir) {
-            summary.skipped += 1;
-            on_event(Phase::Frames, Event::FrameSkipped { label });
-            continue;
-        }
-        let result = render_one(
-            &engine,
-            project,
-            &base_dir,
-            source_frame,
-            pose.as_ref(),
-            &backgrounds,
-            &mut background_cache,
-        )
-        .and_then(|rendered| {
-            summary.render_s += t0.elapsed().as_secs_f64();
-            let meta = FrameMetadata {
-                frame: out.name.number.or(source_frame.number),
-                input_space: Some(project.plate_colour().input_for(source_frame.plate_bits)),
-                ..meta_template.clone()
-            };
-            write_outputs(
-                &rendered,
-                source_frame,
-                &outputs,
-                options,
-                &meta,
-                absolute_paths,
-            )
-        })
-        .and_then(|()| {
-            let stamp = RenderStamp {
-                key,
-                outputs: outputs.iter().map(|(_, p)| p.clone()).collect(),
-            };
-            write_atomic(&stamp_path, |w| {
-                serde_json::to_writer_pretty(w, &stamp)
-                    .map_err(|e| ExportError::invalid(&stamp_path, e.to_string()))
-            })
-            .map_err(|e| e.to_string())
-        });
-        match result {
-            Ok(()) => {
-                summary.done += 1;
-                on_event(
-                    Phase::Frames,
-                    Event::FrameDone {
-                        label,
-                        seconds: t0.elapsed().as_secs_f64(),
-                    },
-                );
+            let t0 = Instant::now();
+            if current.as_ref().is_none_or(|(i, _)| *i != out.source_index) {
+                let (loaded, warnings) = match pending.take() {
+                    Some((i, handle)) if i == out.source_index => {
+                        handle.join().unwrap_or_else(|_| {
+                            let error = format!("{}: loading the frame failed", src.path.display());
+                            (Err(error), Vec::new())
+                        })
+                    }
+                    _ => load(out.source_index),
+                };
+                for w in warnings {
+                    on_event(Phase::Frames, Event::Warning(w));
+                }
+                current = Some((out.source_index, loaded));
             }
-            Err(error) => fail(on_event, &mut summary, &label, &src.path, error),
+            if pending.is_none() {
+                let next = frames
+                    .get(k + 1)
+                    .map(|f| f.source_index)
+                    .filter(|&i| i != out.source_index && !passes_failed(i));
+                if let Some(next) = next {
+                    pending = Some((next, scope.spawn(move || load(next))));
+                }
+            }
+            let Some((_, loaded)) = &mut current else {
+                continue;
+            };
+            let source_frame = match loaded {
+                Ok(s) => s,
+                Err(error) => {
+                    fail(on_event, &mut summary, &label, &src.path, error.clone());
+                    continue;
+                }
+            };
+            let pose = moving.then(|| project.camera.pose_at(out.time));
+            let key = frame_key(&settings_key, source_frame, pose.as_ref());
+            let outputs = output_paths(&out.name, options);
+            let stamp_path = render_stamp_path(&options.out_dir, &out.name);
+            if !options.force && stamp_is_current(&stamp_path, &key, &options.out_dir) {
+                summary.skipped += 1;
+                on_event(Phase::Frames, Event::FrameSkipped { label });
+                continue;
+            }
+            let result = render_one(
+                &engine,
+                project,
+                &base_dir,
+                source_frame,
+                pose.as_ref(),
+                &backgrounds,
+                &mut background_cache,
+            )
+            .and_then(|rendered| {
+                summary.render_s += t0.elapsed().as_secs_f64();
+                let meta = FrameMetadata {
+                    frame: out.name.number.or(source_frame.number),
+                    input_space: Some(project.plate_colour().input_for(source_frame.plate_bits)),
+                    ..meta_template.clone()
+                };
+                write_outputs(
+                    &rendered,
+                    source_frame,
+                    &outputs,
+                    options,
+                    &meta,
+                    absolute_paths,
+                )
+            })
+            .and_then(|()| {
+                let stamp = RenderStamp {
+                    key,
+                    outputs: outputs.iter().map(|(_, p)| p.clone()).collect(),
+                };
+                write_atomic(&stamp_path, |w| {
+                    serde_json::to_writer_pretty(w, &stamp)
+                        .map_err(|e| ExportError::invalid(&stamp_path, e.to_string()))
+                })
+                .map_err(|e| e.to_string())
+            });
+            match result {
+                Ok(()) => {
+                    summary.done += 1;
+                    on_event(
+                        Phase::Frames,
+                        Event::FrameDone {
+                            label,
+                            seconds: t0.elapsed().as_secs_f64(),
+                        },
+                    );
+                }
+                Err(error) => fail(on_event, &mut summary, &label, &src.path, error),
+            }
         }
-    }
+    });
     summary.failed.extend(failed_sources);
 
     if options.what.animatic
@@ -757,6 +796,9 @@ fn fail(
 }
 
 /// A decoded source frame with its inputs, ready to render.
+/// A loaded source frame, or why it could not be loaded, and the warnings loading it gave.
+type Loaded = (Result<SourceFrame, String>, Vec<String>);
+
 struct SourceFrame {
     path: PathBuf,
     number: Option<u32>,
@@ -842,7 +884,7 @@ fn render_one(
     engine: &Engine,
     project: &Project,
     base_dir: &Path,
-    source: &SourceFrame,
+    source: &mut SourceFrame,
     pose: Option<&CameraPose>,
     backgrounds: &[(PathBuf, Image)],
     background_cache: &mut Vec<Image>,
@@ -885,9 +927,12 @@ fn render_one(
             );
         }
     }
-    let mut inputs = source.inputs.clone();
-    inputs.images = background_cache.clone();
-    engine.render(&plan, &inputs).map_err(|e| e.to_string())
+    // The frame's inputs are read in place: the scaled backgrounds are lent to them for the
+    // render and taken back (a copy of a 1080p frame's inputs is some 170 MB of page faults).
+    source.inputs.images = std::mem::take(background_cache);
+    let rendered = engine.render(&plan, &source.inputs);
+    *background_cache = std::mem::take(&mut source.inputs.images);
+    rendered.map_err(|e| e.to_string())
 }
 
 /// The files written for one output frame: (kind, path relative to the output folder).
