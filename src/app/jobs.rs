@@ -327,31 +327,43 @@ impl LoadedFrame {
     /// This frame's inputs reduced by `divisor` in width and height (the draft composite while a
     /// control is dragged); `None` when it would be under 16 px wide.
     pub fn reduced(&self, divisor: u32) -> Option<LoadedFrame> {
+        use rayon::prelude::*;
         let w = self.plate.width / divisor.max(1);
         if w < 16 || divisor <= 1 {
             return None;
         }
         let h = (self.plate.height / divisor).max(1);
-        let r = |i: &Image| i.resized(w, h).ok();
-        let pair = |p: &(Image, Image)| Some((r(&p.0)?, r(&p.1)?));
+        // Every image, resized in parallel: the plate, the aux, the move's four layers, then
+        // the background pictures.
+        let mut all: Vec<&Image> = vec![&self.plate];
+        all.extend(&self.aux);
+        if let Some(p) = &self.prepared {
+            all.extend([&p.front.0, &p.front.1, &p.fill.0, &p.fill.1]);
+        }
+        all.extend(self.images.iter().map(|(_, i)| i));
+        let resized: Option<Vec<Image>> = all.par_iter().map(|i| i.resized(w, h).ok()).collect();
+        let mut resized = resized?.into_iter();
+        let plate = resized.next()?;
+        let aux = match &self.aux {
+            Some(_) => Some(resized.next()?),
+            None => None,
+        };
         let prepared = match &self.prepared {
-            Some(p) => Some(Prepared {
-                front: pair(&p.front)?,
-                fill: pair(&p.fill)?,
+            Some(_) => Some(Prepared {
+                front: (resized.next()?, resized.next()?),
+                fill: (resized.next()?, resized.next()?),
             }),
             None => None,
         };
-        let mut images = Vec::new();
-        for (path, i) in &self.images {
-            images.push((path.clone(), r(i)?));
-        }
+        let images = self
+            .images
+            .iter()
+            .map(|(path, _)| Some((path.clone(), resized.next()?)))
+            .collect::<Option<Vec<_>>>()?;
         Some(LoadedFrame {
             key: self.key,
-            plate: r(&self.plate)?,
-            aux: match &self.aux {
-                Some(a) => Some(r(a)?),
-                None => None,
-            },
+            plate,
+            aux,
             prepared,
             images,
             error: None,

@@ -117,6 +117,9 @@ pub struct MatteboxApp {
     /// list; frames in it get a red badge in the filmstrip).
     pub problems: std::collections::BTreeMap<PathBuf, String>,
     frame: Option<Arc<LoadedFrame>>,
+    /// The frame loaded before `frame`, kept so that a step back to it (a step and back, an A/B
+    /// between two frames) has its inputs at once, and a drag there drafts without a load.
+    previous_frame: Option<Arc<LoadedFrame>>,
     /// The running pass job.
     pub passes: Option<Job>,
     /// The running export job.
@@ -318,6 +321,7 @@ impl MatteboxApp {
             thumb_requested: Default::default(),
             problems: Default::default(),
             frame: None,
+            previous_frame: None,
             passes: None,
             export: None,
             provider: t!("provider-not-loaded"),
@@ -439,6 +443,7 @@ impl MatteboxApp {
         if opening && effect == Some(Effect::Opened) {
             self.autosaved_revision = None;
             self.frame = None;
+            self.previous_frame = None;
             self.passes_changed();
             self.thumb_textures.clear();
             self.thumb_requested.clear();
@@ -802,6 +807,15 @@ impl MatteboxApp {
             self.loader.pending = Some(request.key);
             return;
         }
+        if self
+            .previous_frame
+            .as_ref()
+            .is_some_and(|f| f.key == request.key)
+        {
+            std::mem::swap(&mut self.frame, &mut self.previous_frame);
+            self.loader.pending = Some(request.key);
+            return;
+        }
         self.loader.request(request);
     }
 
@@ -979,6 +993,9 @@ impl MatteboxApp {
         }
         if let Some(e) = &f.error {
             self.problem(f.source.clone(), e.clone());
+        }
+        if self.frame.as_ref().is_some_and(|old| old.key != f.key) {
+            self.previous_frame = self.frame.take();
         }
         self.frame = Some(Arc::new(f));
     }

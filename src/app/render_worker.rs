@@ -101,6 +101,8 @@ enum InFlight {
     Draft,
     /// Rendering this frame ahead of the playhead.
     Ahead(CacheKey),
+    /// Making the last frame's draft inputs and composing a first draft that nothing shows.
+    Warming,
 }
 
 /// The compositor thread and its two channels: one pending request in, results out.
@@ -153,6 +155,10 @@ struct Worker {
     halves: Option<(u64, HalfImage, Option<HalfImage>)>,
     /// The last frame's draft-sized inputs.
     draft: Option<(u64, Arc<LoadedFrame>)>,
+    /// The frame of the last full composite and what its plan was made from: when the worker is
+    /// next idle, it makes the frame's draft-sized inputs and composes a draft of it once, so
+    /// that a drag's first draft waits neither for the inputs nor for its working images.
+    draft_next: Option<(Arc<LoadedFrame>, Arc<PlanInputs>)>,
 }
 
 impl RenderWorker {
@@ -198,6 +204,7 @@ impl RenderWorker {
                 cache: Arc::clone(&cache),
                 halves: None,
                 draft: None,
+                draft_next: None,
             };
             std::thread::Builder::new()
                 .name("mattebox compositor".into())
@@ -244,6 +251,7 @@ impl RenderWorker {
                 // asked for, and the request finds it in the cache when it is done.
                 InFlight::Ahead(key) => request.cache_key != Some(key),
                 InFlight::Full | InFlight::Draft => request.key.2,
+                InFlight::Warming => true,
             };
             if stale {
                 self.cancel.store(true, Ordering::Release);
@@ -307,6 +315,8 @@ impl Drop for RenderWorker {
 /// The next piece of work: a request, or a frame to render ahead.
 enum Work {
     Request(RenderRequest),
+    /// The draft-sized inputs of the frame last composited in full, and a first draft of it.
+    DraftInputs(Arc<LoadedFrame>, Arc<PlanInputs>),
     Prefetch(PrefetchItem),
 }
 
@@ -340,6 +350,14 @@ impl Worker {
                         break Work::Request(r);
                     }
                     busy.store(false, Ordering::Release);
+                    // After the frames to render ahead (a play fills the RAM preview first).
+                    if p.prefetch.is_empty()
+                        && let Some((frame, spec)) = self.draft_next.take()
+                        && self.draft.as_ref().is_none_or(|(key, _)| *key != frame.key)
+                    {
+                        p.in_flight = InFlight::Warming;
+                        break Work::DraftInputs(frame, spec);
+                    }
                     if let Some(item) = p.prefetch.pop_front() {
                         p.in_flight = InFlight::Ahead(item.cache_key);
                         break Work::Prefetch(item);
@@ -372,6 +390,20 @@ impl Worker {
                         return;
                     }
                     wake();
+                }
+                Work::DraftInputs(frame, spec) => {
+                    let reduce = || frame.reduced(DRAFT_DIVISOR);
+                    let draft = match &self.pool {
+                        Some(pool) => pool.install(reduce),
+                        None => reduce(),
+                    };
+                    if let Some(draft) = draft.map(Arc::new) {
+                        self.draft = Some((frame.key, Arc::clone(&draft)));
+                        // Nothing shows it: it leaves the draft-sized working images in the
+                        // compositor's pool (a request stops it).
+                        let (plan, _) = spec.plan(&draft);
+                        let _ = self.composite(&plan, &draft);
+                    }
                 }
                 Work::Prefetch(item) => match self.render_ahead(&item) {
                     Ahead::Cached => {
@@ -439,6 +471,9 @@ impl Worker {
                     full_size: draft.full_size,
                 }));
             }
+        }
+        if frame.error.is_none() && frame.aux.is_some() {
+            self.draft_next = Some((Arc::clone(frame), Arc::clone(&request.spec)));
         }
         // Rendered ahead meanwhile (the playhead caught up with the render-ahead): no second
         // composite.

@@ -100,7 +100,13 @@ pub fn render_cancellable(
                 })?;
                 ins.push(image);
             }
-            step.op.run_cpu(&ins, &mut outputs);
+            step.op.run_cpu_cancellable(&ins, &mut outputs, cancel);
+        }
+        // A long op stops part-way once cancelled: its outputs are incomplete.
+        if cancel.is_some_and(|c| c.load(Ordering::Acquire)) {
+            pool.extend(outputs);
+            keep_pool(pool, slots);
+            return Err(CompositeError::Cancelled);
         }
         if profile {
             let (w, h) = step.outputs.first().map_or((0, 0), |s| plan.size(*s));

@@ -80,10 +80,22 @@ impl Op {
 
     /// Computes the outputs on the CPU: the reference the GPU path is tested against.
     pub fn run_cpu(&self, inputs: &[&Image], outputs: &mut [Image]) {
+        self.run_cpu_cancellable(inputs, outputs, None);
+    }
+
+    /// [`Op::run_cpu`], which a long op (the reprojection, the one op of a frame that takes a
+    /// large part of it) cuts short once `cancel` is set: its outputs are then incomplete, and
+    /// the caller must discard them.
+    pub fn run_cpu_cancellable(
+        &self,
+        inputs: &[&Image],
+        outputs: &mut [Image],
+        cancel: Option<&std::sync::atomic::AtomicBool>,
+    ) {
         match self {
             Op::Stack(op) => op.run_cpu(inputs, outputs),
             Op::DepthFx(op) => op.run_cpu(inputs, outputs),
-            Op::Reproject(op) => op.run_cpu(inputs, outputs),
+            Op::Reproject(op) => op.run_cpu_cancellable(inputs, outputs, cancel),
         }
     }
 }

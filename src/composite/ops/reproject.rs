@@ -204,6 +204,18 @@ impl ReprojectOp {
 
     /// The CPU twin of the shader: the same formulas in the same order.
     pub fn run_cpu(&self, inputs: &[&Image], outputs: &mut [Image]) {
+        self.run_cpu_cancellable(inputs, outputs, None);
+    }
+
+    /// [`ReprojectOp::run_cpu`], leaving the rows not yet started once `cancel` is set (the
+    /// outputs are then incomplete: see [`crate::composite::ops::Op::run_cpu_cancellable`]).
+    pub fn run_cpu_cancellable(
+        &self,
+        inputs: &[&Image],
+        outputs: &mut [Image],
+        cancel: Option<&std::sync::atomic::AtomicBool>,
+    ) {
+        let cancelled = || cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed));
         match self {
             ReprojectOp::Reproject(p) => {
                 let ([front_plate, front_aux, fill_plate, fill_aux], [out_plate, out_aux]) =
@@ -227,7 +239,11 @@ impl ReprojectOp {
                     .par_chunks_mut(w.max(1))
                     .zip(out_aux.pixels.par_chunks_mut(w.max(1)))
                     .enumerate()
-                    .for_each(|(y, (plate, aux))| reproject_row(p, y as u32, &layers, plate, aux));
+                    .for_each(|(y, (plate, aux))| {
+                        if !cancelled() {
+                            reproject_row(p, y as u32, &layers, plate, aux);
+                        }
+                    });
             }
         }
     }
@@ -699,6 +715,29 @@ mod tests {
         op.run_cpu(&[&p.front.0, &p.front.1, &p.fill.0, &p.fill.1], &mut out);
         let [a, b] = out;
         (a, b)
+    }
+
+    #[test]
+    fn a_cancelled_reprojection_leaves_its_rows_and_an_uncancelled_one_is_the_plain_run() {
+        let (plate, aux) = scene(0);
+        let s = PrepareSettings::default();
+        let p = prepare(&plate, &aux, &s);
+        let pose = truck_for_card_shift(12.0);
+        let params = reproject_params(&pose, &SceneSettings::default(), W, H, DEFAULT_STEPS)
+            .with_settings(&s);
+        let op = ReprojectOp::Reproject(params);
+        let inputs = [&p.front.0, &p.front.1, &p.fill.0, &p.fill.1];
+        let sentinel = Image::from_fn(W, H, |_, _| [-7.0; 4]);
+        let mut out = [sentinel.clone(), sentinel.clone()];
+        let cancel = std::sync::atomic::AtomicBool::new(true);
+        op.run_cpu_cancellable(&inputs, &mut out, Some(&cancel));
+        assert_eq!(out[0], sentinel, "a cancelled run wrote rows");
+        assert_eq!(out[1], sentinel);
+        cancel.store(false, std::sync::atomic::Ordering::Relaxed);
+        op.run_cpu_cancellable(&inputs, &mut out, Some(&cancel));
+        let (a, b) = render(&plate, &aux, &s, &pose);
+        assert_eq!(out[0], a);
+        assert_eq!(out[1], b);
     }
 
     /// A truck (sideways move, metres) that shifts the card by exactly `px` pixels.
