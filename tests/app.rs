@@ -802,6 +802,40 @@ fn ten_frame_steps_land_while_a_slow_composite_is_in_flight() {
     );
 }
 
+/// A step and back (an A/B between two frames) needs no load: the frame loaded before the
+/// current one is kept, so on the step back its inputs are on hand in the same window frame, and
+/// a drag there drafts at once.
+#[test]
+fn a_step_back_has_the_previous_frame_s_inputs_at_once() {
+    let _env = test_env();
+    let mut harness = app(None);
+    harness.state_mut().auto_passes = true;
+    harness
+        .state_mut()
+        .act(Action::Open(sample_project("step_back")));
+    settle(&mut harness, PASSES_TIMEOUT);
+    let first = harness.state().loaded_frame().unwrap().source.clone();
+    harness.key_press(egui::Key::ArrowRight);
+    harness.step();
+    settle(&mut harness, PASSES_TIMEOUT);
+    assert_eq!(frame_index(&harness), 1);
+    let second = harness.state().loaded_frame().unwrap().source.clone();
+    assert_ne!(first, second);
+    harness.key_press(egui::Key::ArrowLeft);
+    harness.step();
+    assert_eq!(frame_index(&harness), 0);
+    assert!(
+        harness.state().frame_is_playhead(),
+        "the step back waits for the loader"
+    );
+    assert_eq!(harness.state().loaded_frame().unwrap().source, first);
+    // And forward again: the frame just left is the one kept now.
+    harness.key_press(egui::Key::ArrowRight);
+    harness.step();
+    assert!(harness.state().frame_is_playhead());
+    assert_eq!(harness.state().loaded_frame().unwrap().source, second);
+}
+
 /// The RAM preview: the first play composites each of the six frames once (the compositor
 /// thread also renders ahead of the playhead) and the cache bar then covers the shot; the next
 /// play shows every frame from memory, rendering nothing, at the shot's rate. Changing the
