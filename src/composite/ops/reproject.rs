@@ -202,13 +202,9 @@ impl ReprojectOp {
         }
     }
 
-    /// The CPU twin of the shader: the same formulas in the same order.
-    pub fn run_cpu(&self, inputs: &[&Image], outputs: &mut [Image]) {
-        self.run_cpu_cancellable(inputs, outputs, None);
-    }
-
-    /// [`ReprojectOp::run_cpu`], leaving the rows not yet started once `cancel` is set (the
-    /// outputs are then incomplete: see [`crate::composite::ops::Op::run_cpu_cancellable`]).
+    /// The CPU twin of the shader: the same formulas in the same order. Once `cancel` is set,
+    /// the rows not yet started are left (the outputs are then incomplete: see
+    /// [`crate::composite::ops::Op::run_cpu_cancellable`]).
     pub fn run_cpu_cancellable(
         &self,
         inputs: &[&Image],
@@ -712,7 +708,11 @@ mod tests {
             reproject_params(pose, &SceneSettings::default(), W, H, DEFAULT_STEPS).with_settings(s);
         let op = ReprojectOp::Reproject(params);
         let mut out = [Image::new(W, H), Image::new(W, H)];
-        op.run_cpu(&[&p.front.0, &p.front.1, &p.fill.0, &p.fill.1], &mut out);
+        op.run_cpu_cancellable(
+            &[&p.front.0, &p.front.1, &p.fill.0, &p.fill.1],
+            &mut out,
+            None,
+        );
         let [a, b] = out;
         (a, b)
     }
