@@ -795,10 +795,10 @@ fn fail(
     });
 }
 
-/// A decoded source frame with its inputs, ready to render.
 /// A loaded source frame, or why it could not be loaded, and the warnings loading it gave.
 type Loaded = (Result<SourceFrame, String>, Vec<String>);
 
+/// A decoded source frame with its inputs, ready to render.
 struct SourceFrame {
     path: PathBuf,
     number: Option<u32>,
