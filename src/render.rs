@@ -569,9 +569,10 @@ pub fn render_project(
         (loaded, warnings)
     };
     let load = &load;
-    let passes_failed = |index: usize| {
+    // Why a source frame's passes failed, if they did (it is then not loaded or rendered).
+    let passes_failure = |index: usize| {
         let path = &selected.frames[index].path;
-        failed_sources.iter().any(|f| &f.source == path)
+        failed_sources.iter().find(|f| &f.source == path)
     };
 
     // While a frame renders, the next source frame loads on another thread (its decode and
@@ -589,7 +590,7 @@ pub fn render_project(
                 .output_name(None, "")
                 .trim_end_matches('.')
                 .to_string();
-            if let Some(f) = failed_sources.iter().find(|f| f.source == src.path) {
+            if let Some(f) = passes_failure(out.source_index) {
                 let error = format!("its passes failed: {}", f.error);
                 fail(on_event, &mut summary, &label, &src.path, error);
                 continue;
@@ -614,7 +615,7 @@ pub fn render_project(
                 let next = frames
                     .get(k + 1)
                     .map(|f| f.source_index)
-                    .filter(|&i| i != out.source_index && !passes_failed(i));
+                    .filter(|&i| i != out.source_index && passes_failure(i).is_none());
                 if let Some(next) = next {
                     pending = Some((next, scope.spawn(move || load(next))));
                 }

@@ -392,13 +392,7 @@ impl Worker {
                     wake();
                 }
                 Work::DraftInputs(frame, spec) => {
-                    let reduce = || frame.reduced(DRAFT_DIVISOR);
-                    let draft = match &self.pool {
-                        Some(pool) => pool.install(reduce),
-                        None => reduce(),
-                    };
-                    if let Some(draft) = draft.map(Arc::new) {
-                        self.draft = Some((frame.key, Arc::clone(&draft)));
+                    if let Some(draft) = self.draft_inputs(&frame) {
                         // Nothing shows it: it leaves the draft-sized working images in the
                         // compositor's pool (a request stops it).
                         let (plan, _) = spec.plan(&draft);
@@ -429,6 +423,23 @@ impl Worker {
         }
     }
 
+    /// `frame`'s draft-sized inputs: the ones kept for it, else reduced now (on the
+    /// compositor's own pool, below the UI's priority) and kept; `None` for a frame too small.
+    fn draft_inputs(&mut self, frame: &LoadedFrame) -> Option<Arc<LoadedFrame>> {
+        if let Some((key, draft)) = &self.draft
+            && *key == frame.key
+        {
+            return Some(Arc::clone(draft));
+        }
+        let reduce = || frame.reduced(DRAFT_DIVISOR);
+        let draft = Arc::new(match &self.pool {
+            Some(pool) => pool.install(reduce),
+            None => reduce(),
+        }?);
+        self.draft = Some((frame.key, Arc::clone(&draft)));
+        Some(draft)
+    }
+
     /// A composite of `frame`; `Err(None)`: cancelled for a newer request.
     fn composite(&self, plan: &Plan, frame: &LoadedFrame) -> Result<Rendered, Option<String>> {
         let inputs = inputs_of(frame, plan);
@@ -450,27 +461,22 @@ impl Worker {
         request: &RenderRequest,
     ) -> Result<Arc<CachedFrame>, Option<String>> {
         let frame = &request.frame;
-        if request.key.2 {
-            let draft = match &self.draft {
-                Some((key, d)) if *key == frame.key => Some(Arc::clone(d)),
-                _ => frame.reduced(DRAFT_DIVISOR).map(Arc::new),
-            };
-            if let Some(draft) = draft {
-                self.draft = Some((frame.key, Arc::clone(&draft)));
-                let (plan, _) = request.spec.plan(&draft);
-                let rendered = self.composite(&plan, &draft)?;
-                // A draft shows only its composite (the plate and aux stay the frame's own).
-                return Ok(Arc::new(CachedFrame {
-                    plate: HalfImage::from_image(&crate::composite::image::Image::new(1, 1)),
-                    aux: None,
-                    composite: Some((
-                        HalfImage::from_image(&rendered.rgba),
-                        HalfImage::from_image(&rendered.aux),
-                    )),
-                    scale: draft.scale,
-                    full_size: draft.full_size,
-                }));
-            }
+        if request.key.2
+            && let Some(draft) = self.draft_inputs(frame)
+        {
+            let (plan, _) = request.spec.plan(&draft);
+            let rendered = self.composite(&plan, &draft)?;
+            // A draft shows only its composite (the plate and aux stay the frame's own).
+            return Ok(Arc::new(CachedFrame {
+                plate: HalfImage::from_image(&crate::composite::image::Image::new(1, 1)),
+                aux: None,
+                composite: Some((
+                    HalfImage::from_image(&rendered.rgba),
+                    HalfImage::from_image(&rendered.aux),
+                )),
+                scale: draft.scale,
+                full_size: draft.full_size,
+            }));
         }
         if frame.error.is_none() && frame.aux.is_some() {
             self.draft_next = Some((Arc::clone(frame), Arc::clone(&request.spec)));
