@@ -65,7 +65,7 @@ impl Op {
         match self {
             Op::Stack(op) => op.output_size(inputs, frame),
             Op::DepthFx(op) => op.output_size(inputs, frame),
-            Op::Reproject(_) => inputs.first().copied().unwrap_or(frame),
+            Op::Reproject(op) => op.output_size(inputs, frame),
         }
     }
 

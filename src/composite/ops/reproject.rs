@@ -17,7 +17,9 @@
 //!    `0.05·near_m`) and `2·far_m + |c|`. Each point is projected into the source image (pinhole,
 //!    `f = SceneSettings::focal_px`) and compared with the front layer's distance there: the
 //!    height field is bilinear on smooth surfaces and the nearest texel where the 2×2 footprint
-//!    spans a depth edge (ratio > `edge_ratio`), so edges stay steps.
+//!    spans a depth edge (ratio > `edge_ratio`), so edges stay steps. Steps that the layer's
+//!    depth bounds ([`ReprojectOp::DepthBounds`], a lower bound per 8×8 tile) prove in front of
+//!    the surface are passed over without sampling it, which changes no result.
 //! 3. At the first step under the surface, `refine_steps` bisections (one more for each halving of
 //!    the full `steps` that a short ray gives up) narrow the crossing, and a
 //!    secant step places the hit inside the final interval.
@@ -156,11 +158,17 @@ pub fn plan_reproject(
 
 /// Adds the reprojection with explicit parameters; returns the `(plate, aux)` slots.
 pub fn plan_reproject_with(b: &mut PlanBuilder, params: ReprojectParams) -> (Slot, Slot) {
+    let front_aux = b.input(Input::FrontAux);
+    let fill_aux = b.input(Input::FillAux);
+    let front_bounds = b.push1(ReprojectOp::DepthBounds, &[front_aux]);
+    let fill_bounds = b.push1(ReprojectOp::DepthBounds, &[fill_aux]);
     let inputs = [
         b.input(Input::FrontPlate),
-        b.input(Input::FrontAux),
+        front_aux,
         b.input(Input::FillPlate),
-        b.input(Input::FillAux),
+        fill_aux,
+        front_bounds,
+        fill_bounds,
     ];
     let outputs = b.push(ReprojectOp::Reproject(params), &inputs);
     (outputs[0], outputs[1])
@@ -169,7 +177,12 @@ pub fn plan_reproject_with(b: &mut PlanBuilder, params: ReprojectParams) -> (Slo
 /// The camera move's ops.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReprojectOp {
-    /// `reproject.wgsl`: (front plate, front aux, fill plate, fill aux) → (plate, aux).
+    /// `depth_bounds.wgsl`: a layer's aux → a lower bound of its height field per
+    /// [`TILE`]×[`TILE`] tile (in `r`; an image `⌈w/8⌉ × ⌈h/8⌉`), which lets the march pass over
+    /// steps that cannot be under the surface without sampling it.
+    DepthBounds,
+    /// `reproject.wgsl`: (front plate, front aux, fill plate, fill aux, front bounds, fill
+    /// bounds) → (plate, aux).
     Reproject(ReprojectParams),
 }
 
@@ -177,6 +190,7 @@ impl ReprojectOp {
     /// The shader's file name in `shaders/`.
     pub fn shader(&self) -> &'static str {
         match self {
+            ReprojectOp::DepthBounds => "depth_bounds.wgsl",
             ReprojectOp::Reproject(_) => "reproject.wgsl",
         }
     }
@@ -184,20 +198,36 @@ impl ReprojectOp {
     /// How many input textures the shader binds.
     pub fn inputs(&self) -> usize {
         match self {
-            ReprojectOp::Reproject(_) => 4,
+            ReprojectOp::DepthBounds => 1,
+            ReprojectOp::Reproject(_) => 6,
         }
     }
 
     /// How many output storage textures the shader binds.
     pub fn outputs(&self) -> usize {
         match self {
+            ReprojectOp::DepthBounds => 1,
             ReprojectOp::Reproject(_) => 2,
+        }
+    }
+
+    /// The size of the outputs: a tile's texel for [`ReprojectOp::DepthBounds`], else the
+    /// first input's.
+    pub fn output_size(&self, inputs: &[(u32, u32)], frame: (u32, u32)) -> (u32, u32) {
+        let (w, h) = inputs.first().copied().unwrap_or(frame);
+        match self {
+            ReprojectOp::DepthBounds => (
+                w.div_ceil(TILE as u32).max(1),
+                h.div_ceil(TILE as u32).max(1),
+            ),
+            ReprojectOp::Reproject(_) => (w, h),
         }
     }
 
     /// The uniform block's bytes.
     pub fn params(&self) -> Vec<u8> {
         match self {
+            ReprojectOp::DepthBounds => Vec::new(),
             ReprojectOp::Reproject(p) => bytemuck::bytes_of(p).to_vec(),
         }
     }
@@ -213,9 +243,23 @@ impl ReprojectOp {
     ) {
         let cancelled = || cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed));
         match self {
+            ReprojectOp::DepthBounds => {
+                if let ([aux], [out]) = (inputs, outputs) {
+                    depth_bounds(aux, out);
+                }
+            }
             ReprojectOp::Reproject(p) => {
-                let ([front_plate, front_aux, fill_plate, fill_aux], [out_plate, out_aux]) =
-                    (inputs, outputs)
+                let (
+                    [
+                        front_plate,
+                        front_aux,
+                        fill_plate,
+                        fill_aux,
+                        front_bounds,
+                        fill_bounds,
+                    ],
+                    [out_plate, out_aux],
+                ) = (inputs, outputs)
                 else {
                     return;
                 };
@@ -225,8 +269,8 @@ impl ReprojectOp {
                     front_aux,
                     fill_plate,
                     fill_aux,
-                    front_tiles: DepthTiles::new(front_aux),
-                    fill_tiles: DepthTiles::new(fill_aux),
+                    front_tiles: DepthTiles::new(front_aux, front_bounds),
+                    fill_tiles: DepthTiles::new(fill_aux, fill_bounds),
                 };
                 // Both outputs come from one march, so they are computed together, a row per
                 // task.
@@ -260,12 +304,38 @@ const TILE: usize = 8;
 /// March steps the CPU tries to pass over at once ([`DepthTiles::stretch_in_front`]).
 const STRETCH: u32 = 8;
 
-/// A lower bound of a layer's height field per 8×8 tile, for the CPU march to pass over steps
-/// that cannot be under the surface without sampling it. A tile's bound covers its pixels and
-/// one more column and row (the 2×2 footprint of a sample whose top-left texel is in the
-/// tile), less a margin far wider than the rounding of the bilinear mix, so `z < bound` proves
+/// [`ReprojectOp::DepthBounds`]' CPU twin (`depth_bounds.wgsl`): per [`TILE`]×[`TILE`] tile of
+/// `aux`, a lower bound of its distances. A tile's bound covers its pixels and one more column
+/// and row (the 2×2 footprint of a sample whose top-left texel is in the tile), less a margin
+/// far wider than the rounding of the bilinear mix, so `z < bound` proves
 /// `z − sample_depth(u, v) < 0` at every position whose footprint starts in the tile.
-/// (The GPU marches every step; skipping only steps that cannot cross keeps the twin exact.)
+fn depth_bounds(aux: &Image, out: &mut Image) {
+    let (w, h) = (aux.width as usize, aux.height as usize);
+    let tiles_x = out.width as usize;
+    if w == 0 || h == 0 || tiles_x == 0 {
+        return;
+    }
+    out.pixels
+        .par_chunks_mut(tiles_x)
+        .enumerate()
+        .for_each(|(ty, row)| {
+            let (y0, y1) = ((ty * TILE).min(h - 1), ((ty + 1) * TILE).min(h - 1));
+            for (tx, b) in row.iter_mut().enumerate() {
+                let (x0, x1) = ((tx * TILE).min(w - 1), ((tx + 1) * TILE).min(w - 1));
+                let mut lo = f32::INFINITY;
+                for y in y0..=y1 {
+                    for px in &aux.pixels[y * w + x0..=y * w + x1] {
+                        lo = lo.min(px[0]);
+                    }
+                }
+                *b = [lo - lo.abs() * 1e-5 - 1e-30, 0.0, 0.0, 0.0];
+            }
+        });
+}
+
+/// A layer's [`depth_bounds`], for the march to pass over steps that cannot be under the
+/// surface without sampling it. (The shader passes over the same steps: skipping only steps
+/// that cannot cross leaves every result the every-step march's, on either backend.)
 struct DepthTiles {
     width: i32,
     height: i32,
@@ -274,35 +344,27 @@ struct DepthTiles {
 }
 
 impl DepthTiles {
-    fn new(aux: &Image) -> DepthTiles {
-        let (w, h) = (aux.width as usize, aux.height as usize);
-        let tiles_x = w.div_ceil(TILE).max(1);
-        let tiles_y = h.div_ceil(TILE).max(1);
-        let mut bound = vec![f32::INFINITY; tiles_x * tiles_y];
-        if w > 0 && h > 0 {
-            bound
-                .par_chunks_mut(tiles_x)
-                .enumerate()
-                .for_each(|(ty, row)| {
-                    let (y0, y1) = (ty * TILE, ((ty + 1) * TILE).min(h - 1));
-                    for (tx, b) in row.iter_mut().enumerate() {
-                        let (x0, x1) = (tx * TILE, ((tx + 1) * TILE).min(w - 1));
-                        let mut lo = f32::INFINITY;
-                        for y in y0..=y1 {
-                            for px in &aux.pixels[y * w + x0..=y * w + x1] {
-                                lo = lo.min(px[0]);
-                            }
-                        }
-                        *b = lo - lo.abs() * 1e-5 - 1e-30;
-                    }
-                });
+    /// The bounds of `aux` (`bounds`: its [`ReprojectOp::DepthBounds`]).
+    fn new(aux: &Image, bounds: &Image) -> DepthTiles {
+        let size = ReprojectOp::DepthBounds.output_size(&[(aux.width, aux.height)], (0, 0));
+        if (bounds.width, bounds.height) != size {
+            // Not this layer's bounds (a plan that did not make them): made here instead.
+            let mut own = Image::new(size.0, size.1);
+            depth_bounds(aux, &mut own);
+            return DepthTiles::new(aux, &own);
         }
         DepthTiles {
-            width: w as i32,
-            height: h as i32,
-            tiles_x,
-            bound,
+            width: aux.width as i32,
+            height: aux.height as i32,
+            tiles_x: bounds.width as usize,
+            bound: bounds.pixels.iter().map(|b| b[0]).collect(),
         }
+    }
+
+    /// [`DepthTiles::new`] with the bounds made here (for the tests).
+    #[cfg(test)]
+    fn of(aux: &Image) -> DepthTiles {
+        DepthTiles::new(aux, &Image::new(0, 0))
     }
 
     /// Whether every march step with `s` in `sa..=sb` is surely in front of the surface: both
@@ -696,6 +758,16 @@ mod tests {
     use crate::composite::prepare::testing::{CARD, CARD_M, H, W, WALL_M, scene};
     use crate::composite::prepare::{PrepareSettings, prepare};
 
+    /// A layer's depth bounds, from the op a plan runs.
+    fn bounds(aux: &Image) -> Image {
+        let op = ReprojectOp::DepthBounds;
+        let (w, h) = op.output_size(&[(aux.width, aux.height)], (0, 0));
+        let mut out = [Image::new(w, h)];
+        op.run_cpu_cancellable(&[aux], &mut out, None);
+        let [b] = out;
+        b
+    }
+
     /// Reprojects the prepared scene through `pose`; returns `(plate, aux)`.
     fn render(
         plate: &Image,
@@ -708,8 +780,16 @@ mod tests {
             reproject_params(pose, &SceneSettings::default(), W, H, DEFAULT_STEPS).with_settings(s);
         let op = ReprojectOp::Reproject(params);
         let mut out = [Image::new(W, H), Image::new(W, H)];
+        let (front_bounds, fill_bounds) = (bounds(&p.front.1), bounds(&p.fill.1));
         op.run_cpu_cancellable(
-            &[&p.front.0, &p.front.1, &p.fill.0, &p.fill.1],
+            &[
+                &p.front.0,
+                &p.front.1,
+                &p.fill.0,
+                &p.fill.1,
+                &front_bounds,
+                &fill_bounds,
+            ],
             &mut out,
             None,
         );
@@ -726,7 +806,15 @@ mod tests {
         let params = reproject_params(&pose, &SceneSettings::default(), W, H, DEFAULT_STEPS)
             .with_settings(&s);
         let op = ReprojectOp::Reproject(params);
-        let inputs = [&p.front.0, &p.front.1, &p.fill.0, &p.fill.1];
+        let (front_bounds, fill_bounds) = (bounds(&p.front.1), bounds(&p.fill.1));
+        let inputs = [
+            &p.front.0,
+            &p.front.1,
+            &p.fill.0,
+            &p.fill.1,
+            &front_bounds,
+            &fill_bounds,
+        ];
         let sentinel = Image::from_fn(W, H, |_, _| [-7.0; 4]);
         let mut out = [sentinel.clone(), sentinel.clone()];
         let cancel = std::sync::atomic::AtomicBool::new(true);
@@ -824,7 +912,7 @@ mod tests {
                 let p = reproject_params(pose, &SceneSettings::default(), W, H, DEFAULT_STEPS)
                     .with_settings(&settings);
                 for (layer, skip_behind) in [(&prepared.front.1, false), (&prepared.fill.1, true)] {
-                    let tiles = DepthTiles::new(layer);
+                    let tiles = DepthTiles::of(layer);
                     for y in 0..H {
                         for x in 0..W {
                             let px = (x as f32 + 0.5 - p.lens[0]) / p.lens[3];
@@ -875,8 +963,8 @@ mod tests {
             front_aux: &prepared.front.1,
             fill_plate: &prepared.fill.0,
             fill_aux: &prepared.fill.1,
-            front_tiles: DepthTiles::new(&prepared.front.1),
-            fill_tiles: DepthTiles::new(&prepared.fill.1),
+            front_tiles: DepthTiles::of(&prepared.front.1),
+            fill_tiles: DepthTiles::of(&prepared.fill.1),
         };
         let mut disoccluded = 0;
         for pose in &moves() {
