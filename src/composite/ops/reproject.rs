@@ -780,21 +780,28 @@ mod tests {
             reproject_params(pose, &SceneSettings::default(), W, H, DEFAULT_STEPS).with_settings(s);
         let op = ReprojectOp::Reproject(params);
         let mut out = [Image::new(W, H), Image::new(W, H)];
-        let (front_bounds, fill_bounds) = (bounds(&p.front.1), bounds(&p.fill.1));
-        op.run_cpu_cancellable(
-            &[
-                &p.front.0,
-                &p.front.1,
-                &p.fill.0,
-                &p.fill.1,
-                &front_bounds,
-                &fill_bounds,
-            ],
-            &mut out,
-            None,
-        );
+        run(&op, &p, &mut out, None);
         let [a, b] = out;
         (a, b)
+    }
+
+    /// Runs `op` on the prepared layers and their depth bounds, as a plan does.
+    fn run(
+        op: &ReprojectOp,
+        p: &crate::composite::prepare::Prepared,
+        out: &mut [Image],
+        cancel: Option<&std::sync::atomic::AtomicBool>,
+    ) {
+        let (front_bounds, fill_bounds) = (bounds(&p.front.1), bounds(&p.fill.1));
+        let inputs = [
+            &p.front.0,
+            &p.front.1,
+            &p.fill.0,
+            &p.fill.1,
+            &front_bounds,
+            &fill_bounds,
+        ];
+        op.run_cpu_cancellable(&inputs, out, cancel);
     }
 
     #[test]
@@ -806,23 +813,14 @@ mod tests {
         let params = reproject_params(&pose, &SceneSettings::default(), W, H, DEFAULT_STEPS)
             .with_settings(&s);
         let op = ReprojectOp::Reproject(params);
-        let (front_bounds, fill_bounds) = (bounds(&p.front.1), bounds(&p.fill.1));
-        let inputs = [
-            &p.front.0,
-            &p.front.1,
-            &p.fill.0,
-            &p.fill.1,
-            &front_bounds,
-            &fill_bounds,
-        ];
         let sentinel = Image::from_fn(W, H, |_, _| [-7.0; 4]);
         let mut out = [sentinel.clone(), sentinel.clone()];
         let cancel = std::sync::atomic::AtomicBool::new(true);
-        op.run_cpu_cancellable(&inputs, &mut out, Some(&cancel));
+        run(&op, &p, &mut out, Some(&cancel));
         assert_eq!(out[0], sentinel, "a cancelled run wrote rows");
         assert_eq!(out[1], sentinel);
         cancel.store(false, std::sync::atomic::Ordering::Relaxed);
-        op.run_cpu_cancellable(&inputs, &mut out, Some(&cancel));
+        run(&op, &p, &mut out, Some(&cancel));
         let (a, b) = render(&plate, &aux, &s, &pose);
         assert_eq!(out[0], a);
         assert_eq!(out[1], b);
