@@ -347,24 +347,22 @@ impl DepthTiles {
     /// The bounds of `aux` (`bounds`: its [`ReprojectOp::DepthBounds`]).
     fn new(aux: &Image, bounds: &Image) -> DepthTiles {
         let size = ReprojectOp::DepthBounds.output_size(&[(aux.width, aux.height)], (0, 0));
-        if (bounds.width, bounds.height) != size {
+        let own;
+        let bounds = if (bounds.width, bounds.height) == size {
+            bounds
+        } else {
             // Not this layer's bounds (a plan that did not make them): made here instead.
-            let mut own = Image::new(size.0, size.1);
-            depth_bounds(aux, &mut own);
-            return DepthTiles::new(aux, &own);
-        }
+            let mut made = Image::new(size.0, size.1);
+            depth_bounds(aux, &mut made);
+            own = made;
+            &own
+        };
         DepthTiles {
             width: aux.width as i32,
             height: aux.height as i32,
             tiles_x: bounds.width as usize,
             bound: bounds.pixels.iter().map(|b| b[0]).collect(),
         }
-    }
-
-    /// [`DepthTiles::new`] with the bounds made here (for the tests).
-    #[cfg(test)]
-    fn of(aux: &Image) -> DepthTiles {
-        DepthTiles::new(aux, &Image::new(0, 0))
     }
 
     /// Whether every march step with `s` in `sa..=sb` is surely in front of the surface: both
@@ -805,6 +803,17 @@ mod tests {
     }
 
     #[test]
+    fn a_march_given_bounds_of_the_wrong_size_makes_the_layer_s_own() {
+        let layer = photo_depth();
+        let right = DepthTiles::new(&layer, &bounds(&layer));
+        let wrong = DepthTiles::new(&layer, &Image::new(3, 2));
+        assert_eq!(right.tiles_x, (W as usize).div_ceil(TILE));
+        assert_eq!(wrong.tiles_x, right.tiles_x);
+        assert_eq!(wrong.bound, right.bound);
+        assert!(right.bound.iter().all(|b| b.is_finite() && *b > 0.0));
+    }
+
+    #[test]
     fn a_cancelled_reprojection_leaves_its_rows_and_an_uncancelled_one_is_the_plain_run() {
         let (plate, aux) = scene(0);
         let s = PrepareSettings::default();
@@ -910,7 +919,7 @@ mod tests {
                 let p = reproject_params(pose, &SceneSettings::default(), W, H, DEFAULT_STEPS)
                     .with_settings(&settings);
                 for (layer, skip_behind) in [(&prepared.front.1, false), (&prepared.fill.1, true)] {
-                    let tiles = DepthTiles::of(layer);
+                    let tiles = DepthTiles::new(layer, &bounds(layer));
                     for y in 0..H {
                         for x in 0..W {
                             let px = (x as f32 + 0.5 - p.lens[0]) / p.lens[3];
@@ -961,8 +970,8 @@ mod tests {
             front_aux: &prepared.front.1,
             fill_plate: &prepared.fill.0,
             fill_aux: &prepared.fill.1,
-            front_tiles: DepthTiles::of(&prepared.front.1),
-            fill_tiles: DepthTiles::of(&prepared.fill.1),
+            front_tiles: DepthTiles::new(&prepared.front.1, &bounds(&prepared.front.1)),
+            fill_tiles: DepthTiles::new(&prepared.fill.1, &bounds(&prepared.fill.1)),
         };
         let mut disoccluded = 0;
         for pose in &moves() {
